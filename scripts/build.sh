@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures and builds fugue into a build directory (default: build/).
+# Usage: scripts/build.sh [build-dir] [extra cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-build}; shift || true
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if [[ ! -f $dir/CMakeCache.txt ]]; then
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" "$@"
+elif (($#)); then
+  cmake "$dir" "$@"
+fi
+cmake --build "$dir" --parallel "$(nproc)"

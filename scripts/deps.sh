@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages fugue's build, tests and demos need, when missing.
+# Usage: scripts/deps.sh [extra-package ...]
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libxtensor-dev libxsimd-dev xtl-dev libfftw3-dev
+  catch2 libbenchmark-dev libopenblas-dev
+  clang libclang-rt-14-dev
+  "$@"
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+echo "fugue: installing missing Debian packages: ${missing[*]}"
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
