@@ -1,0 +1,5 @@
+// fugue/ops.hpp — all tensor-level operations (no autodiff).
+#pragma once
+#include "fugue/ops/elementwise.hpp"
+#include "fugue/ops/linalg.hpp"
+#include "fugue/ops/reduce.hpp"
