@@ -6,6 +6,8 @@
 // transpose first. All return new contiguous tensors.
 #pragma once
 
+#include <type_traits>
+
 #include "fugue/core/tensor.hpp"
 
 namespace fugue::ops {
@@ -77,8 +79,10 @@ Tensor<T, B> log_softmax(const Tensor<T, B>& x) {
 
 // Layer norm over the last axis; gamma/beta ([N]) may be null.
 template <class T, class B>
-Tensor<T, B> layer_norm(const Tensor<T, B>& x, const Tensor<T, B>* gamma, const Tensor<T, B>* beta, T eps,
-                        Tensor<T, B>* mean_out = nullptr, Tensor<T, B>* rstd_out = nullptr) {
+Tensor<T, B> layer_norm(const Tensor<T, B>& x, std::type_identity_t<const Tensor<T, B>*> gamma,
+                        std::type_identity_t<const Tensor<T, B>*> beta, std::type_identity_t<T> eps,
+                        std::type_identity_t<Tensor<T, B>*> mean_out = nullptr,
+                        std::type_identity_t<Tensor<T, B>*> rstd_out = nullptr) {
   FUGUE_CHECK(x.rank() >= 1, "layer_norm of a scalar");
   const index_t n = x.dim(-1), rows = n ? x.numel() / n : 0;
   for (const Tensor<T, B>* p : {gamma, beta})

@@ -1,0 +1,16 @@
+// Uses the installed headers: a matrix product on the default CPU backend.
+#include <fugue/fugue.hpp>
+
+#include <cstdio>
+
+int main() {
+  auto a = fugue::Tensor<float>::from({1, 2, 3, 4}, {2, 2});
+  auto c = fugue::ops::matmul(a, a.t());  // [[5, 11], [11, 25]]
+  if (c(0, 0) != 5.0f || c(0, 1) != 11.0f || c(1, 1) != 25.0f) {
+    std::puts("consumer: wrong product");
+    return 1;
+  }
+  std::printf("consumer: fugue works from an installed tree (backend %s)\n",
+              std::string(fugue::cpu::native::name()).c_str());
+  return 0;
+}
