@@ -374,8 +374,8 @@ struct Out {
 
 inline void put_track(std::vector<uint8_t>& file, std::vector<Out> evs) {
   std::stable_sort(evs.begin(), evs.end(), [](const Out& a, const Out& b) {
-    return std::tie(a.tick, a.order) < std::tie(b.tick, b.order);
-  });
+    return std::tie(a.tick, a.order, a.bytes) < std::tie(b.tick, b.order, b.bytes);
+  });  // fully ordered, so the bytes do not depend on the order of ns.notes
   std::vector<uint8_t> t;
   uint64_t last = 0;
   uint8_t running = 0;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "fugue/core/error.hpp"
@@ -132,13 +133,12 @@ inline std::size_t transpose(NoteSequence& ns, int semitones, int min_pitch = 0,
   return before - ns.notes.size();
 }
 
-// Sorts notes by (start, pitch, end, instrument) so two sequences can be compared.
+// Sorts notes by (start, pitch, end, instrument, velocity, program, is_drum): a total
+// order on what a note holds, so two sequences with the same notes compare equal.
 inline void sort_notes(NoteSequence& ns) {
   std::stable_sort(ns.notes.begin(), ns.notes.end(), [](const Note& a, const Note& b) {
-    if (a.start_time != b.start_time) return a.start_time < b.start_time;
-    if (a.pitch != b.pitch) return a.pitch < b.pitch;
-    if (a.end_time != b.end_time) return a.end_time < b.end_time;
-    return a.instrument < b.instrument;
+    return std::tie(a.start_time, a.pitch, a.end_time, a.instrument, a.velocity, a.program, a.is_drum) <
+           std::tie(b.start_time, b.pitch, b.end_time, b.instrument, b.velocity, b.program, b.is_drum);
   });
 }
 

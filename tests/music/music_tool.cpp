@@ -1,0 +1,107 @@
+// music_tool — command-line access to fugue/music for the conformance script and docs.
+//   music_tool extract FILE.mid     JSON: notes, unsliced melodies and drum tracks (MusicVAE
+//                                   settings, per time-change piece), Music Transformer ids
+//   music_tool write IN.mid OUT.mid read with fugue, write with fugue
+//   music_tool stats DIR...         pieces, notes, 2-bar melody / drum windows
+//   music_tool png IN.mid OUT.png   piano roll of the first constant-tempo piece
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "fugue/music/music.hpp"
+
+using namespace fugue::music;
+
+namespace {
+
+template <class T>
+void print_list(const std::vector<T>& v) {
+  std::printf("[");
+  for (std::size_t i = 0; i < v.size(); ++i) std::printf(i ? ",%lld" : "%lld", static_cast<long long>(v[i]));
+  std::printf("]");
+}
+
+int extract(const std::string& path) {
+  auto ns = read_midi_file(path);
+  std::printf("{\"notes\":[");
+  auto sorted = ns;
+  sort_notes(sorted);
+  for (std::size_t i = 0; i < sorted.notes.size(); ++i) {
+    const auto& n = sorted.notes[i];
+    std::printf("%s[%d,%d,%.9f,%.9f,%d,%d,%d]", i ? "," : "", n.pitch, n.velocity, n.start_time, n.end_time,
+                n.program, n.is_drum ? 1 : 0, n.instrument);
+  }
+  std::printf("],\"melodies\":[");
+  MelodyConverterOptions mo;
+  mo.slice_bars = 0;
+  mo.dedupe = false;
+  DrumConverterOptions dopt;
+  dopt.slice_bars = 0;
+  dopt.dedupe = false;
+  bool first = true;
+  auto pieces = split_on_time_changes(ns);
+  for (const auto& p : pieces)
+    for (const auto& m : melody_windows(p, mo)) {
+      std::printf(first ? "" : ",");
+      first = false;
+      print_list(m);
+    }
+  std::printf("],\"drums\":[");
+  first = true;
+  for (const auto& p : pieces)
+    for (const auto& d : drum_windows(p, dopt)) {
+      std::printf(first ? "" : ",");
+      first = false;
+      print_list(d);
+    }
+  std::printf("],\"performance\":");
+  print_list(encode_music_transformer(ns));
+  std::printf("}\n");
+  return 0;
+}
+
+int stats(const std::vector<std::string>& dirs) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto c = load_corpus(dirs, 0.0, 0);
+  std::size_t notes = 0, drum_notes = 0, mel = 0, drum = 0, mel_pieces = 0, drum_pieces = 0;
+  for (const auto& p : c.train) {
+    for (const auto& n : p.ns.notes) (n.is_drum ? drum_notes : notes)++;
+    auto m = melody_examples(p.ns, ExampleOptions{}, nullptr);
+    auto d = drum_examples(p.ns, ExampleOptions{}, nullptr);
+    mel += m.size();
+    drum += d.size();
+    mel_pieces += !m.empty();
+    drum_pieces += !d.empty();
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("pieces %zu unreadable %zu notes %zu drum_notes %zu melody_windows %zu (from %zu pieces) "
+              "drum_windows %zu (from %zu pieces) seconds %.2f\n",
+              c.size(), c.unreadable, notes, drum_notes, mel, mel_pieces, drum, drum_pieces, secs);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::string cmd = argc > 1 ? argv[1] : "";
+    if (cmd == "extract" && argc == 3) return extract(argv[2]);
+    if (cmd == "write" && argc == 4) {
+      write_midi_file(read_midi_file(argv[2]), argv[3]);
+      return 0;
+    }
+    if (cmd == "stats" && argc >= 3) return stats(std::vector<std::string>(argv + 2, argv + argc));
+    if (cmd == "png" && argc == 4) {
+      auto pieces = split_on_time_changes(read_midi_file(argv[2]));
+      FUGUE_CHECK(!pieces.empty(), "no notes in ", argv[2]);
+      render_piano_roll_png(piano_roll(quantize(pieces.front(), 4), 21, 108), argv[3], 3, 16);
+      return 0;
+    }
+    std::fprintf(stderr, "usage: music_tool extract F | write IN OUT | stats DIR... | png IN OUT\n");
+    return 2;
+  } catch (const fugue::error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+}
