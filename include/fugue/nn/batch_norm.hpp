@@ -27,8 +27,11 @@
 #include <vector>
 
 #include "fugue/autodiff/parameter.hpp"
+#include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/nn/module.hpp"
+
+FUGUE_AD_OP(nn_batch_norm)
 
 namespace fugue::nn {
 
@@ -161,10 +164,10 @@ class BatchNorm {
       }
       if (has_b && sink.needs(slot)) sink.accumulate(slot, Tensor_::from(sum_dy, Shape{ch}));
     };
-    if (has_g && has_b) return tape.record(std::move(y), {x, tape.param(weight), tape.param(bias)}, std::move(bw), "nn.batch_norm");
-    if (has_g) return tape.record(std::move(y), {x, tape.param(weight)}, std::move(bw), "nn.batch_norm");
-    if (has_b) return tape.record(std::move(y), {x, tape.param(bias)}, std::move(bw), "nn.batch_norm");
-    return tape.record(std::move(y), {x}, std::move(bw), "nn.batch_norm");
+    if (has_g && has_b) return tape.record(std::move(y), {x, tape.param(weight), tape.param(bias)}, std::move(bw), "nn_batch_norm");
+    if (has_g) return tape.record(std::move(y), {x, tape.param(weight)}, std::move(bw), "nn_batch_norm");
+    if (has_b) return tape.record(std::move(y), {x, tape.param(bias)}, std::move(bw), "nn_batch_norm");
+    return tape.record(std::move(y), {x}, std::move(bw), "nn_batch_norm");
   }
 
   Tensor_ forward(const Tensor_& x) {

@@ -14,10 +14,13 @@
 
 #include <string_view>
 
+#include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/module.hpp"
 #include "fugue/ops.hpp"
+
+FUGUE_AD_OP(nn_dropout)
 
 namespace fugue::nn {
 
@@ -46,7 +49,7 @@ ad::Var<T, B> dropout_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, T p, Phil
   Tensor<T, B> mask = detail::dropout_mask<T, B>(x.shape(), p, rng);
   return tape.record(ops::mul(x.value(), mask), {x}, [mask](const Tensor<T, B>& g, auto& sink) {
     if (sink.needs(0)) sink.accumulate(0, ops::mul(g, mask));
-  }, "nn.dropout");
+  }, "nn_dropout");
 }
 
 template <Scalar T, Backend B = cpu::native>

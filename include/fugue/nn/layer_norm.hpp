@@ -15,9 +15,12 @@
 #include <vector>
 
 #include "fugue/autodiff/parameter.hpp"
+#include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/nn/module.hpp"
 #include "fugue/ops.hpp"
+
+FUGUE_AD_OP(nn_layer_norm)
 
 namespace fugue::nn {
 
@@ -69,10 +72,10 @@ ad::Var<T, B> layer_norm_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const 
     }
     if (has_b && sink.needs(k)) sink.accumulate(k, Tensor<T, B>::from(db, Shape{n}));
   };
-  if (gamma && beta) return tape.record(std::move(y), {x, *gamma, *beta}, std::move(bw), "nn.layer_norm");
-  if (gamma) return tape.record(std::move(y), {x, *gamma}, std::move(bw), "nn.layer_norm");
-  if (beta) return tape.record(std::move(y), {x, *beta}, std::move(bw), "nn.layer_norm");
-  return tape.record(std::move(y), {x}, std::move(bw), "nn.layer_norm");
+  if (gamma && beta) return tape.record(std::move(y), {x, *gamma, *beta}, std::move(bw), "nn_layer_norm");
+  if (gamma) return tape.record(std::move(y), {x, *gamma}, std::move(bw), "nn_layer_norm");
+  if (beta) return tape.record(std::move(y), {x, *beta}, std::move(bw), "nn_layer_norm");
+  return tape.record(std::move(y), {x}, std::move(bw), "nn_layer_norm");
 }
 }  // namespace detail
 

@@ -12,8 +12,12 @@
 
 #include <optional>
 
+#include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/nn/detail/conv_kernels.hpp"
+
+FUGUE_AD_OP(nn_conv)
+FUGUE_AD_OP(nn_conv_transpose)
 
 namespace fugue::nn::detail {
 
@@ -73,8 +77,8 @@ ad::Var<T, B> conv_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::Va
       sink.accumulate(2, db);
     }
   };
-  if (b) return tape.record(std::move(y), {x, w, *b}, std::move(bw), "nn.conv");
-  return tape.record(std::move(y), {x, w}, std::move(bw), "nn.conv");
+  if (b) return tape.record(std::move(y), {x, w, *b}, std::move(bw), "nn_conv");
+  return tape.record(std::move(y), {x, w}, std::move(bw), "nn_conv");
 }
 
 template <class T, class B>
@@ -103,8 +107,8 @@ ad::Var<T, B> conv_transpose_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
       sink.accumulate(2, db);
     }
   };
-  if (b) return tape.record(std::move(y), {x, w, *b}, std::move(bw), "nn.conv_transpose");
-  return tape.record(std::move(y), {x, w}, std::move(bw), "nn.conv_transpose");
+  if (b) return tape.record(std::move(y), {x, w, *b}, std::move(bw), "nn_conv_transpose");
+  return tape.record(std::move(y), {x, w}, std::move(bw), "nn_conv_transpose");
 }
 
 }  // namespace fugue::nn::detail
