@@ -2,10 +2,28 @@
 //
 // Contract: y = alpha * op(A) * x + beta * y, A row-major M x N with leading
 // dimension lda; op(A) = A (y has M entries, x has N) or A^T (y has N, x has M).
-// beta == 0 ignores y's previous contents.
+// beta == 0 ignores y's previous contents. x and y must not overlap A or each
+// other. M or N may be zero (then y = beta * y over its length).
+//
+// Kernels (Arch an xsimd architecture; cpu::scalar_arch uses the same loops on
+// scalars):
+//  - op(A) = A: four rows at a time, two vector accumulators per row, so x is
+//    loaded once per four rows; horizontal sums at the end of each row.
+//  - op(A) = A^T: y is processed in column chunks of GV vectors held in
+//    registers while all M rows stream through (y never goes back to memory
+//    inside the loop): y_chunk += x[k] * A[k, chunk] with a broadcast x[k].
+// Both are memory-bound (one FMA per element of A). With cpu::num_threads() > 1
+// and M * N >= gemv_parallel_threshold, rows (resp. column chunks) are split
+// across the pool; the result does not depend on the thread count.
+// Accuracy: each y entry is a sum of `inner` products accumulated in at most
+// 2 * lanes partial sums, so the error is below inner * eps * sum|a_k x_k|.
 #pragma once
 
+#include <algorithm>
+
 #include "fugue/backend/cpu/arch.hpp"
+#include "fugue/backend/cpu/gemm_microkernel.hpp"
+#include "fugue/backend/cpu/threads.hpp"
 #include "fugue/core/shape.hpp"
 
 namespace fugue::cpu::kernels {
@@ -21,9 +39,164 @@ void gemv_reference(bool trans, index_t M, index_t N, T alpha, const T* A, index
   }
 }
 
+// Work (M * N elements of A) from which gemv splits across threads.
+inline index_t gemv_parallel_threshold = index_t{1} << 17;
+
+namespace gemm_detail {
+
+template <class T>
+FUGUE_GEMM_INLINE T axpby(T alpha, T acc, T beta, T y) {
+  return beta == T(0) ? alpha * acc : alpha * acc + beta * y;
+}
+
+// y[r0:r1] = alpha * A[r0:r1, :] x + beta * y[r0:r1]
+template <class Arch, class T>
+void gemv_n_rows(index_t r0, index_t r1, index_t N, T alpha, const T* A, index_t lda, const T* x, T beta,
+                 T* y) {
+  using O = vec_ops<T, Arch>;
+  using V = typename O::V;
+  constexpr index_t W = O::W;
+  constexpr int R = 4;
+  index_t i = r0;
+  for (; i + R <= r1; i += R) {
+    const T* a[R];
+    V s0[R], s1[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      a[r] = A + (i + r) * lda;
+      s0[r] = O::zero();
+      s1[r] = O::zero();
+    }
+    index_t k = 0;
+    for (; k + 2 * W <= N; k += 2 * W) {
+      const V x0 = O::load(x + k), x1 = O::load(x + k + W);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        s0[r] = O::fma(O::load(a[r] + k), x0, s0[r]);
+        s1[r] = O::fma(O::load(a[r] + k + W), x1, s1[r]);
+      }
+    }
+    if (k + W <= N) {
+      const V x0 = O::load(x + k);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) s0[r] = O::fma(O::load(a[r] + k), x0, s0[r]);
+      k += W;
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      T t = O::hsum(O::add(s0[r], s1[r]));
+      for (index_t kk = k; kk < N; ++kk) t += a[r][kk] * x[kk];
+      y[i + r] = axpby(alpha, t, beta, y[i + r]);
+    }
+  }
+  for (; i < r1; ++i) {
+    const T* a = A + i * lda;
+    V s0 = O::zero(), s1 = O::zero();
+    index_t k = 0;
+    for (; k + 2 * W <= N; k += 2 * W) {
+      s0 = O::fma(O::load(a + k), O::load(x + k), s0);
+      s1 = O::fma(O::load(a + k + W), O::load(x + k + W), s1);
+    }
+    for (; k + W <= N; k += W) s0 = O::fma(O::load(a + k), O::load(x + k), s0);
+    T t = O::hsum(O::add(s0, s1));
+    for (; k < N; ++k) t += a[k] * x[k];
+    y[i] = axpby(alpha, t, beta, y[i]);
+  }
+}
+
+// y[j : j + GV*W] = alpha * A[:, j : j + GV*W]^T x + beta * y[...]  (A is M x *)
+template <class Arch, class T, int GV>
+void gemv_t_chunk(index_t M, index_t j, T alpha, const T* A, index_t lda, const T* x, T beta, T* y) {
+  using O = vec_ops<T, Arch>;
+  using V = typename O::V;
+  constexpr index_t W = O::W;
+  V acc[GV];
+#pragma GCC unroll 16
+  for (int v = 0; v < GV; ++v) acc[v] = O::zero();
+  const T* a = A + j;
+  for (index_t k = 0; k < M; ++k, a += lda) {
+    const V xk = O::bcast(x[k]);
+#pragma GCC unroll 16
+    for (int v = 0; v < GV; ++v) acc[v] = O::fma(xk, O::load(a + v * W), acc[v]);
+  }
+  const V va = O::bcast(alpha);
+  if (beta == T(0)) {
+#pragma GCC unroll 16
+    for (int v = 0; v < GV; ++v) O::store(y + j + v * W, O::mul(va, acc[v]));
+  } else {
+    const V vb = O::bcast(beta);
+#pragma GCC unroll 16
+    for (int v = 0; v < GV; ++v)
+      O::store(y + j + v * W, O::fma(vb, O::load(y + j + v * W), O::mul(va, acc[v])));
+  }
+}
+
+template <class Arch, class T>
+constexpr int gemv_t_group() {
+  constexpr index_t W = vec_ops<T, Arch>::W;
+  if constexpr (W == 1) return 8;
+#if XSIMD_WITH_AVX512F
+  else if constexpr (std::is_same_v<Arch, xsimd::avx512f>) return 16;  // 32 zmm registers
+#endif
+  else return 8;
+}
+
+// Columns [c0, c1) of the transposed product; c0 is a multiple of the chunk width
+// unless it is the tail.
+template <class Arch, class T>
+void gemv_t_cols(index_t c0, index_t c1, index_t M, T alpha, const T* A, index_t lda, const T* x, T beta,
+                 T* y) {
+  constexpr index_t W = vec_ops<T, Arch>::W;
+  constexpr int GV = gemv_t_group<Arch, T>();
+  index_t j = c0;
+  for (; j + GV * W <= c1; j += GV * W) gemv_t_chunk<Arch, T, GV>(M, j, alpha, A, lda, x, beta, y);
+  if constexpr (GV >= 4)
+    for (; j + 4 * W <= c1; j += 4 * W) gemv_t_chunk<Arch, T, 4>(M, j, alpha, A, lda, x, beta, y);
+  for (; j + W <= c1; j += W) gemv_t_chunk<Arch, T, 1>(M, j, alpha, A, lda, x, beta, y);
+  for (; j < c1; ++j) {
+    T t0 = 0, t1 = 0;
+    index_t k = 0;
+    for (; k + 2 <= M; k += 2) {
+      t0 += A[k * lda + j] * x[k];
+      t1 += A[(k + 1) * lda + j] * x[k + 1];
+    }
+    if (k < M) t0 += A[k * lda + j] * x[k];
+    y[j] = axpby(alpha, t0 + t1, beta, y[j]);
+  }
+}
+
+}  // namespace gemm_detail
+
 template <class Arch, class T>
 void gemv(bool trans, index_t M, index_t N, T alpha, const T* A, index_t lda, const T* x, T beta, T* y) {
-  gemv_reference(trans, M, N, alpha, A, lda, x, beta, y);
+  using namespace gemm_detail;
+  const index_t rows = trans ? N : M;
+  if (rows <= 0) return;
+  if (M == 0 || N == 0 || alpha == T(0)) {  // BLAS semantics: A and x are not read
+    for (index_t i = 0; i < rows; ++i) y[i] = beta == T(0) ? T(0) : beta * y[i];
+    return;
+  }
+  const int nt = num_threads();
+  const bool par = nt > 1 && M * N >= gemv_parallel_threshold;
+  if (!trans) {
+    if (!par) return gemv_n_rows<Arch>(0, M, N, alpha, A, lda, x, beta, y);
+    const int parts = static_cast<int>(std::min<index_t>(nt, (M + 3) / 4));
+    parallel_for(parts, [&](int p) {
+      const index_t r0 = (M * p / parts) & ~index_t{3};
+      const index_t r1 = p + 1 == parts ? M : (M * (p + 1) / parts) & ~index_t{3};
+      gemv_n_rows<Arch>(r0, r1, N, alpha, A, lda, x, beta, y);
+    });
+  } else {
+    if (!par) return gemv_t_cols<Arch>(0, N, M, alpha, A, lda, x, beta, y);
+    constexpr index_t CW = vec_ops<T, Arch>::W * gemv_t_group<Arch, T>();
+    const index_t chunks = (N + CW - 1) / CW;
+    const int parts = static_cast<int>(std::min<index_t>(nt, chunks));
+    parallel_for(parts, [&](int p) {
+      const index_t c0 = chunks * p / parts * CW;
+      const index_t c1 = p + 1 == parts ? N : chunks * (p + 1) / parts * CW;
+      gemv_t_cols<Arch>(c0, c1, M, alpha, A, lda, x, beta, y);
+    });
+  }
 }
 
 }  // namespace fugue::cpu::kernels

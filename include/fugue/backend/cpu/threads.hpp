@@ -5,12 +5,16 @@
 // calls f(i) for every i in [0, n) and returns when all calls are done; with one
 // thread, or when called from inside a worker, it runs inline. Workers are
 // created lazily and reused; the pool is process-wide. f must not throw.
+// A parallel_for issued from inside a task (on a worker or on the calling
+// thread while it helps with the tasks) runs inline, so nesting cannot deadlock.
+// Dispatch does not allocate: the job is passed as a (context, trampoline) pair.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <functional>
+#include <memory>
+#include <type_traits>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,33 +34,37 @@ class thread_pool {
     FUGUE_CHECK(n >= 1 && n <= 256, "thread count must be in [1, 256], got ", n);
     std::lock_guard lock(config_mutex_);
     stop_workers();
-    threads_ = n;
+    threads_.store(n, std::memory_order_relaxed);
   }
-  int num_threads() const { return threads_; }
+  int num_threads() const { return threads_.load(std::memory_order_relaxed); }
 
   template <class F>
   void parallel_for(int n, F&& f) {
     if (n <= 0) return;
-    if (threads_ <= 1 || n == 1 || in_worker()) {
+    if (num_threads() <= 1 || n == 1 || in_worker()) {
       for (int i = 0; i < n; ++i) f(i);
       return;
     }
     std::lock_guard lock(config_mutex_);  // one parallel region at a time
     start_workers();
-    std::function<void(int)> job = [&f](int i) { f(i); };
+    using Fn = std::remove_reference_t<F>;
     {
       std::lock_guard jl(job_mutex_);
-      job_ = &job;
+      job_ctx_ = const_cast<void*>(static_cast<const void*>(std::addressof(f)));
+      job_fn_ = [](void* ctx, int i) { (*static_cast<Fn*>(ctx))(i); };
       next_.store(0);
       tasks_ = n;
       pending_ = static_cast<int>(workers_.size());
       ++generation_;
     }
     wake_.notify_all();
+    in_worker() = true;  // a nested parallel_for from one of our tasks runs inline
     run_tasks();
+    in_worker() = false;
     std::unique_lock jl(job_mutex_);
     done_.wait(jl, [this] { return pending_ == 0; });
-    job_ = nullptr;
+    job_ctx_ = nullptr;
+    job_fn_ = nullptr;
   }
 
   ~thread_pool() { stop_workers(); }
@@ -67,15 +75,23 @@ class thread_pool {
     return flag;
   }
   void run_tasks() {
-    for (int i = next_.fetch_add(1); i < tasks_; i = next_.fetch_add(1)) (*job_)(i);
+    for (int i = next_.fetch_add(1); i < tasks_; i = next_.fetch_add(1)) job_fn_(job_ctx_, i);
   }
   void start_workers() {
     if (!workers_.empty()) return;
-    quit_ = false;
-    for (int t = 1; t < threads_; ++t)
-      workers_.emplace_back([this] {
+    unsigned start_gen;
+    {
+      std::lock_guard jl(job_mutex_);
+      quit_ = false;
+      start_gen = generation_;
+    }
+    // A new worker must start from the current generation: starting from 0 after
+    // a restart (set_num_threads) would make it run a stale generation and
+    // decrement pending_ twice, releasing the caller before the work was done.
+    for (int t = 1; t < num_threads(); ++t)
+      workers_.emplace_back([this, start_gen] {
         in_worker() = true;
-        unsigned seen = 0;
+        unsigned seen = start_gen;
         for (;;) {
           {
             std::unique_lock jl(job_mutex_);
@@ -99,12 +115,13 @@ class thread_pool {
     workers_.clear();
   }
 
-  int threads_ = 1;
+  std::atomic<int> threads_{1};
   std::mutex config_mutex_;
   std::mutex job_mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  std::function<void(int)>* job_ = nullptr;
+  void* job_ctx_ = nullptr;
+  void (*job_fn_)(void*, int) = nullptr;
   std::atomic<int> next_{0};
   int tasks_ = 0;
   int pending_ = 0;
