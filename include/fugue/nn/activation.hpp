@@ -1,0 +1,132 @@
+// fugue/nn/activation.hpp — elementwise activation layers (Tanh, Sigmoid, ReLU, LeakyReLU, Identity).
+//
+// Contract: Activation<Fn> maps any shape to the same shape, y = Fn(x) elementwise,
+// with no parameters. Fn provides f(v) and df(x, y) = dy/dx for both T and the
+// backend's SIMD batch. operator()(tape, x) records one node named Fn::op_name
+// (all listed in activation_op_names and gradchecked in tests/nn_recurrent);
+// forward(x) is the tape-free path. Static extents pass through unchanged
+// (input_extent = dyn, output_extent_for<X> = X), so activations compose in
+// nn::Sequential between any two layers. LeakyReLU's default slope is 0.2
+// (tf.nn.leaky_relu, DDSP's fc stacks).
+#pragma once
+
+#include <array>
+#include <string_view>
+
+#include <xsimd/xsimd.hpp>
+
+#include "fugue/autodiff/tape.hpp"
+#include "fugue/autodiff/registry.hpp"
+#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/extents.hpp"
+
+FUGUE_AD_OP(nn_identity)
+FUGUE_AD_OP(nn_tanh)
+FUGUE_AD_OP(nn_sigmoid)
+FUGUE_AD_OP(nn_relu)
+FUGUE_AD_OP(nn_leaky_relu)
+
+namespace fugue::nn {
+
+namespace act {
+namespace detail {
+template <class V>
+inline V select_ge0(const V& x, const V& a, const V& b) {
+  if constexpr (std::is_arithmetic_v<V>) return x >= V(0) ? a : b;
+  else return xsimd::select(x >= V(0), a, b);
+}
+template <class V>
+inline V k(double c) {
+  return cpu::fn::detail::k<V>(c);
+}
+}  // namespace detail
+
+struct Identity {
+  static constexpr const char* op_name = "nn_identity";
+  template <class V> V f(const V& x) const { return x; }
+  template <class V> V df(const V&, const V&) const { return detail::k<V>(1); }
+};
+struct Tanh {
+  static constexpr const char* op_name = "nn_tanh";
+  template <class V> V f(const V& x) const { return cpu::fn::detail::vtanh(x); }
+  template <class V> V df(const V&, const V& y) const { return detail::k<V>(1) - y * y; }
+};
+struct Sigmoid {
+  static constexpr const char* op_name = "nn_sigmoid";
+  template <class V> V f(const V& x) const { return cpu::fn::detail::sigmoid(x); }
+  template <class V> V df(const V&, const V& y) const { return y * (detail::k<V>(1) - y); }
+};
+struct ReLU {
+  static constexpr const char* op_name = "nn_relu";
+  template <class V> V f(const V& x) const { return detail::select_ge0(x, x, detail::k<V>(0)); }
+  template <class V> V df(const V& x, const V&) const {
+    return detail::select_ge0(x, detail::k<V>(1), detail::k<V>(0));
+  }
+};
+struct LeakyReLU {
+  static constexpr const char* op_name = "nn_leaky_relu";
+  double slope = 0.2;
+  template <class V> V f(const V& x) const { return detail::select_ge0(x, x, detail::k<V>(slope) * x); }
+  template <class V> V df(const V& x, const V&) const {
+    return detail::select_ge0(x, detail::k<V>(1), detail::k<V>(slope));
+  }
+};
+}  // namespace act
+
+inline constexpr std::array<const char*, 5> activation_op_names = {"nn_identity", "nn_tanh", "nn_sigmoid",
+                                                                   "nn_relu", "nn_leaky_relu"};
+
+// y = fn(x) as one tape node with backward dx = g * fn.df(x, y).
+template <class Fn, class T, class B>
+ad::Var<T, B> activation_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, Fn fn = {}) {
+  const Tensor<T, B> xv = x.value().contiguous();
+  auto y = Tensor<T, B>::empty(xv.shape());
+  B::map(xv.numel(), xv.data(), y.data(), [fn](auto v) { return fn.f(v); });
+  Tensor<T, B> yv = y;
+  return tape.record(
+      std::move(y), {x},
+      [fn, xv, yv](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
+        auto dx = Tensor<T, B>::empty(xv.shape());
+        B::zip3(xv.numel(), g.data(), xv.data(), yv.data(), dx.data(),
+                [fn](auto gg, auto xx, auto yy) { return gg * fn.df(xx, yy); });
+        sink.accumulate(0, dx);
+      },
+      Fn::op_name);
+}
+
+template <class Fn>
+class Activation {
+ public:
+  static constexpr index_t input_extent = dyn;
+  template <index_t X>
+  static constexpr index_t output_extent_for = X;
+
+  explicit Activation(Fn fn = {}) : fn_(fn) {}
+
+  template <class T, class B>
+  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) const {
+    return activation_op(tape, x, fn_);
+  }
+  template <class T, class B>
+  Tensor<T, B> forward(const Tensor<T, B>& x) const {
+    const Tensor<T, B> xc = x.contiguous();
+    auto y = Tensor<T, B>::empty(xc.shape());
+    B::map(xc.numel(), xc.data(), y.data(), [fn = fn_](auto v) { return fn.f(v); });
+    return y;
+  }
+  template <class F>
+  void visit_parameters(F&&, std::string_view = {}) {}
+
+  const Fn& fn() const noexcept { return fn_; }
+
+ private:
+  Fn fn_;
+};
+
+using Identity = Activation<act::Identity>;
+using Tanh = Activation<act::Tanh>;
+using Sigmoid = Activation<act::Sigmoid>;
+using ReLU = Activation<act::ReLU>;
+using LeakyReLU = Activation<act::LeakyReLU>;
+
+}  // namespace fugue::nn

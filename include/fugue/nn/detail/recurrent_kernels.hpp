@@ -1,0 +1,320 @@
+// fugue/nn/detail/recurrent_kernels.hpp — fused LSTM / GRU sequence kernels (forward + BPTT).
+//
+// Contract (raw pointers, row-major, contiguous unless a leading dimension is given):
+//  * lstm_forward_seq: one direction of one LSTM layer over a whole sequence.
+//      x [B, T, In], kernel [(In+H), 4H] (rows 0..In-1 act on x, rows In.. on h; gate
+//      column blocks [i, j(c~), f, o], TF LSTMBlockCell order), bias [4H], forget_bias
+//      added to the f pre-activation at run time. h0 / c0 [B, H] or null (zeros).
+//      reverse = true walks t = T-1 .. 0 (the backward half of a bidirectional layer).
+//      Writes y [B, T, H] (h_t), acts [B, T, 4H] (activated gates i, j, f, o: what BPTT
+//      needs) and cs [B, T, H] (c_t). The input projection of all steps is one GEMM
+//      (M = B*T); each step adds one GEMM/GEMV h_{t-1} W_h into the same buffer and runs
+//      the SIMD gate kernel.
+//  * lstm_backward_seq: the exact gradient of the above, given dy [B, T, H] (may be
+//      null), dcT [B, H] (grad of the final cell state, may be null); the grad of the
+//      final h is part of dy. Accumulates (+=) into dkernel / dbias, writes (=) dx, dh0,
+//      dc0 when non-null. Per step only dh_{t-1} = dA_t W_h^T is a GEMM; weight grads,
+//      bias grads and dx are three GEMMs / one column sum over all B*T rows.
+//  * gru_forward_seq / gru_backward_seq: the same for a GRU with the reset gate applied
+//      after the hidden matmul (PyTorch; Keras reset_after=True):
+//      kernel [In, 3H], rkernel [H, 3H], gate blocks [z, r, n] (Keras order),
+//      bias [2, 3H] (row 0 input bias, row 1 recurrent bias).
+//      z = s(x Wz + bz_i + h Uz + bz_h), r = s(x Wr + br_i + h Ur + br_h),
+//      n = tanh(x Wn + bn_i + r * (h Un + bn_h)), h' = z * h + (1 - z) * n.
+//      Saves acts [B, T, 3H] (z, r, n) and hn [B, T, H] (h Un + bn_h).
+//  * *_gates / *_step_gates: the per-row SIMD gate kernels, also used by step().
+// Workspace for the backward passes is allocated per call (training path);
+// the step() paths only call the gate kernels and the backend's gemm/gemv.
+// Kernels use xsimd through B::arch when the backend has one (cpu::simd<Arch>), plain
+// scalar loops otherwise; they need a host-accessible backend.
+#pragma once
+
+#include <cstring>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "fugue/backend/cpu.hpp"
+#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/shape.hpp"
+
+namespace fugue::nn::detail {
+
+template <class B>
+struct backend_arch {
+  using type = cpu::scalar_arch;
+};
+template <class B>
+  requires requires { typename B::arch; }
+struct backend_arch<B> {
+  using type = typename B::arch;
+};
+
+// Vector I/O for one lane type (an xsimd batch, or T for the scalar tail).
+template <class T, class Arch>
+struct lane_io {
+  using V = xsimd::batch<T, Arch>;
+  static constexpr index_t W = V::size;
+  static V load(const T* p) { return V::load_unaligned(p); }
+  static void store(T* p, const V& v) { v.store_unaligned(p); }
+  static V splat(T x) { return V(x); }
+};
+template <class T>
+struct lane_io<T, cpu::scalar_arch> {
+  using V = T;
+  static constexpr index_t W = 1;
+  static V load(const T* p) { return *p; }
+  static void store(T* p, const V& v) { *p = v; }
+  static V splat(T x) { return x; }
+};
+
+// Calls f(io, k) over [0, n): SIMD lanes first, then the scalar tail.
+template <class B, class T, class F>
+inline void for_lanes(index_t n, F&& f) {
+  using Arch = typename backend_arch<B>::type;
+  index_t k = 0;
+  if constexpr (!cpu::is_scalar_arch<Arch>) {
+    using IO = lane_io<T, Arch>;
+    for (; k + IO::W <= n; k += IO::W) f(IO{}, k);
+  }
+  for (; k < n; ++k) f(lane_io<T, cpu::scalar_arch>{}, k);
+}
+
+template <class V>
+inline V sigm(const V& x) {
+  return cpu::fn::detail::sigmoid(x);
+}
+template <class V>
+inline V tanh_(const V& x) {
+  return cpu::fn::detail::vtanh(x);
+}
+
+// ---------------------------------------------------------------------------------
+// LSTM gate kernels
+// ---------------------------------------------------------------------------------
+
+// a [4H] pre-activations (without bias) -> activated gates in place; c, h outputs.
+// cprev may be null (zeros).
+template <class B, class T>
+inline void lstm_gates(index_t H, T* a, const T* bias, T forget_bias, const T* cprev, T* c, T* h) {
+  for_lanes<B, T>(H, [&](auto io, index_t k) {
+    using IO = decltype(io);
+    using V = typename IO::V;
+    const V ai = IO::load(a + k) + IO::load(bias + k);
+    const V aj = IO::load(a + H + k) + IO::load(bias + H + k);
+    const V af = IO::load(a + 2 * H + k) + IO::load(bias + 2 * H + k) + IO::splat(forget_bias);
+    const V ao = IO::load(a + 3 * H + k) + IO::load(bias + 3 * H + k);
+    const V i = sigm(ai), j = tanh_(aj), f = sigm(af), o = sigm(ao);
+    const V cp = cprev ? IO::load(cprev + k) : IO::splat(T(0));
+    const V cn = f * cp + i * j;
+    IO::store(a + k, i);
+    IO::store(a + H + k, j);
+    IO::store(a + 2 * H + k, f);
+    IO::store(a + 3 * H + k, o);
+    IO::store(c + k, cn);
+    IO::store(h + k, o * tanh_(cn));
+  });
+}
+
+// Backward through one gate row. act [4H] activated gates, c [H] = c_t, cprev (null =
+// zeros), dh [H] total grad of h_t, dc [H] in: grad of c_t from the future, out: grad
+// of c_{t-1}. da [4H] receives the pre-activation grads.
+template <class B, class T>
+inline void lstm_gates_backward(index_t H, const T* act, const T* c, const T* cprev, const T* dh, T* dc,
+                                T* da) {
+  for_lanes<B, T>(H, [&](auto io, index_t k) {
+    using IO = decltype(io);
+    using V = typename IO::V;
+    const V one = IO::splat(T(1));
+    const V i = IO::load(act + k), j = IO::load(act + H + k), f = IO::load(act + 2 * H + k),
+            o = IO::load(act + 3 * H + k);
+    const V tc = tanh_(IO::load(c + k));
+    const V g = IO::load(dh + k);
+    const V d_o = g * tc;
+    const V dcv = IO::load(dc + k) + g * o * (one - tc * tc);
+    const V cp = cprev ? IO::load(cprev + k) : IO::splat(T(0));
+    IO::store(da + k, dcv * j * i * (one - i));
+    IO::store(da + H + k, dcv * i * (one - j * j));
+    IO::store(da + 2 * H + k, dcv * cp * f * (one - f));
+    IO::store(da + 3 * H + k, d_o * o * (one - o));
+    IO::store(dc + k, dcv * f);
+  });
+}
+
+struct seq_dims {
+  index_t B = 0, T = 0, In = 0, H = 0;
+};
+
+template <class Bk, class T>
+void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* bias, T forget_bias,
+                      const T* h0, const T* c0, bool reverse, T* y, T* acts, T* cs) {
+  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
+  if (Bn == 0 || Tn == 0) return;
+  // All input projections at once: acts = x W_x.
+  if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
+  else std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
+  const T* Wh = kernel + In * G;
+  for (index_t s = 0; s < Tn; ++s) {
+    const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
+    const T* hp = s == 0 ? h0 : y + tp * H;
+    const index_t ldh = s == 0 ? H : Tn * H;
+    if (hp) Bk::gemm(false, false, Bn, G, H, T(1), hp, ldh, Wh, G, T(1), acts + t * G, Tn * G);
+    for (index_t b = 0; b < Bn; ++b) {
+      const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
+      lstm_gates<Bk>(H, acts + (b * Tn + t) * G, bias, forget_bias, cp, cs + (b * Tn + t) * H,
+                     y + (b * Tn + t) * H);
+    }
+  }
+}
+
+template <class Bk, class T>
+void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* h0, const T* c0, bool reverse,
+                       const T* y, const T* acts, const T* cs, const T* dy, const T* dcT, T* dx, T* dkernel,
+                       T* dbias, T* dh0, T* dc0) {
+  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
+  std::vector<T> dA(static_cast<std::size_t>(Bn * Tn * G)), dhn(static_cast<std::size_t>(Bn * H), T(0)), dc(static_cast<std::size_t>(Bn * H), T(0)),
+      dh(static_cast<std::size_t>(H)), hprev(static_cast<std::size_t>(Bn * Tn * H), T(0));
+  if (dcT) std::memcpy(dc.data(), dcT, sizeof(T) * std::size_t(Bn * H));
+  const T* Wh = kernel + In * G;
+  for (index_t s = Tn - 1; s >= 0; --s) {
+    const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
+    for (index_t b = 0; b < Bn; ++b) {
+      const T* dyr = dy ? dy + (b * Tn + t) * H : nullptr;
+      const T* dn = dhn.data() + b * H;
+      for_lanes<Bk, T>(H, [&](auto io, index_t k) {
+        using IO = decltype(io);
+        IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
+      });
+      const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
+      lstm_gates_backward<Bk>(H, acts + (b * Tn + t) * G, cs + (b * Tn + t) * H, cp, dh.data(),
+                              dc.data() + b * H, dA.data() + (b * Tn + t) * G);
+      // h_{t-1} as the GEMM operand of the weight gradient.
+      const T* hp = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
+      if (hp) std::memcpy(hprev.data() + (b * Tn + t) * H, hp, sizeof(T) * std::size_t(H));
+    }
+    // dh_{t-1} = dA_t W_h^T
+    Bk::gemm(false, true, Bn, H, G, T(1), dA.data() + t * G, Tn * G, Wh, G, T(0), dhn.data(), H);
+  }
+  if (dh0) std::memcpy(dh0, dhn.data(), sizeof(T) * std::size_t(Bn * H));
+  if (dc0) std::memcpy(dc0, dc.data(), sizeof(T) * std::size_t(Bn * H));
+  const index_t R = Bn * Tn;
+  if (dkernel) {
+    if (In > 0) Bk::gemm(true, false, In, G, R, T(1), x, In, dA.data(), G, T(1), dkernel, G);
+    Bk::gemm(true, false, H, G, R, T(1), hprev.data(), H, dA.data(), G, T(1), dkernel + In * G, G);
+  }
+  if (dbias) Bk::col_sum(R, G, dA.data(), dbias, true);
+  if (dx && In > 0) Bk::gemm(false, true, R, In, G, T(1), dA.data(), G, kernel, G, T(0), dx, In);
+}
+
+// ---------------------------------------------------------------------------------
+// GRU
+// ---------------------------------------------------------------------------------
+
+// p [3H] = x W (no bias) -> activated z, r, n in place; q [3H] = h U (no bias, null =
+// zeros); hn_out [H] receives h Un + bn_h (may be null); hprev null = zeros.
+template <class B, class T>
+inline void gru_gates(index_t H, T* p, const T* q, const T* bias, const T* hprev, T* hn_out, T* h) {
+  const T* bi = bias;
+  const T* bh = bias + 3 * H;
+  for_lanes<B, T>(H, [&](auto io, index_t k) {
+    using IO = decltype(io);
+    using V = typename IO::V;
+    const V zero = IO::splat(T(0));
+    const V qz = q ? IO::load(q + k) : zero, qr = q ? IO::load(q + H + k) : zero,
+            qn = q ? IO::load(q + 2 * H + k) : zero;
+    const V z = sigm(IO::load(p + k) + IO::load(bi + k) + qz + IO::load(bh + k));
+    const V r = sigm(IO::load(p + H + k) + IO::load(bi + H + k) + qr + IO::load(bh + H + k));
+    const V hn = qn + IO::load(bh + 2 * H + k);
+    const V n = tanh_(IO::load(p + 2 * H + k) + IO::load(bi + 2 * H + k) + r * hn);
+    const V hp = hprev ? IO::load(hprev + k) : zero;
+    IO::store(p + k, z);
+    IO::store(p + H + k, r);
+    IO::store(p + 2 * H + k, n);
+    if (hn_out) IO::store(hn_out + k, hn);
+    IO::store(h + k, n + z * (hp - n));
+  });
+}
+
+// dh [H] total grad of h_t; writes dp [3H], dq [3H] pre-activation grads and
+// dhz [H] = dh * z (the direct path to h_{t-1}).
+template <class B, class T>
+inline void gru_gates_backward(index_t H, const T* act, const T* hn, const T* hprev, const T* dh, T* dp, T* dq,
+                               T* dhz) {
+  for_lanes<B, T>(H, [&](auto io, index_t k) {
+    using IO = decltype(io);
+    using V = typename IO::V;
+    const V one = IO::splat(T(1));
+    const V z = IO::load(act + k), r = IO::load(act + H + k), n = IO::load(act + 2 * H + k);
+    const V hp = hprev ? IO::load(hprev + k) : IO::splat(T(0));
+    const V g = IO::load(dh + k);
+    const V dz = g * (hp - n) * z * (one - z);
+    const V dn = g * (one - z) * (one - n * n);
+    const V dr = dn * IO::load(hn + k) * r * (one - r);
+    IO::store(dp + k, dz);
+    IO::store(dp + H + k, dr);
+    IO::store(dp + 2 * H + k, dn);
+    IO::store(dq + k, dz);
+    IO::store(dq + H + k, dr);
+    IO::store(dq + 2 * H + k, dn * r);
+    IO::store(dhz + k, g * z);
+  });
+}
+
+template <class Bk, class T>
+void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* bias,
+                     const T* h0, bool reverse, T* y, T* acts, T* hn, T* qbuf /* [B, 3H] */) {
+  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
+  if (Bn == 0 || Tn == 0) return;
+  if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
+  else std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
+  for (index_t s = 0; s < Tn; ++s) {
+    const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
+    const T* hp = s == 0 ? h0 : y + tp * H;
+    const index_t ldh = s == 0 ? H : Tn * H;
+    if (hp) Bk::gemm(false, false, Bn, G, H, T(1), hp, ldh, rkernel, G, T(0), qbuf, G);
+    for (index_t b = 0; b < Bn; ++b) {
+      const T* hpb = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
+      gru_gates<Bk>(H, acts + (b * Tn + t) * G, hp ? qbuf + b * G : nullptr, bias, hpb,
+                    hn + (b * Tn + t) * H, y + (b * Tn + t) * H);
+    }
+  }
+}
+
+template <class Bk, class T>
+void gru_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* h0, bool reverse,
+                      const T* y, const T* acts, const T* hn, const T* dy, T* dx, T* dkernel, T* drkernel,
+                      T* dbias, T* dh0) {
+  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
+  std::vector<T> dP(static_cast<std::size_t>(Bn * Tn * G)), dQ(static_cast<std::size_t>(Bn * Tn * G)), dhn(static_cast<std::size_t>(Bn * H), T(0)),
+      dhz(static_cast<std::size_t>(Bn * H)), dh(static_cast<std::size_t>(H)), hprev(static_cast<std::size_t>(Bn * Tn * H), T(0));
+  for (index_t s = Tn - 1; s >= 0; --s) {
+    const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
+    for (index_t b = 0; b < Bn; ++b) {
+      const T* dyr = dy ? dy + (b * Tn + t) * H : nullptr;
+      const T* dn = dhn.data() + b * H;
+      for_lanes<Bk, T>(H, [&](auto io, index_t k) {
+        using IO = decltype(io);
+        IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
+      });
+      const T* hp = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
+      const index_t r = b * Tn + t;
+      gru_gates_backward<Bk>(H, acts + r * G, hn + r * H, hp, dh.data(), dP.data() + r * G, dQ.data() + r * G,
+                             dhz.data() + b * H);
+      if (hp) std::memcpy(hprev.data() + r * H, hp, sizeof(T) * std::size_t(H));
+    }
+    // dh_{t-1} = dh * z + dQ_t U^T
+    Bk::gemm(false, true, Bn, H, G, T(1), dQ.data() + t * G, Tn * G, rkernel, G, T(1), dhz.data(), H);
+    dhn.swap(dhz);
+  }
+  if (dh0) std::memcpy(dh0, dhn.data(), sizeof(T) * std::size_t(Bn * H));
+  const index_t R = Bn * Tn;
+  if (dkernel && In > 0) Bk::gemm(true, false, In, G, R, T(1), x, In, dP.data(), G, T(1), dkernel, G);
+  if (drkernel) Bk::gemm(true, false, H, G, R, T(1), hprev.data(), H, dQ.data(), G, T(1), drkernel, G);
+  if (dbias) {
+    Bk::col_sum(R, G, dP.data(), dbias, true);
+    Bk::col_sum(R, G, dQ.data(), dbias + G, true);
+  }
+  if (dx && In > 0) Bk::gemm(false, true, R, In, G, T(1), dP.data(), G, kernel, G, T(0), dx, In);
+}
+
+}  // namespace fugue::nn::detail

@@ -1,0 +1,225 @@
+// fugue/nn/detail/recurrent_ops.hpp — LSTM / GRU sequences as single fused tape nodes.
+//
+// Contract:
+//  * lstm_seq_op(tape, x, kernel, bias, forget_bias, h0, c0, reverse) records ONE node
+//    (op "nn_lstm_seq") for a whole layer-direction over x [B, T, In] whose value is the
+//    flat packing [ y (B*T*H) | h_last (B*H) | c_last (B*H) ]; its backward closure runs
+//    BPTT over all steps (recurrent_kernels.hpp). The returned views y [B, T, H],
+//    h [B, H], c [B, H] are cheap "nn_rnn_view" nodes over that packing (shared storage,
+//    backward = scatter into a zero tensor of the packing's shape). h0 / c0 may be null
+//    (zero initial state, no gradient).
+//  * gru_seq_op: the same for a GRU (op "nn_gru_seq"), packing [ y | h_last ].
+//  * concat_last_op(tape, a, b): [..., Ha] ++ [..., Hb] -> [..., Ha + Hb] (op
+//    "nn_rnn_concat"), for bidirectional outputs and final states.
+// Every op name here is in recurrent_op_names and is gradchecked in tests/nn_recurrent.
+#pragma once
+
+#include <array>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "fugue/autodiff/tape.hpp"
+#include "fugue/autodiff/registry.hpp"
+#include "fugue/nn/detail/recurrent_kernels.hpp"
+
+FUGUE_AD_OP(nn_lstm_seq)
+FUGUE_AD_OP(nn_gru_seq)
+FUGUE_AD_OP(nn_rnn_view)
+FUGUE_AD_OP(nn_rnn_concat)
+
+namespace fugue::nn::detail {
+
+inline constexpr std::array<const char*, 4> recurrent_op_names = {"nn_lstm_seq", "nn_gru_seq", "nn_rnn_view",
+                                                                  "nn_rnn_concat"};
+
+// A contiguous sub-range [offset, offset + shape.numel()) of a flat var, viewed as `shape`.
+template <class T, class B>
+ad::Var<T, B> flat_view_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& packed, index_t offset, const Shape& shape) {
+  const Tensor<T, B>& pv = packed.value();
+  FUGUE_CHECK(pv.is_contiguous() && offset + shape.numel() <= pv.numel(), "rnn view out of range");
+  Tensor<T, B> v = pv.reshape({pv.numel()}).slice(0, offset, offset + shape.numel()).reshape(shape);
+  const Shape ps = pv.shape();
+  return tape.record(
+      std::move(v), {packed},
+      [ps, offset](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
+        auto full = Tensor<T, B>::zeros(ps);
+        B::copy(full.data() + offset, g.data(), sizeof(T) * std::size_t(g.numel()));
+        sink.accumulate(0, full);
+      },
+      "nn_rnn_view");
+}
+
+template <class T, class B>
+ad::Var<T, B> concat_last_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& a, const ad::Var<T, B>& b) {
+  Tensor<T, B> av = a.value().contiguous(), bv = b.value().contiguous();
+  FUGUE_CHECK(av.rank() == bv.rank() && av.rank() >= 1, "concat of shapes ", av.shape().str(), " and ",
+              bv.shape().str());
+  for (int d = 0; d + 1 < av.rank(); ++d)
+    FUGUE_CHECK(av.dim(d) == bv.dim(d), "concat of shapes ", av.shape().str(), " and ", bv.shape().str());
+  const index_t na = av.dim(-1), nb = bv.dim(-1), rows = na ? av.numel() / na : (nb ? bv.numel() / nb : 0);
+  Shape s = av.shape();
+  s[-1] = na + nb;
+  auto y = Tensor<T, B>::empty(s);
+  for (index_t r = 0; r < rows; ++r) {
+    B::copy(y.data() + r * (na + nb), av.data() + r * na, sizeof(T) * std::size_t(na));
+    B::copy(y.data() + r * (na + nb) + na, bv.data() + r * nb, sizeof(T) * std::size_t(nb));
+  }
+  const Shape sa = av.shape(), sb = bv.shape();
+  return tape.record(
+      std::move(y), {a, b},
+      [sa, sb, na, nb, rows](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
+        for (int k = 0; k < 2; ++k) {
+          if (!sink.needs(k)) continue;
+          const index_t n = k == 0 ? na : nb, off = k == 0 ? 0 : na;
+          auto d = Tensor<T, B>::empty(k == 0 ? sa : sb);
+          for (index_t r = 0; r < rows; ++r)
+            B::copy(d.data() + r * n, g.data() + r * (na + nb) + off, sizeof(T) * std::size_t(n));
+          sink.accumulate(k, d);
+        }
+      },
+      "nn_rnn_concat");
+}
+
+template <class T, class B>
+struct lstm_seq_vars {
+  ad::Var<T, B> y, h, c;
+};
+
+template <class T, class B>
+lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::Var<T, B>& kernel,
+                                const ad::Var<T, B>& bias, std::type_identity_t<T> forget_bias,
+                                std::type_identity_t<const ad::Var<T, B>*> h0,
+                                std::type_identity_t<const ad::Var<T, B>*> c0, bool reverse) {
+  const Tensor<T, B> xv = x.value().contiguous(), kv = kernel.value().contiguous(), bv = bias.value().contiguous();
+  FUGUE_CHECK(xv.rank() == 3, "LSTM input must be [B, T, In], got ", xv.shape().str());
+  seq_dims d{xv.dim(0), xv.dim(1), xv.dim(2), bv.dim(0) / 4};
+  FUGUE_CHECK(kv.rank() == 2 && kv.dim(0) == d.In + d.H && kv.dim(1) == 4 * d.H, "LSTM: input ", xv.shape().str(),
+              " does not match kernel ", kv.shape().str(), " ([In + H, 4H])");
+  FUGUE_CHECK(d.T >= 1, "LSTM over an empty sequence");
+  const Shape state{d.B, d.H};
+  Tensor<T, B> h0v, c0v;
+  if (h0) {
+    h0v = h0->value().contiguous();
+    FUGUE_CHECK(h0v.shape() == state, "LSTM: initial h of shape ", h0v.shape().str(), ", expected ", state.str());
+  }
+  if (c0) {
+    c0v = c0->value().contiguous();
+    FUGUE_CHECK(c0v.shape() == state, "LSTM: initial c of shape ", c0v.shape().str(), ", expected ", state.str());
+  }
+  const index_t BTH = d.B * d.T * d.H, BH = d.B * d.H;
+  auto z = Tensor<T, B>::empty({BTH + 2 * BH});
+  auto acts = Tensor<T, B>::empty({d.B, d.T, 4 * d.H});
+  auto cs = Tensor<T, B>::empty({d.B, d.T, d.H});
+  lstm_forward_seq<B>(d, xv.data(), kv.data(), bv.data(), forget_bias, h0 ? h0v.data() : nullptr,
+                      c0 ? c0v.data() : nullptr, reverse, z.data(), acts.data(), cs.data());
+  const index_t tl = reverse ? 0 : d.T - 1;
+  for (index_t b = 0; b < d.B; ++b) {
+    B::copy(z.data() + BTH + b * d.H, z.data() + (b * d.T + tl) * d.H, sizeof(T) * std::size_t(d.H));
+    B::copy(z.data() + BTH + BH + b * d.H, cs.data() + (b * d.T + tl) * d.H, sizeof(T) * std::size_t(d.H));
+  }
+  std::vector<ad::Var<T, B>> ins{x, kernel, bias};
+  const int kh = h0 ? int(ins.size()) : -1;
+  if (h0) ins.push_back(*h0);
+  const int kc = c0 ? int(ins.size()) : -1;
+  if (c0) ins.push_back(*c0);
+  Tensor<T, B> yv = z;  // the packed value; y is its first B*T*H entries
+  auto bw = [d, reverse, tl, xv, kv, h0v, c0v, acts, cs, yv, kh, kc](const Tensor<T, B>& g,
+                                                                     ad::GradSink<T, B>& sink) {
+    const index_t BTH = d.B * d.T * d.H, BH = d.B * d.H;
+    // dy with the grad of h_last folded into its time step.
+    auto dy = Tensor<T, B>::empty({d.B, d.T, d.H});
+    B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(BTH));
+    for (index_t b = 0; b < d.B; ++b) {
+      T* row = dy.data() + (b * d.T + tl) * d.H;
+      B::zip(d.H, row, g.data() + BTH + b * d.H, row, [](auto p, auto q) { return p + q; });
+    }
+    Tensor<T, B> dx, dk, db, dh0, dc0;
+    if (sink.needs(0)) dx = Tensor<T, B>::empty(xv.shape());
+    if (sink.needs(1)) dk = Tensor<T, B>::zeros(kv.shape());
+    if (sink.needs(2)) db = Tensor<T, B>::zeros({4 * d.H});
+    if (kh >= 0 && sink.needs(kh)) dh0 = Tensor<T, B>::empty({d.B, d.H});
+    if (kc >= 0 && sink.needs(kc)) dc0 = Tensor<T, B>::empty({d.B, d.H});
+    lstm_backward_seq<B>(d, xv.data(), kv.data(), h0v.defined() ? h0v.data() : nullptr,
+                         c0v.defined() ? c0v.data() : nullptr, reverse, yv.data(), acts.data(), cs.data(),
+                         dy.data(), g.data() + BTH + BH, dx.defined() ? dx.data() : nullptr,
+                         dk.defined() ? dk.data() : nullptr, db.defined() ? db.data() : nullptr,
+                         dh0.defined() ? dh0.data() : nullptr, dc0.defined() ? dc0.data() : nullptr);
+    if (dx.defined()) sink.accumulate(0, dx);
+    if (dk.defined()) sink.accumulate(1, dk);
+    if (db.defined()) sink.accumulate(2, db);
+    if (dh0.defined()) sink.accumulate(kh, dh0);
+    if (dc0.defined()) sink.accumulate(kc, dc0);
+  };
+  ad::Var<T, B> packed =
+      tape.record(std::move(z), std::span<const ad::Var<T, B>>(ins.data(), ins.size()), std::move(bw), "nn_lstm_seq");
+  return {flat_view_op(tape, packed, 0, Shape{d.B, d.T, d.H}), flat_view_op(tape, packed, BTH, state),
+          flat_view_op(tape, packed, BTH + BH, state)};
+}
+
+template <class T, class B>
+struct gru_seq_vars {
+  ad::Var<T, B> y, h;
+};
+
+template <class T, class B>
+gru_seq_vars<T, B> gru_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::Var<T, B>& kernel,
+                              const ad::Var<T, B>& rkernel, const ad::Var<T, B>& bias,
+                              std::type_identity_t<const ad::Var<T, B>*> h0, bool reverse) {
+  const Tensor<T, B> xv = x.value().contiguous(), kv = kernel.value().contiguous(),
+                     rv = rkernel.value().contiguous(), bv = bias.value().contiguous();
+  FUGUE_CHECK(xv.rank() == 3, "GRU input must be [B, T, In], got ", xv.shape().str());
+  seq_dims d{xv.dim(0), xv.dim(1), xv.dim(2), rv.dim(0)};
+  FUGUE_CHECK(kv.rank() == 2 && kv.dim(0) == d.In && kv.dim(1) == 3 * d.H, "GRU: input ", xv.shape().str(),
+              " does not match kernel ", kv.shape().str(), " ([In, 3H])");
+  FUGUE_CHECK(d.T >= 1, "GRU over an empty sequence");
+  const Shape state{d.B, d.H};
+  Tensor<T, B> h0v;
+  if (h0) {
+    h0v = h0->value().contiguous();
+    FUGUE_CHECK(h0v.shape() == state, "GRU: initial h of shape ", h0v.shape().str(), ", expected ", state.str());
+  }
+  const index_t BTH = d.B * d.T * d.H, BH = d.B * d.H;
+  auto z = Tensor<T, B>::empty({BTH + BH});
+  auto acts = Tensor<T, B>::empty({d.B, d.T, 3 * d.H});
+  auto hn = Tensor<T, B>::empty({d.B, d.T, d.H});
+  auto q = Tensor<T, B>::empty({d.B, 3 * d.H});
+  gru_forward_seq<B>(d, xv.data(), kv.data(), rv.data(), bv.data(), h0 ? h0v.data() : nullptr, reverse, z.data(),
+                     acts.data(), hn.data(), q.data());
+  const index_t tl = reverse ? 0 : d.T - 1;
+  for (index_t b = 0; b < d.B; ++b)
+    B::copy(z.data() + BTH + b * d.H, z.data() + (b * d.T + tl) * d.H, sizeof(T) * std::size_t(d.H));
+  std::vector<ad::Var<T, B>> ins{x, kernel, rkernel, bias};
+  const int kh = h0 ? int(ins.size()) : -1;
+  if (h0) ins.push_back(*h0);
+  Tensor<T, B> yv = z;
+  auto bw = [d, reverse, tl, xv, kv, rv, bv, h0v, acts, hn, yv, kh](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
+    const index_t BTH = d.B * d.T * d.H;
+    auto dy = Tensor<T, B>::empty({d.B, d.T, d.H});
+    B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(BTH));
+    for (index_t b = 0; b < d.B; ++b) {
+      T* row = dy.data() + (b * d.T + tl) * d.H;
+      B::zip(d.H, row, g.data() + BTH + b * d.H, row, [](auto p, auto q) { return p + q; });
+    }
+    Tensor<T, B> dx, dk, dr, db, dh0;
+    if (sink.needs(0)) dx = Tensor<T, B>::empty(xv.shape());
+    if (sink.needs(1)) dk = Tensor<T, B>::zeros(kv.shape());
+    if (sink.needs(2)) dr = Tensor<T, B>::zeros(rv.shape());
+    if (sink.needs(3)) db = Tensor<T, B>::zeros(bv.shape());
+    if (kh >= 0 && sink.needs(kh)) dh0 = Tensor<T, B>::empty({d.B, d.H});
+    gru_backward_seq<B>(d, xv.data(), kv.data(), rv.data(), h0v.defined() ? h0v.data() : nullptr, reverse,
+                        yv.data(), acts.data(), hn.data(), dy.data(), dx.defined() ? dx.data() : nullptr,
+                        dk.defined() ? dk.data() : nullptr, dr.defined() ? dr.data() : nullptr,
+                        db.defined() ? db.data() : nullptr, dh0.defined() ? dh0.data() : nullptr);
+    if (dx.defined()) sink.accumulate(0, dx);
+    if (dk.defined()) sink.accumulate(1, dk);
+    if (dr.defined()) sink.accumulate(2, dr);
+    if (db.defined()) sink.accumulate(3, db);
+    if (dh0.defined()) sink.accumulate(kh, dh0);
+  };
+  ad::Var<T, B> packed =
+      tape.record(std::move(z), std::span<const ad::Var<T, B>>(ins.data(), ins.size()), std::move(bw), "nn_gru_seq");
+  return {flat_view_op(tape, packed, 0, Shape{d.B, d.T, d.H}), flat_view_op(tape, packed, BTH, state)};
+}
+
+}  // namespace fugue::nn::detail
