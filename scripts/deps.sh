@@ -7,6 +7,7 @@ packages=(
   libxtensor-dev libxsimd-dev xtl-dev libfftw3-dev
   catch2 libbenchmark-dev libopenblas-dev
   clang libclang-rt-14-dev
+  python3-torch python3-numpy python3-venv
   "$@"
 )
 missing=()

@@ -19,7 +19,7 @@ venv=$root/venv-dsp
 t0=$(date +%s)
 stage() { echo "fugue-dsp-ref: $* ($(( $(date +%s) - t0 )) s)"; }
 
-apt_pkgs=(python3-torch python3-numpy python3-venv python3-pip)
+apt_pkgs=(python3-torch python3-numpy python3-venv)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
