@@ -64,7 +64,7 @@ TEST_CASE("Conv1d matches direct convolution (stride, dilation, padding, groups,
     o.groups = c.groups;
     o.causal = c.causal;
     o.bias = c.bias;
-    nn::Conv1d<double> conv(o, {11, c.cin});
+    nn::Conv1d<double> conv(o, {11, std::uint64_t(c.cin)});
     Td x = randn({2, c.cin, 11}, 3);
     Td y = conv.forward(x);
     const index_t pl = c.causal ? c.dil * (c.k - 1) : c.pad, pr = c.causal ? 0 : c.pad;
@@ -119,7 +119,7 @@ TEST_CASE("Conv2d matches direct convolution and gradchecks", "[nn][conv]") {
     o.dilation_h = c.dh;
     o.dilation_w = c.dw;
     o.groups = c.groups;
-    nn::Conv2d<double> conv(o, {21, c.cin});
+    nn::Conv2d<double> conv(o, {21, std::uint64_t(c.cin)});
     Td x = randn({2, c.cin, 6, 7}, 8);
     Td ref = conv2d_naive(x, conv.weight.value, &conv.bias.value, c.sh, c.sw, c.ph, c.ph, c.pw, c.pw, c.dh, c.dw,
                           c.groups);
@@ -161,7 +161,7 @@ TEST_CASE("ConvTranspose2d is the adjoint of Conv2d, has torch's output size and
     o.output_padding_h = o.output_padding_w = c.op;
     o.dilation_h = o.dilation_w = c.d;
     o.groups = c.groups;
-    nn::ConvTranspose2d<double> ct(o, {31, c.cin});
+    nn::ConvTranspose2d<double> ct(o, {31, std::uint64_t(c.cin)});
     const index_t H = 4, W = 5;
     Td x = randn({2, c.cin, H, W}, 12);
     Td y = ct.forward(x);
