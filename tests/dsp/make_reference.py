@@ -74,14 +74,16 @@ put("of_mfcc", librosa.feature.mfcc(S=L, n_mfcc=20).T, "librosa.feature.mfcc(S=o
 
 # --- A-weighting -------------------------------------------------------------------------------
 f = librosa.fft_frequencies(sr=16000, n_fft=512)
-put("a_weighting_16k_512", librosa.A_weighting(f), "librosa.A_weighting(fft_frequencies(16000, 512)), min_db -80")
+with np.errstate(divide="ignore"):  # log10(0) at DC, clipped to min_db by librosa
+    put("a_weighting_16k_512", librosa.A_weighting(f), "librosa.A_weighting(fft_frequencies(16000, 512)), min_db -80")
 fl = np.array([10.0, 31.5, 100.0, 440.0, 1000.0, 2000.0, 4000.0, 10000.0, 20000.0])
 put("a_weighting_freqs", fl, "frequencies for a_weighting_list")
 put("a_weighting_list", librosa.A_weighting(fl, min_db=None), "librosa.A_weighting(freqs, min_db=None)")
 
 # --- DDSP v2 loudness re-derived in numpy from librosa pieces (not DDSP's own code) ------------
 P = np.abs(librosa.stft(sig, n_fft=512, hop_length=64, center=True, pad_mode="constant")) ** 2
-w = 10 ** (librosa.A_weighting(librosa.fft_frequencies(sr=16000, n_fft=512)) / 10)
+with np.errstate(divide="ignore"):
+    w = 10 ** (librosa.A_weighting(librosa.fft_frequencies(sr=16000, n_fft=512)) / 10)
 p = np.mean(P * w[:, None], axis=0)
 put("loudness_v2", np.maximum(10 * np.log10(np.maximum(p, 1e-8)), -80.0),
     "DDSP HEAD compute_loudness recipe with librosa stft (center, constant), n_fft 512, hop 64")
