@@ -147,6 +147,7 @@ GradcheckReport gradcheck(F&& f, std::vector<Tensor<double, B>> inputs, Gradchec
   std::vector<Var<double, B>> vars;
   auto run = [&](bool grad) {
     tape.clear();
+    tape.seed(opts.seed);  // random ops (dropout) draw the same streams in every evaluation
     vars.clear();
     for (const auto& x : inputs) vars.push_back(tape.input(x, grad));
     return f(tape, std::span<Var<double, B>>(vars.data(), vars.size()));
@@ -209,6 +210,7 @@ GradcheckReport gradcheck_params(F&& f, std::vector<Parameter<double, B>*> param
     saved.push_back(p->grad);
     p->grad = Tensor<double, B>();
   }
+  tape.seed(opts.seed);
   Var<double, B> out = f(tape);
   const index_t n_out = out.numel();
   std::vector<double> w(std::size_t(n_out), 1.0);
@@ -234,12 +236,14 @@ GradcheckReport gradcheck_params(F&& f, std::vector<Parameter<double, B>*> param
       base[o] = v0 + opts.eps;
       {
         tape.clear();
+        tape.seed(opts.seed);
         NoGrad<double, B> ng(tape);
         fp = detail::weighted(f(tape).value(), w);
       }
       base[o] = v0 - opts.eps;
       {
         tape.clear();
+        tape.seed(opts.seed);
         NoGrad<double, B> ng(tape);
         fm = detail::weighted(f(tape).value(), w);
       }
@@ -289,7 +293,10 @@ struct gradcheck_case_registrar {
 inline std::vector<GradcheckCaseResult> run_gradcheck_cases() {
   std::vector<GradcheckCaseResult> out;
   for (const auto& c : gradcheck_cases()) {
-    GradcheckCaseResult res{c.op, c.description, registry::normalise_path(c.file) + ":" + std::to_string(c.line)};
+    GradcheckCaseResult res;
+    res.op = c.op;
+    res.description = c.description;
+    res.location = registry::normalise_path(c.file) + ":" + std::to_string(c.line);
     try {
       res.report = c.fn();
       res.ok = res.report.ok();

@@ -1,0 +1,192 @@
+// fugue/autodiff/ops/nn.hpp — differentiable softmax, layer norm, dropout, embedding.
+//
+// Contract
+//  * softmax / log_softmax over the last axis (rank >= 1). Backward, per row:
+//      softmax:     dx = y * (g - <g, y>)
+//      log_softmax: dx = g - exp(y) * sum(g)
+//  * layer_norm(x, gamma, beta, eps) normalises the last axis (biased variance,
+//    as PyTorch) and applies gamma/beta of shape [N]; the overload without
+//    gamma/beta is the bare normalisation. Fused backward, per row with
+//    xhat = (x - mean) rstd and h = g * gamma:
+//      dx = rstd (h - mean(h) - xhat mean(h xhat)),  dgamma = sum_rows g xhat,
+//      dbeta = sum_rows g.
+//  * dropout(x, p): identity (the same Var, nothing recorded) when p == 0 or
+//    the tape is not in training mode; otherwise y = x * m with
+//    m = [u >= p] / (1 - p), u from a fresh Philox stream of the tape
+//    (tape.next_rng()), element i using uniform(i). p must be in [0, 1).
+//  * embedding(weight [V, D], indices, index_shape = {n}): gathers rows into
+//    index_shape + [D]; backward scatter-adds into a [V, D] gradient. Indices
+//    out of [0, V) throw fugue::error.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "fugue/autodiff/ops/common.hpp"
+
+namespace fugue::ad {
+
+FUGUE_AD_OP(softmax)
+FUGUE_AD_OP(log_softmax)
+FUGUE_AD_OP(layer_norm)
+FUGUE_AD_OP(dropout)
+FUGUE_AD_OP(embedding)
+
+template <Scalar T, Backend B>
+Var<T, B> softmax(const Var<T, B>& x) {
+  return x.tape().record(ops::softmax(x.value()), {x},
+                         [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+                           if (!s.needs(0)) return;
+                           const Tensor<T, B>& y = s.output();  // contiguous (made by ops::softmax)
+                           const index_t n = y.dim(-1), rows = n ? y.numel() / n : 0;
+                           auto gx = Tensor<T, B>::empty(y.shape());
+                           for (index_t r = 0; r < rows; ++r) {
+                             const T* gr = g.data() + r * n;
+                             const T* yr = y.data() + r * n;
+                             const T d = B::dot(n, gr, yr);
+                             B::zip(n, gr, yr, gx.data() + r * n, [d](auto gv, auto yv) {
+                               return (gv - detail::k<decltype(gv)>(d)) * yv;
+                             });
+                           }
+                           s.accumulate(0, gx);
+                         },
+                         "softmax");
+}
+
+template <Scalar T, Backend B>
+Var<T, B> log_softmax(const Var<T, B>& x) {
+  return x.tape().record(ops::log_softmax(x.value()), {x},
+                         [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+                           if (!s.needs(0)) return;
+                           const Tensor<T, B>& y = s.output();
+                           const index_t n = y.dim(-1), rows = n ? y.numel() / n : 0;
+                           auto gx = Tensor<T, B>::empty(y.shape());
+                           for (index_t r = 0; r < rows; ++r) {
+                             const T* gr = g.data() + r * n;
+                             const T sg = B::sum(n, gr);
+                             B::zip(n, gr, y.data() + r * n, gx.data() + r * n, [sg](auto gv, auto yv) {
+                               return gv - cpu::fn::exp{}(yv) * detail::k<decltype(gv)>(sg);
+                             });
+                           }
+                           s.accumulate(0, gx);
+                         },
+                         "log_softmax");
+}
+
+namespace detail {
+// Shared layer-norm backward; gamma/beta are inputs 1 and 2 when present.
+template <Scalar T, Backend B>
+struct layer_norm_backward {
+  Tensor<T, B> mean, rstd;
+  bool affine;
+  void operator()(const Tensor<T, B>& g, GradSink<T, B>& s) const {
+    const Tensor<T, B> x = s.input(0).contiguous();
+    const index_t n = x.dim(-1), rows = n ? x.numel() / n : 0;
+    Tensor<T, B> gamma = affine ? s.input(1).contiguous() : Tensor<T, B>();
+    auto xhat = Tensor<T, B>::empty(x.shape());
+    auto h = Tensor<T, B>::empty(x.shape());
+    const bool need_x = s.needs(0);
+    Tensor<T, B> gx = need_x ? Tensor<T, B>::empty(x.shape()) : Tensor<T, B>();
+    for (index_t r = 0; r < rows; ++r) {
+      const T m = mean.data()[r], rs = rstd.data()[r];
+      const T* xr = x.data() + r * n;
+      const T* gr = g.data() + r * n;
+      T* xh = xhat.data() + r * n;
+      T* hr = h.data() + r * n;
+      B::map(n, xr, xh, [m, rs](auto v) {
+        using V = decltype(v);
+        return (v - detail::k<V>(m)) * detail::k<V>(rs);
+      });
+      if (!need_x) continue;
+      if (affine)
+        B::zip(n, gr, gamma.data(), hr, cpu::fn::mul{});
+      else
+        B::copy(hr, gr, sizeof(T) * std::size_t(n));
+      const T mh = B::sum(n, hr) / T(n);
+      const T mhx = B::dot(n, hr, xh) / T(n);
+      B::zip(n, hr, xh, gx.data() + r * n, [mh, mhx, rs](auto hv, auto xv) {
+        using V = decltype(hv);
+        return (hv - detail::k<V>(mh) - xv * detail::k<V>(mhx)) * detail::k<V>(rs);
+      });
+    }
+    if (need_x) s.accumulate(0, gx);
+    if (affine && s.needs(1)) {
+      auto gxh = zip(g, xhat, cpu::fn::mul{});
+      auto gg = Tensor<T, B>::empty({n});
+      B::col_sum(rows, n, gxh.data(), gg.data());
+      s.accumulate(1, gg);
+    }
+    if (affine && s.size() > 2 && s.needs(2)) {
+      auto gb = Tensor<T, B>::empty({n});
+      B::col_sum(rows, n, g.data(), gb.data());
+      s.accumulate(2, gb);
+    }
+  }
+};
+}  // namespace detail
+
+template <Scalar T, Backend B>
+Var<T, B> layer_norm(const Var<T, B>& x, const Var<T, B>& gamma, const Var<T, B>& beta,
+                     std::type_identity_t<T> eps = T(1e-5)) {
+  auto& t = detail::common_tape({&x, &gamma, &beta}, "layer_norm");
+  Tensor<T, B> mean, rstd;
+  Tensor<T, B> gc = gamma.value().contiguous(), bc = beta.value().contiguous();
+  Tensor<T, B> y = ops::layer_norm(x.value(), &gc, &bc, eps, &mean, &rstd);
+  return t.record(std::move(y), {x, gamma, beta},
+                  detail::layer_norm_backward<T, B>{std::move(mean), std::move(rstd), true}, "layer_norm");
+}
+
+template <Scalar T, Backend B>
+Var<T, B> layer_norm(const Var<T, B>& x, std::type_identity_t<T> eps = T(1e-5)) {
+  Tensor<T, B> mean, rstd;
+  Tensor<T, B> y = ops::layer_norm(x.value(), nullptr, nullptr, eps, &mean, &rstd);
+  return x.tape().record(std::move(y), {x}, detail::layer_norm_backward<T, B>{std::move(mean), std::move(rstd), false},
+                         "layer_norm");
+}
+
+template <Scalar T, Backend B>
+Var<T, B> dropout(const Var<T, B>& x, std::type_identity_t<T> p) {
+  FUGUE_CHECK(p >= 0 && p < 1, "dropout probability ", p, " outside [0, 1)");
+  Tape<T, B>& t = x.tape();
+  if (p == 0 || !t.training()) return x;
+  const Philox rng = t.next_rng();
+  const index_t n = x.numel();
+  std::vector<T> host(static_cast<std::size_t>(n));
+  const T keep = T(1) / (T(1) - p);
+  for (index_t i = 0; i < n; ++i) host[std::size_t(i)] = rng.uniform<T>(std::uint64_t(i)) >= p ? keep : T(0);
+  Tensor<T, B> m = Tensor<T, B>::from(host, x.shape());
+  return t.record(detail::zip(x.value(), m, cpu::fn::mul{}), {x},
+                  [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
+                    if (s.needs(0)) s.accumulate(0, detail::zip(g, m, cpu::fn::mul{}));
+                  },
+                  "dropout");
+}
+
+template <Scalar T, Backend B>
+  requires B::host_accessible
+Var<T, B> embedding(const Var<T, B>& weight, std::span<const int> indices, Shape index_shape = {}) {
+  FUGUE_CHECK(weight.rank() == 2, "embedding: weight must be [vocab, dim], got ", weight.shape().str());
+  if (index_shape.rank() == 0) index_shape = Shape{index_t(indices.size())};
+  FUGUE_CHECK(index_shape.numel() == index_t(indices.size()), "embedding: ", indices.size(),
+              " indices for index shape ", index_shape.str());
+  const index_t V = weight.dim(0), D = weight.dim(1);
+  for (int i : indices) FUGUE_CHECK(i >= 0 && i < V, "embedding: index ", i, " out of range for vocab ", V);
+  Tensor<T, B> w = weight.value().contiguous();
+  auto y = Tensor<T, B>::empty(index_shape.push_back(D));
+  for (std::size_t r = 0; r < indices.size(); ++r)
+    B::copy(y.data() + index_t(r) * D, w.data() + index_t(indices[r]) * D, sizeof(T) * std::size_t(D));
+  return weight.tape().record(
+      std::move(y), {weight},
+      [idx = std::vector<int>(indices.begin(), indices.end()), V, D](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (!s.needs(0)) return;
+        auto gw = Tensor<T, B>::zeros({V, D});
+        for (std::size_t r = 0; r < idx.size(); ++r) {
+          T* dst = gw.data() + index_t(idx[r]) * D;
+          B::zip(D, dst, g.data() + index_t(r) * D, dst, cpu::fn::add{});
+        }
+        s.accumulate(0, gw);
+      },
+      "embedding");
+}
+
+}  // namespace fugue::ad
