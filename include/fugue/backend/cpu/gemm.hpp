@@ -102,12 +102,12 @@ void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, co
       const index_t kc = std::min(KC, K - pc);
       const T beta_k = pc == 0 ? beta : T(1);
       if (pack_whole_b)
-        pack_b<NR>(tb, B, ldb, pc, jc, kc, nc, Bp);
+        pack_b<Arch, NR>(tb, B, ldb, pc, jc, kc, nc, Bp);
       else if (nc_full < nc)
-        pack_b<NR>(false, B, ldb, pc, jc + nc_full, kc, nc - nc_full, Bp);
+        pack_b<Arch, NR>(false, B, ldb, pc, jc + nc_full, kc, nc - nc_full, Bp);
       for (index_t ic = 0; ic < M; ic += MC) {
         const index_t mc = std::min(MC, M - ic);
-        pack_a<MR>(ta, A, lda, ic, pc, mc, kc, Ap);
+        pack_a<Arch, MR>(ta, A, lda, ic, pc, mc, kc, Ap);
         for (index_t jr = 0; jr < nc; jr += NR) {
           const index_t nr = std::min(NR, nc - jr);
           const T* bs;
