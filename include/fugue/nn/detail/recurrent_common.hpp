@@ -36,10 +36,19 @@ const Tensor<T, B>& require(const NamedTensors<T, B>& m, const std::string& name
   return it->second;
 }
 
-// Grow-only [rows, cols] buffer.
+// Grow-only [rows, cols] buffer. Copies get their own storage (a copied layer must not
+// share scratch memory with the original: two copies may step on two threads).
 template <class T, class B>
 struct step_buffer {
   Tensor<T, B> t;
+  step_buffer() = default;
+  step_buffer(const step_buffer& o) : t(o.t.defined() ? o.t.clone() : Tensor<T, B>{}) {}
+  step_buffer(step_buffer&&) noexcept = default;
+  step_buffer& operator=(const step_buffer& o) {
+    if (this != &o) t = o.t.defined() ? o.t.clone() : Tensor<T, B>{};
+    return *this;
+  }
+  step_buffer& operator=(step_buffer&&) noexcept = default;
   T* rows(index_t n, index_t cols) {
     if (!t.defined() || t.dim(0) < n || t.dim(1) != cols) t = Tensor<T, B>::zeros({n < 1 ? 1 : n, cols});
     return t.data();
