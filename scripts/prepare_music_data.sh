@@ -61,9 +61,10 @@ if ! "$vpy" -c "import music21" 2>/dev/null; then
 fi
 if ((oracles)) && ! "$vpy" -c "import note_seq, pretty_midi, mido" 2>/dev/null; then
   stage "pip: note-seq oracles"
-  # note-seq 0.0.5 predates numpy 2 (and its piano-roll code predates numpy 1.24);
-  # protobuf 5 breaks its generated _pb2 modules.
-  pip_install "numpy<1.24" "note-seq==0.0.5" pretty_midi mido "protobuf<5"
+  # note-seq 0.0.5 predates numpy 2 (imports break); numpy 1.26 is the oldest music21 10
+  # accepts and note-seq imports and runs with it (only its piano-roll helpers, unused
+  # here, need numpy < 1.24). protobuf 5 breaks note-seq's generated _pb2 modules.
+  pip_install "numpy>=1.26.4,<2" "note-seq==0.0.5" pretty_midi mido "protobuf<5"
 fi
 corpus=$("$vpy" -c "import music21, os; print(os.path.join(os.path.dirname(music21.__file__), 'corpus'))")
 

@@ -71,12 +71,16 @@ inline std::vector<std::vector<float>> groove_windows(const NoteSequence& ns, co
     if ((!o.drums_only || n.is_drum) && map.class_of[static_cast<std::size_t>(n.pitch & 127)] >= 0)
       last = std::max(last, n.quantized_start_step);
   if (last < 0) return {};
-  const int64_t steps = (last / 16 + 1) * 16;
+  const int64_t win = int64_t{o.split_bars} * 16;
+  const int64_t hop = o.hop_bars > 0 ? int64_t{o.hop_bars} * 16 : win;
+  FUGUE_CHECK(win > 0 && o.max_windows > 0, "groove windows need split_bars > 0 and max_windows > 0");
+  // Only the steps the first max_windows windows can reach are materialized.
+  const int64_t steps = std::min((last / 16 + 1) * 16, hop * (o.max_windows - 1) + win);
   std::vector<float> all(static_cast<std::size_t>(steps) * kGrooveWidth, 0.0f);
   for (const auto& n : q.notes) {
     if (o.drums_only && !n.is_drum) continue;
     int k = map.class_of[static_cast<std::size_t>(n.pitch & 127)];
-    if (k < 0 || n.velocity == 0) continue;
+    if (k < 0 || n.velocity == 0 || n.quantized_start_step >= steps) continue;
     float* r = &all[static_cast<std::size_t>(n.quantized_start_step) * kGrooveWidth];
     float v = static_cast<float>(n.velocity) / 127.0f;
     if (r[k] > 0 && r[kGrooveClasses + k] >= v) continue;  // keep the loudest
@@ -85,8 +89,6 @@ inline std::vector<std::vector<float>> groove_windows(const NoteSequence& ns, co
     double grid = static_cast<double>(n.quantized_start_step) * step_len;
     r[2 * kGrooveClasses + k] = static_cast<float>(2.0 * (grid - n.start_time) / step_len);
   }
-  const int64_t win = int64_t{o.split_bars} * 16;
-  const int64_t hop = o.hop_bars > 0 ? int64_t{o.hop_bars} * 16 : win;
   std::vector<std::vector<float>> out;
   if (steps < win) {
     all.resize(static_cast<std::size_t>(win) * kGrooveWidth, 0.0f);

@@ -224,7 +224,9 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
 
   NoteSequence ns;
   ns.ticks_per_quarter = static_cast<int>(division);
-  for (const auto& s : segs) ns.tempos.push_back({to_time(s.tick), s.qpm});
+  // qpm as pretty_midi reports it (60 / (seconds per tick * ppq)), bit for bit: quantization
+  // multiplies by it, and a last-bit difference moves notes that sit on a half step.
+  for (const auto& s : segs) ns.tempos.push_back({to_time(s.tick), 60.0 / (s.scale * res)});
 
   // --- meta events from all tracks, in time order ---------------------------------------
   std::vector<const Event*> metas;
@@ -326,6 +328,10 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
       }
     }
   }
+  // note-seq lists notes instrument by instrument (each in closing order)
+  std::stable_sort(ns.notes.begin(), ns.notes.end(), [](const Note& a, const Note& b) { return a.instrument < b.instrument; });
+  std::stable_sort(ns.control_changes.begin(), ns.control_changes.end(),
+                   [](const ControlChange& a, const ControlChange& b) { return a.instrument < b.instrument; });
   // total time: pretty_midi's get_end_time (notes, CCs, meta events, tempo changes)
   double total = 0.0;
   for (const auto& n : ns.notes) total = std::max(total, n.end_time);

@@ -116,8 +116,9 @@ inline std::vector<MultitrackMeasure> multitrack_measures(const NoteSequence& ns
     }
     const int64_t spb = int64_t{o.steps_per_quarter} * o.quarters_per_bar;
     if (steps_per_bar_float(q) != double(spb)) continue;
-    int64_t bars = (q.total_quantized_steps + spb - 1) / spb;
-    for (int64_t b = 0; b < bars; ++b)
+    std::set<int64_t> bars;  // only bars with onsets can hold tracks
+    for (const auto& n : q.notes) bars.insert(n.quantized_start_step / spb);
+    for (int64_t b : bars)
       if (auto mm = encode_multitrack_measure(q, b, o)) out.push_back(std::move(*mm));
   }
   return out;

@@ -6,7 +6,8 @@
 //    t > 0 that differs from the implicit 120 qpm / 4/4 counts as a change); denominators
 //    must be powers of two. Each note gets start/end steps; a note whose end rounds onto its
 //    start is lengthened to one step; negative steps throw. total_quantized_steps is
-//    max(quantized total_time, latest note end step). Chords/CCs get a step too.
+//    max(quantized total_time, latest note end step). Chords/CCs get a step too. Steps
+//    beyond kMaxQuantizedSteps throw (bounds every encoder's memory).
 //  * quantize_absolute(ns, steps_per_second): the same rounding on an absolute grid.
 //  * steps_per_bar(qns) = steps_per_quarter * 4 / denominator * numerator.
 //  * split_on_time_changes(ns): cuts at every time where tempo or time signature really
@@ -28,6 +29,9 @@
 namespace fugue::music {
 
 inline constexpr double kQuantizeCutoff = 0.5;
+// Largest step quantization accepts (4.6 h at 4 steps/quarter and 120 qpm, 11.6 h at 100
+// steps/s). Every encoder allocates O(steps), so this bounds memory on hostile files.
+inline constexpr int64_t kMaxQuantizedSteps = int64_t{1} << 22;
 
 inline int64_t quantize_to_step(double seconds, double steps_per_second, double cutoff = kQuantizeCutoff) {
   double steps = seconds * steps_per_second + (1.0 - cutoff);
@@ -42,9 +46,13 @@ namespace detail {
 
 inline void quantize_events(NoteSequence& q, double sps) {
   q.total_quantized_steps = quantize_to_step(q.total_time, sps);
+  FUGUE_CHECK(q.total_quantized_steps <= kMaxQuantizedSteps, "sequence of ", q.total_time, " s is longer than ",
+              kMaxQuantizedSteps, " steps");
   for (auto& n : q.notes) {
     n.quantized_start_step = quantize_to_step(n.start_time, sps);
     n.quantized_end_step = quantize_to_step(n.end_time, sps);
+    FUGUE_CHECK(n.quantized_end_step <= kMaxQuantizedSteps, "note ending at ", n.end_time, " s is beyond ",
+                kMaxQuantizedSteps, " steps");
     if (n.quantized_end_step == n.quantized_start_step) ++n.quantized_end_step;
     FUGUE_CHECK(n.quantized_start_step >= 0 && n.quantized_end_step >= 0,
                 "negative note time while quantizing (start ", n.start_time, " s)");
@@ -52,11 +60,11 @@ inline void quantize_events(NoteSequence& q, double sps) {
   }
   for (auto& c : q.chords) {
     c.quantized_step = quantize_to_step(c.time, sps);
-    FUGUE_CHECK(c.quantized_step >= 0, "negative chord time while quantizing");
+    FUGUE_CHECK(c.quantized_step >= 0 && c.quantized_step <= kMaxQuantizedSteps, "chord time out of range");
   }
   for (auto& c : q.control_changes) {
     c.quantized_step = quantize_to_step(c.time, sps);
-    FUGUE_CHECK(c.quantized_step >= 0, "negative control-change time while quantizing");
+    FUGUE_CHECK(c.quantized_step >= 0 && c.quantized_step <= kMaxQuantizedSteps, "control-change time out of range");
   }
 }
 
