@@ -1,7 +1,7 @@
 // CPU backend kernels: the widest SIMD arch of this build vs the scalar fallback
 // (and FMA3+AVX2 where AVX-512 is the best), single thread, float.
 //   softmax_rows 64x512, layer_norm_rows 256x512, map tanh / sigmoid over 1M,
-//   sum over 1M.
+//   sum over 1M; softmax and layer norm again with 2 threads (cpu::set_num_threads).
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -12,6 +12,7 @@
 #include "fugue/backend/cpu/layer_norm.hpp"
 #include "fugue/backend/cpu/reduce.hpp"
 #include "fugue/backend/cpu/softmax.hpp"
+#include "fugue/backend/cpu/threads.hpp"
 
 namespace {
 
@@ -79,6 +80,22 @@ void BM_sum(benchmark::State& st) {
   st.SetBytesProcessed(st.iterations() * n * static_cast<index_t>(sizeof(float)));
   st.SetLabel(A::name());
 }
+
+// Row-parallel paths: state.range(0) threads.
+template <class A>
+void BM_softmax_rows_threads(benchmark::State& st) {
+  cpu::set_num_threads(static_cast<int>(st.range(0)));
+  BM_softmax_rows<A>(st);
+  cpu::set_num_threads(1);
+}
+template <class A>
+void BM_layer_norm_rows_threads(benchmark::State& st) {
+  cpu::set_num_threads(static_cast<int>(st.range(0)));
+  BM_layer_norm_rows<A>(st);
+  cpu::set_num_threads(1);
+}
+BENCHMARK_TEMPLATE(BM_softmax_rows_threads, cpu::best_arch)->Arg(2)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_layer_norm_rows_threads, cpu::best_arch)->Arg(2)->UseRealTime();
 
 #define FUGUE_KERNEL_BENCHES(A)                                         \
   BENCHMARK_TEMPLATE(BM_softmax_rows, A);                              \

@@ -23,7 +23,9 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
@@ -57,7 +59,27 @@ template <class V> inline V vlog(const V& x) { if constexpr (is_scalar_v<V>) ret
 template <class V> inline V vlog1p(const V& x) { if constexpr (is_scalar_v<V>) return std::log1p(x); else return xsimd::log1p(x); }
 template <class V> inline V vsqrt(const V& x) { if constexpr (is_scalar_v<V>) return std::sqrt(x); else return xsimd::sqrt(x); }
 template <class V> inline V vabs(const V& x) { if constexpr (is_scalar_v<V>) return std::abs(x); else return xsimd::abs(x); }
-template <class V> inline V vtanh(const V& x) { if constexpr (is_scalar_v<V>) return std::tanh(x); else return xsimd::tanh(x); }
+// tanh: for float batches, xsimd 8.1's algorithm (odd polynomial below |x| = 0.625,
+// 1 - 2 / (1 + exp(2|x|)) above) without its data-dependent any()/all() branches,
+// which mispredict on mixed inputs (2.5x slower with AVX2 on random data). Same results.
+template <class V>
+inline V vtanh(const V& x) {
+  if constexpr (is_scalar_v<V>) {
+    return std::tanh(x);
+  } else if constexpr (std::is_same_v<value_t<V>, float>) {
+    const V a = xsimd::abs(x), a2 = a * a;
+    const auto c = [](std::uint32_t bits) { return V(std::bit_cast<float>(bits)); };
+    V p = xsimd::fma(c(0xbbbaf0ea), a2, c(0x3ca9134e));  // -5.70498872745e-3, 2.06390887954e-2
+    p = xsimd::fma(p, a2, c(0xbd5c1e2d));                // -5.37397155531e-2
+    p = xsimd::fma(p, a2, c(0x3e088393));                // 1.33314422036e-1
+    p = xsimd::fma(p, a2, c(0xbeaaaa99));                // -3.33332819422e-1
+    const V small = xsimd::fma(p * a2, a, a);
+    const V large = xsimd::fma(V(-2.f), V(1.f) / (V(1.f) + xsimd::exp(a + a)), V(1.f));
+    return xsimd::copysign(xsimd::select(a < V(0.625f), small, large), x);
+  } else {
+    return xsimd::tanh(x);
+  }
+}
 // erfc: xsimd 8.1's double erfc is off by up to 2e4 ulp at x = 2.5 and 1e7 ulp in the far
 // tail (its float one is within ~2x the function's conditioning), so double batches use
 // std::erfc lane by lane: slower, but double is the precision of reference and

@@ -161,7 +161,10 @@ void gemm_small_tb_rows(index_t N, index_t K, T alpha, const T* const* a, const 
     for (index_t k = 0; k < kv; k += W) {
       V bv[JR], av[MX];
 #pragma GCC unroll 4
-      for (int q = 0; q < JR; ++q) bv[q] = O::load(b[q] + k);
+      for (int q = 0; q < JR; ++q) {
+        bv[q] = O::load(b[q] + k);
+        if constexpr (MX >= 3) O::pin(bv[q]);  // measured: helps 4 x 4, hurts 2 x 4
+      }
 #pragma GCC unroll 4
       for (int r = 0; r < MX; ++r) av[r] = O::load(a[r] + k);
 #pragma GCC unroll 4

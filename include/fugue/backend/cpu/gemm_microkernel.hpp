@@ -38,6 +38,15 @@ struct vec_ops {
   static FUGUE_GEMM_INLINE V mul(const V& a, const V& b) { return a * b; }
   static FUGUE_GEMM_INLINE V add(const V& a, const V& b) { return a + b; }
   static FUGUE_GEMM_INLINE T hsum(const V& v) { return xsimd::hadd(v); }
+  // Keeps a loaded vector in a register: GCC otherwise re-reads it from memory
+  // as an FMA operand on every use, doubling the load traffic of the kernel.
+  static FUGUE_GEMM_INLINE void pin(V& v) {
+#if defined(__GNUC__)
+    typename V::register_type r = v;
+    asm("" : "+v"(r));
+    v = r;
+#endif
+  }
 };
 
 template <class T>
@@ -52,6 +61,7 @@ struct vec_ops<T, scalar_arch> {
   static FUGUE_GEMM_INLINE V mul(const V& a, const V& b) { return a * b; }
   static FUGUE_GEMM_INLINE V add(const V& a, const V& b) { return a + b; }
   static FUGUE_GEMM_INLINE T hsum(const V& v) { return v; }
+  static FUGUE_GEMM_INLINE void pin(V&) {}
 };
 
 // ---- micro-kernel shape and cache blocking per (T, Arch) ---------------------

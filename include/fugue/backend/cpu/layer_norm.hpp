@@ -49,8 +49,8 @@ void centered_moments(index_t n, const T* x, T mean, T& sd, T& sq) {
       d0 += a;
       q0 = xsimd::fma(a, a, q0);
     }
-    sd = xsimd::hadd(d0 + d1);
-    sq = xsimd::hadd(q0 + q1);
+    sd = detail::hsum(d0 + d1);
+    sq = detail::hsum(q0 + q1);
   } else {
     T d0 = 0, d1 = 0, q0 = 0, q1 = 0;
     for (; i + 2 <= n; i += 2) {

@@ -61,6 +61,19 @@ inline T hmax(const xsimd::batch<T, Arch>& v) {
   return m;
 }
 
+// Horizontal sum of a register: pairwise over its lanes. (Not xsimd::hadd: its
+// AVX-512 form extracts with an "undefined" merge operand, which GCC 12 warns
+// about and, with an early return next to it, was seen to miscompile at -O3.)
+template <class T, class Arch>
+inline T hsum(const xsimd::batch<T, Arch>& v) {
+  constexpr std::size_t W = xsimd::batch<T, Arch>::size;
+  alignas(64) T buf[W];
+  v.store_aligned(buf);
+  for (std::size_t h = W / 2; h > 0; h /= 2)
+    for (std::size_t i = 0; i < h; ++i) buf[i] += buf[i + h];
+  return buf[0];
+}
+
 // Loads p[0..n) (n < lanes) into a batch whose other lanes hold `pad`.
 template <class T, class Arch>
 inline xsimd::batch<T, Arch> load_partial(const T* p, index_t n, T pad) {
@@ -88,19 +101,21 @@ inline constexpr index_t sum_block = 128 * static_cast<index_t>(lanes<T, Arch>);
 template <class Arch, class T>
 inline T block_sum(index_t n, const T* x) {
   index_t i = 0;
-  T acc;
+  T acc = 0;
   if constexpr (!is_scalar_arch<Arch>) {
     using V = xsimd::batch<T, Arch>;
     constexpr index_t W = V::size;
-    V a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
-    for (; i + 4 * W <= n; i += 4 * W) {
-      a0 += V::load_unaligned(x + i);
-      a1 += V::load_unaligned(x + i + W);
-      a2 += V::load_unaligned(x + i + 2 * W);
-      a3 += V::load_unaligned(x + i + 3 * W);
+    if (n >= W) {
+      V a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+      for (; i + 4 * W <= n; i += 4 * W) {
+        a0 += V::load_unaligned(x + i);
+        a1 += V::load_unaligned(x + i + W);
+        a2 += V::load_unaligned(x + i + 2 * W);
+        a3 += V::load_unaligned(x + i + 3 * W);
+      }
+      for (; i + W <= n; i += W) a0 += V::load_unaligned(x + i);
+      acc = hsum((a0 + a1) + (a2 + a3));
     }
-    for (; i + W <= n; i += W) a0 += V::load_unaligned(x + i);
-    acc = xsimd::hadd((a0 + a1) + (a2 + a3));
   } else {
     T a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     for (; i + 4 <= n; i += 4) {
@@ -118,19 +133,21 @@ inline T block_sum(index_t n, const T* x) {
 template <class Arch, class T>
 inline T block_dot(index_t n, const T* a, const T* b) {
   index_t i = 0;
-  T acc;
+  T acc = 0;
   if constexpr (!is_scalar_arch<Arch>) {
     using V = xsimd::batch<T, Arch>;
     constexpr index_t W = V::size;
-    V a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
-    for (; i + 4 * W <= n; i += 4 * W) {
-      a0 = xsimd::fma(V::load_unaligned(a + i), V::load_unaligned(b + i), a0);
-      a1 = xsimd::fma(V::load_unaligned(a + i + W), V::load_unaligned(b + i + W), a1);
-      a2 = xsimd::fma(V::load_unaligned(a + i + 2 * W), V::load_unaligned(b + i + 2 * W), a2);
-      a3 = xsimd::fma(V::load_unaligned(a + i + 3 * W), V::load_unaligned(b + i + 3 * W), a3);
+    if (n >= W) {
+      V a0(T(0)), a1(T(0)), a2(T(0)), a3(T(0));
+      for (; i + 4 * W <= n; i += 4 * W) {
+        a0 = xsimd::fma(V::load_unaligned(a + i), V::load_unaligned(b + i), a0);
+        a1 = xsimd::fma(V::load_unaligned(a + i + W), V::load_unaligned(b + i + W), a1);
+        a2 = xsimd::fma(V::load_unaligned(a + i + 2 * W), V::load_unaligned(b + i + 2 * W), a2);
+        a3 = xsimd::fma(V::load_unaligned(a + i + 3 * W), V::load_unaligned(b + i + 3 * W), a3);
+      }
+      for (; i + W <= n; i += W) a0 = xsimd::fma(V::load_unaligned(a + i), V::load_unaligned(b + i), a0);
+      acc = hsum((a0 + a1) + (a2 + a3));
     }
-    for (; i + W <= n; i += W) a0 = xsimd::fma(V::load_unaligned(a + i), V::load_unaligned(b + i), a0);
-    acc = xsimd::hadd((a0 + a1) + (a2 + a3));
   } else {
     T a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     for (; i + 4 <= n; i += 4) {

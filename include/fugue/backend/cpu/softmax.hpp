@@ -55,7 +55,7 @@ T exp_shift_sum(index_t n, const T* x, T m, T* y) {
       s0 += e0;  // padding lanes are NaN only when m = -inf, and then the row is NaN anyway
       i = n;
     }
-    s = xsimd::hadd(s0 + s1);
+    s = detail::hsum(s0 + s1);
   } else {
     T s0 = 0, s1 = 0;
     for (; i + 2 <= n; i += 2) {
