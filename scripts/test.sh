@@ -9,6 +9,8 @@ scripts/deps.sh
 start=$(date +%s)
 scripts/build.sh build
 scripts/prepare_dsp_reference.sh || echo "fugue: DSP reference arrays not prepared; the librosa/torch conformance tests will SKIP"
+scripts/prepare_torch_reference.sh || echo "fugue: PyTorch layer/optimizer references not prepared; their conformance tests will SKIP"
+scripts/prepare_dsp_diff_reference.sh || echo "fugue: differentiable-DSP references not prepared; their conformance tests will SKIP"
 ctest --test-dir build --output-on-failure --parallel "$(nproc)" --timeout 900
 if [[ ${FUGUE_TEST_QUICK:-0} != 1 ]]; then
   echo "== sanitizer build (ASan + UBSan) =="

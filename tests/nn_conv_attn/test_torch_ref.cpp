@@ -72,13 +72,27 @@ bool load(const std::string& path, st_file& out) {
   return true;
 }
 
-double cfg(const st_file& f, const std::string& key, double fallback) {
+// A number from the case's "config": a scalar, or element `idx` of a list ([3, 2] -> 3 or 2;
+// a scalar answers for every idx). "config" is a JSON document stored as a JSON string, so
+// its quotes arrive escaped.
+double cfg(const st_file& f, const std::string& key, double fallback, std::size_t idx = 0) {
+  const std::string meta = std::regex_replace(f.metadata, std::regex(R"(\\")"), "\"");
   std::smatch m;
-  std::regex r("\"" + key + "\"\\s*:\\s*\"?\\[?\\s*(-?[0-9.eE+-]+|true|false)");
-  if (!std::regex_search(f.metadata, m, r)) return fallback;
-  if (m[1] == "true") return 1;
-  if (m[1] == "false") return 0;
-  return std::stod(m[1]);
+  if (!std::regex_search(meta, m, std::regex("\"" + key + "\"\\s*:\\s*(\\[[^\\]]*\\]|[^,}]+)")))
+    return fallback;
+  std::string v = m[1];
+  if (!v.empty() && v.front() == '[') {
+    std::vector<std::string> items;
+    std::stringstream ss(v.substr(1, v.size() - 2));
+    for (std::string tok; std::getline(ss, tok, ',');) items.push_back(tok);
+    REQUIRE(idx < items.size());
+    v = items[idx];
+  }
+  v.erase(0, v.find_first_not_of(" \t"));
+  v.erase(v.find_last_not_of(" \t") + 1);
+  if (v == "true") return 1;
+  if (v == "false") return 0;
+  return std::stod(v);
 }
 
 double rel_err(const Tf& a, const Tf& b) {
@@ -145,6 +159,30 @@ ad::Var<float> first_input(std::map<std::string, ad::Var<float>>& in) {
 }
 }  // namespace
 
+// The reference's boolean masks (stored as 0/1 inputs, 1 = masked) as fugue's AttentionMask,
+// taken out of `in` so that they get no gradient check. The attention mask must be the causal
+// pattern (fugue expresses it as a flag); the key padding mask is used as it is.
+nn::AttentionMask<float> masks(std::map<std::string, ad::Var<float>>& in, const std::string& attn,
+                               const std::string& padding) {
+  nn::AttentionMask<float> mask;
+  if (auto it = in.find(attn); it != in.end()) {
+    const Tf a = it->second.value();
+    REQUIRE(a.rank() == 2);
+    for (index_t i = 0; i < a.dim(0); ++i)
+      for (index_t j = 0; j < a.dim(1); ++j) {
+        INFO(attn << "[" << i << ", " << j << "]");
+        REQUIRE(a.data()[i * a.dim(1) + j] == (j > i ? 1.f : 0.f));
+      }
+    mask.causal = true;
+    in.erase(it);
+  }
+  if (auto it = in.find(padding); it != in.end()) {
+    mask.key_padding = it->second.value().clone();
+    in.erase(it);
+  }
+  return mask;
+}
+
 TEST_CASE("PyTorch conformance (float32) when reference files are present", "[nn][torch]") {
   st_file probe;
   auto peek = [&](const std::string& n) {
@@ -170,10 +208,14 @@ TEST_CASE("PyTorch conformance (float32) when reference files are present", "[nn
     nn::Conv2dOptions o;
     o.in_channels = index_t(cfg(f, "in_channels", 3));
     o.out_channels = index_t(cfg(f, "out_channels", 4));
-    o.kernel_h = o.kernel_w = index_t(cfg(f, "kernel_size", 3));
-    o.stride_h = o.stride_w = index_t(cfg(f, "stride", 1));
-    o.padding_h = o.padding_w = index_t(cfg(f, "padding", 0));
-    o.dilation_h = o.dilation_w = index_t(cfg(f, "dilation", 1));
+    o.kernel_h = index_t(cfg(f, "kernel_size", 3, 0));
+    o.kernel_w = index_t(cfg(f, "kernel_size", 3, 1));
+    o.stride_h = index_t(cfg(f, "stride", 1, 0));
+    o.stride_w = index_t(cfg(f, "stride", 1, 1));
+    o.padding_h = index_t(cfg(f, "padding", 0, 0));
+    o.padding_w = index_t(cfg(f, "padding", 0, 1));
+    o.dilation_h = index_t(cfg(f, "dilation", 1, 0));
+    o.dilation_w = index_t(cfg(f, "dilation", 1, 1));
     o.groups = index_t(cfg(f, "groups", 1));
     nn::Conv2d<float> m(o);
     conform("conv2d", m, [&](auto& t, auto& in, auto&) { return m(t, first_input(in)); });
@@ -183,11 +225,16 @@ TEST_CASE("PyTorch conformance (float32) when reference files are present", "[nn
     nn::ConvTranspose2dOptions o;
     o.in_channels = index_t(cfg(f, "in_channels", 3));
     o.out_channels = index_t(cfg(f, "out_channels", 4));
-    o.kernel_h = o.kernel_w = index_t(cfg(f, "kernel_size", 3));
-    o.stride_h = o.stride_w = index_t(cfg(f, "stride", 1));
-    o.padding_h = o.padding_w = index_t(cfg(f, "padding", 0));
-    o.output_padding_h = o.output_padding_w = index_t(cfg(f, "output_padding", 0));
-    o.dilation_h = o.dilation_w = index_t(cfg(f, "dilation", 1));
+    o.kernel_h = index_t(cfg(f, "kernel_size", 3, 0));
+    o.kernel_w = index_t(cfg(f, "kernel_size", 3, 1));
+    o.stride_h = index_t(cfg(f, "stride", 1, 0));
+    o.stride_w = index_t(cfg(f, "stride", 1, 1));
+    o.padding_h = index_t(cfg(f, "padding", 0, 0));
+    o.padding_w = index_t(cfg(f, "padding", 0, 1));
+    o.output_padding_h = index_t(cfg(f, "output_padding", 0, 0));
+    o.output_padding_w = index_t(cfg(f, "output_padding", 0, 1));
+    o.dilation_h = index_t(cfg(f, "dilation", 1, 0));
+    o.dilation_w = index_t(cfg(f, "dilation", 1, 1));
     o.groups = index_t(cfg(f, "groups", 1));
     nn::ConvTranspose2d<float> m(o);
     conform("conv_transpose2d", m, [&](auto& t, auto& in, auto&) { return m(t, first_input(in)); });
@@ -212,26 +259,20 @@ TEST_CASE("PyTorch conformance (float32) when reference files are present", "[nn
     }
     conform(c, m, [&](auto& t, auto& in, auto&) { return m(t, first_input(in)); });
   }
-  {
-    auto f = peek("multihead_attention");
+  for (std::string c : {"multihead_attention", "multihead_attention_self"}) {
+    auto f = peek(c);
     nn::MultiheadAttentionOptions o;
     o.embed_dim = index_t(cfg(f, "embed_dim", 8));
     o.num_heads = index_t(cfg(f, "num_heads", 2));
     nn::MultiheadAttention<float> m(o);
-    const bool batch_first = cfg(f, "batch_first", 1) != 0;
-    conform("multihead_attention", m, [&](auto& t, auto& in, auto&) {
-      REQUIRE(batch_first);  // fugue's layout; the generator is asked for batch_first=True
-      nn::AttentionMask<float> mask;
-      mask.causal = cfg(f, "causal", 0) != 0;
-      if (f.tensors.count("input.key_padding_mask")) {
-        mask.key_padding = f.tensors["input.key_padding_mask"];
-        in.erase("key_padding_mask");
+    REQUIRE(cfg(f, "batch_first", 1) != 0);  // fugue's layout; the generator asks torch for batch_first=True
+    conform(c, m, [&](auto& t, auto& in, auto&) {
+      const auto mask = masks(in, "attn_mask", "key_padding_mask");
+      if (in.count("memory")) {
+        auto mem = in.at("memory");
+        return m(t, in.at("query"), &mem, mask);
       }
-      if (in.count("key") && in.count("query")) {
-        auto kv = in.at("key");
-        return m(t, in.at("query"), &kv, mask);
-      }
-      return m(t, in.count("query") ? in.at("query") : first_input(in), nullptr, mask);
+      return m(t, in.at("x"), nullptr, mask);
     });
   }
   {
@@ -244,6 +285,9 @@ TEST_CASE("PyTorch conformance (float32) when reference files are present", "[nn
     o.layer_norm_eps = cfg(f, "layer_norm_eps", 1e-5);
     o.norm_first = cfg(f, "norm_first", 0) != 0;
     nn::TransformerEncoderLayer<float> m(o);
-    conform("transformer_encoder_layer", m, [&](auto& t, auto& in, auto&) { return m(t, first_input(in)); });
+    conform("transformer_encoder_layer", m, [&](auto& t, auto& in, auto&) {
+      const auto mask = masks(in, "src_mask", "src_key_padding_mask");
+      return m(t, in.at("x"), mask);
+    });
   }
 }
