@@ -288,7 +288,7 @@ TEST_CASE("Transformer encoder (post/pre-norm, relu/gelu) and decoder layers gra
     o.dim_feedforward = 5;
     o.dropout = 0.2;
     o.norm_first = pre;
-    o.activation = pre ? Activation::gelu : Activation::relu;
+    o.activation = pre ? DenseActivation::gelu : DenseActivation::relu;
     o.relative = pre;
     o.max_relative_position = 3;
     TransformerEncoderLayer<double> enc(o);
@@ -370,7 +370,7 @@ FUGUE_AD_GRADCHECK_CASE(nn_skew, "[2, 4, 4]") {
 FUGUE_AD_GRADCHECK_CASE(nn_dense, "gelu, packed rows 2..5") {
   return ad::gradcheck(
       [](Taped& t, std::span<Vd> in) {
-        return nd::dense_op(t, in[0], in[1], std::optional<Vd>(in[2]), 2, 5, Activation::gelu);
+        return nd::dense_op(t, in[0], in[1], std::optional<Vd>(in[2]), 2, 5, DenseActivation::gelu);
       },
       {randn({2, 3, 4}, 6), randn({6, 4}, 7), randn({6}, 8)}, gopts());
 }

@@ -35,7 +35,7 @@ struct TransformerLayerOptions {
   double dropout = 0.1;                // residual dropout (torch dropout1/2/3)
   double attention_dropout = -1;       // on attention probs (-1: = dropout, as torch)
   double relu_dropout = -1;            // inside the FFN (-1: = dropout, as torch)
-  Activation activation = Activation::relu;
+  DenseActivation activation = DenseActivation::relu;
   double layer_norm_eps = 1e-5;
   bool norm_first = false;
   bool attention_bias = true;
@@ -68,11 +68,11 @@ struct ffn_linear {
     weight.value = Tensor<T, B>::uniform({out, in}, init, -bound, bound);
     bias.value = Tensor<T, B>::uniform({out}, {init.seed, init.stream + 1}, -bound, bound);
   }
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, Activation act = Activation::none) {
+  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, DenseActivation act = DenseActivation::none) {
     return dense_op(tape, x, tape.param(weight), std::optional<ad::Var<T, B>>(tape.param(bias)), 0,
                     weight.value.dim(0), act);
   }
-  Tensor<T, B> forward(const Tensor<T, B>& x, Activation act = Activation::none) const {
+  Tensor<T, B> forward(const Tensor<T, B>& x, DenseActivation act = DenseActivation::none) const {
     return dense_tensor(x, weight.value, &bias.value, 0, weight.value.dim(0), act);
   }
   template <class F>

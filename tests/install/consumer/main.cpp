@@ -1,5 +1,7 @@
-// Uses the installed headers: a matrix product on the default CPU backend.
+// Uses the installed headers: a matrix product on the default CPU backend, and the nn
+// umbrella header (every layer in one translation unit) with a Linear layer.
 #include <fugue/fugue.hpp>
+#include <fugue/nn.hpp>
 
 #include <cstdio>
 
@@ -8,6 +10,12 @@ int main() {
   auto c = fugue::ops::matmul(a, a.t());  // [[5, 11], [11, 25]]
   if (c(0, 0) != 5.0f || c(0, 1) != 11.0f || c(1, 1) != 25.0f) {
     std::puts("consumer: wrong product");
+    return 1;
+  }
+  fugue::nn::Linear<float, fugue::cpu::native, 2, 3> lin;
+  const auto y = lin.forward(a);  // [2, 2] -> [2, 3]
+  if (y.dim(0) != 2 || y.dim(1) != 3) {
+    std::puts("consumer: wrong Linear output shape");
     return 1;
   }
   std::printf("consumer: fugue works from an installed tree (backend %s)\n",

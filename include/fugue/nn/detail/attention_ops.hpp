@@ -31,7 +31,9 @@ FUGUE_AD_OP(nn_attention)
 
 namespace fugue::nn {
 
-enum class Activation { none, relu, gelu };
+// The activation fused into a dense op (Transformer feed-forward). Not nn::Activation<Fn>,
+// the layer template of activation.hpp: both live in fugue::nn.
+enum class DenseActivation { none, relu, gelu };
 
 namespace detail {
 
@@ -62,13 +64,13 @@ Tensor<T, B> dense_pre(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tenso
 }
 
 template <class T, class B>
-void apply_activation(Activation act, const Tensor<T, B>& z, Tensor<T, B>& y) {
-  if (act == Activation::relu) {
+void apply_activation(DenseActivation act, const Tensor<T, B>& z, Tensor<T, B>& y) {
+  if (act == DenseActivation::relu) {
     B::map(z.numel(), z.data(), y.data(), [](auto v) {
       using std::max; using xsimd::max;
       return max(v, decltype(v)(T(0)));
     });
-  } else if (act == Activation::gelu) {
+  } else if (act == DenseActivation::gelu) {
     const T* zp = z.data();
     T* yp = y.data();
     for (index_t i = 0; i < z.numel(); ++i) yp[i] = gelu_exact(zp[i]);
@@ -86,7 +88,7 @@ Shape dense_shape(const Shape& xs, index_t in, index_t n, const Shape& ws, index
 
 template <class T, class B>
 Tensor<T, B> dense_tensor(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tensor<T, B>* b, index_t r0,
-                          index_t r1, Activation act = Activation::none) {
+                          index_t r1, DenseActivation act = DenseActivation::none) {
   Shape out = dense_shape<T, B>(x.shape(), w.dim(1), r1 - r0, w.shape(), r0, r1);
   Tensor<T, B> xc = x.contiguous(), wc = w.contiguous();
   Tensor<T, B> bc = b ? b->contiguous() : Tensor<T, B>{};
@@ -98,7 +100,7 @@ Tensor<T, B> dense_tensor(const Tensor<T, B>& x, const Tensor<T, B>& w, const Te
 template <class T, class B>
 ad::Var<T, B> dense_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::Var<T, B>& w,
                        const std::optional<ad::Var<T, B>>& b, index_t r0, index_t r1,
-                       Activation act = Activation::none) {
+                       DenseActivation act = DenseActivation::none) {
   const index_t in = w.shape()[1], n = r1 - r0;
   Shape out = dense_shape<T, B>(x.shape(), in, n, w.shape(), r0, r1);
   FUGUE_CHECK(!b || (b->shape().rank() == 1 && b->shape()[0] == w.shape()[0]), "dense: bias ", b->shape().str(),
@@ -107,21 +109,21 @@ ad::Var<T, B> dense_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::V
   Tensor<T, B> bv = b ? b->value().contiguous() : Tensor<T, B>{};
   Tensor<T, B> z = dense_pre(xv, wv, b ? &bv : nullptr, r0, r1);
   Tensor<T, B> y = z;
-  if (act != Activation::none) {
+  if (act != DenseActivation::none) {
     y = Tensor<T, B>::empty(z.shape());
     apply_activation(act, z, y);
   }
-  Tensor<T, B> saved = act == Activation::gelu ? z : y;  // relu: the output decides the mask
+  Tensor<T, B> saved = act == DenseActivation::gelu ? z : y;  // relu: the output decides the mask
   const Shape xs = x.shape(), ws = w.shape();
   auto bw = [=, has_b = bool(b)](const Tensor<T, B>& gy, auto& sink) {
     const index_t M = in ? xv.numel() / in : 0;
     Tensor<T, B> dz = gy.contiguous().reshape({M, n});
-    if (act != Activation::none) {
+    if (act != DenseActivation::none) {
       Tensor<T, B> d = Tensor<T, B>::empty({M, n});
       const T* s = saved.data();
       const T* g = dz.data();
       T* o = d.data();
-      if (act == Activation::relu)
+      if (act == DenseActivation::relu)
         for (index_t i = 0; i < M * n; ++i) o[i] = s[i] > T(0) ? g[i] : T(0);
       else
         for (index_t i = 0; i < M * n; ++i) o[i] = g[i] * gelu_grad(s[i]);

@@ -1,0 +1,18 @@
+// fugue/nn.hpp — every layer of fugue/nn in one include (each header states its own contract).
+#pragma once
+#include "fugue/nn/activation.hpp"
+#include "fugue/nn/attention.hpp"
+#include "fugue/nn/batch_norm.hpp"
+#include "fugue/nn/conv1d.hpp"
+#include "fugue/nn/conv2d.hpp"
+#include "fugue/nn/conv_transpose2d.hpp"
+#include "fugue/nn/dropout.hpp"
+#include "fugue/nn/embedding.hpp"
+#include "fugue/nn/gru.hpp"
+#include "fugue/nn/layer_norm.hpp"
+#include "fugue/nn/linear.hpp"
+#include "fugue/nn/lstm.hpp"
+#include "fugue/nn/mlp.hpp"
+#include "fugue/nn/module.hpp"
+#include "fugue/nn/sequential.hpp"
+#include "fugue/nn/transformer.hpp"
