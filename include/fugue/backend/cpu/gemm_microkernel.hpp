@@ -74,12 +74,22 @@ struct vec_ops<T, scalar_arch> {
 // Blocking (classic BLIS order jc -> pc -> ic -> jr -> ir): a packed B sliver
 // (KC x NR) is reused across all the A slivers of an MC block; the packed A block
 // (MC x KC) stays in the 1 MB L2, the B panel (KC x NC) in L3.
+// AVX2 / generic blocking: KC 256 keeps the packed B sliver (KC x 16 floats = 16 KB) in half
+// the 32 KB L1d; MC 72 a 72 KB A block in L2. Measured on the 2-core EPYC (AVX2 only) with
+// scripts/compare.sh gemm: 2048^2 single-thread 217-241 ms vs 266-293 ms with KC 512 / MC 120.
+// -DFUGUE_GEMM_KC / -DFUGUE_GEMM_MC override them.
+#ifndef FUGUE_GEMM_KC
+#define FUGUE_GEMM_KC 256
+#endif
+#ifndef FUGUE_GEMM_MC
+#define FUGUE_GEMM_MC 72
+#endif
 template <class T, class Arch>
 struct blocking {
   static constexpr int MR = 6;
   static constexpr int NV = 2;
-  static constexpr index_t KC = 512;
-  static constexpr index_t MC = 120;
+  static constexpr index_t KC = FUGUE_GEMM_KC;
+  static constexpr index_t MC = FUGUE_GEMM_MC;
   static constexpr index_t NC = 4096;
 };
 
