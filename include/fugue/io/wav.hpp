@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "fugue/core/error.hpp"
+#include "fugue/io/atomic_file.hpp"
 
 namespace fugue::io {
 
@@ -290,41 +291,20 @@ inline std::vector<std::uint8_t> encode_wav(const Wav& w, WavFormat fmt) {
 }
 inline std::vector<std::uint8_t> encode_wav(const Wav& w) { return encode_wav(w, w.format); }
 
-// Writes bytes to path atomically (temporary file in the same directory, fsync, rename).
-inline void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
-  const int fd = ::mkstemp(tmpl.data());
-  FUGUE_CHECK(fd >= 0, path, ": cannot create a temporary file in ", dir.string(), ": ", std::strerror(errno));
-  bool ok = true;
-  std::size_t done = 0;
-  while (ok && done < bytes.size()) {
-    const ssize_t k = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (k < 0 && errno == EINTR) continue;
-    ok = k > 0;
-    if (ok) done += static_cast<std::size_t>(k);
-  }
-  const int err = errno;
-  ok = ok && ::fchmod(fd, 0644) == 0 && ::fsync(fd) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok || std::rename(tmpl.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : err;
-    std::remove(tmpl.c_str());
-    FUGUE_FAIL(path, ": writing failed: ", std::strerror(e));
-  }
+// WAV files are written through io/atomic_file.hpp: a temporary next to the target, fsync,
+// rename, directory fsync — an interrupted write never leaves a torn file.
+inline void write_wav_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  write_file_atomic(std::filesystem::path(path), std::as_bytes(std::span<const std::uint8_t>(bytes)));
 }
 
 inline void write_wav(const std::string& path, std::span<const std::span<const float>> channels,
                       std::uint32_t sample_rate, WavFormat fmt = WavFormat::pcm16) {
-  const auto bytes = encode_wav(channels, sample_rate, fmt);
-  write_file_atomic(path, bytes);
+  write_wav_bytes(path, encode_wav(channels, sample_rate, fmt));
 }
 
 inline void write_wav(const std::string& path, const Wav& w, WavFormat fmt) {
-  write_file_atomic(path, encode_wav(w, fmt));
+  write_wav_bytes(path, encode_wav(w, fmt));
 }
-inline void write_wav(const std::string& path, const Wav& w) { write_file_atomic(path, encode_wav(w)); }
+inline void write_wav(const std::string& path, const Wav& w) { write_wav_bytes(path, encode_wav(w)); }
 
 }  // namespace fugue::io
