@@ -11,6 +11,8 @@ scripts/build.sh build
 scripts/prepare_dsp_reference.sh || echo "fugue: DSP reference arrays not prepared; the librosa/torch conformance tests will SKIP"
 scripts/prepare_torch_reference.sh || echo "fugue: PyTorch layer/optimizer references not prepared; their conformance tests will SKIP"
 scripts/prepare_dsp_diff_reference.sh || echo "fugue: differentiable-DSP references not prepared; their conformance tests will SKIP"
+# The real corpora for the music_corpus test (every file must parse); Bach capped for time.
+scripts/prepare_music_data.sh --bach-limit "${FUGUE_BACH_LIMIT:-60}" || echo "fugue: music corpora not prepared; music_corpus will SKIP"
 ctest --test-dir build --output-on-failure --parallel "$(nproc)" --timeout 900
 if [[ ${FUGUE_TEST_QUICK:-0} != 1 ]]; then
   echo "== sanitizer build (ASan + UBSan) =="
