@@ -1,0 +1,253 @@
+// The flagship demo: MusicVAE cat-mel_2bar_small trained on real folk tunes on the CPU.
+//
+//   music_vae_demo [--data DIR]... [--out DIR] [--minutes M] [--batch N] [--seed S]
+//                  [--eval-windows N] [--resume] [--max-steps N]
+//
+// Loads every MIDI file under the data folders (default: the folk corpora prepared by
+// scripts/prepare_music_data.sh), splits them BY PIECE into train / held-out (10 %), trains on
+// 2-bar melody windows (transposition augmentation) for the time budget, checkpointing every
+// minute (atomic; --resume continues from it bit-exactly), then reports on held-out windows:
+//   * teacher-forced next-step accuracy, beside a unigram baseline (always the most frequent
+//     training class) and a repeat-previous-token baseline;
+//   * reconstruction accuracy: encode (z = mu) and decode greedily, step by step, compared
+//     with the input, beside the same two baselines (which see no model at all);
+// and writes 8 prior samples (temperature 0.5), a 7-point slerp interpolation between two
+// held-out melodies and their reconstructions, each as MIDI and piano-roll PNG, plus
+// report.json, into the output folder.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fugue/backend/cpu/threads.hpp"
+#include "fugue/models/music_vae.hpp"
+#include "fugue/music/music.hpp"
+
+using namespace fugue;
+namespace mv = fugue::models::music_vae;
+namespace fs = std::filesystem;
+using Model = mv::configs::cat_mel_2bar_small<float>;
+using Tf = Tensor<float>;
+
+namespace {
+
+struct Args {
+  std::vector<std::string> data;
+  std::string out = "out/music_vae";
+  double minutes = 5;
+  int batch = 64, eval_windows = 1024, threads = 2;
+  long max_steps = -1;
+  std::uint64_t seed = 2026;
+  bool resume = false;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto val = [&]() -> std::string {
+      FUGUE_CHECK(i + 1 < argc, "missing value after ", k);
+      return argv[++i];
+    };
+    if (k == "--data") a.data.push_back(val());
+    else if (k == "--out") a.out = val();
+    else if (k == "--minutes") a.minutes = std::stod(val());
+    else if (k == "--batch") a.batch = std::stoi(val());
+    else if (k == "--eval-windows") a.eval_windows = std::stoi(val());
+    else if (k == "--threads") a.threads = std::stoi(val());
+    else if (k == "--max-steps") a.max_steps = std::stol(val());
+    else if (k == "--seed") a.seed = std::stoull(val());
+    else if (k == "--resume") a.resume = true;
+    else FUGUE_FAIL("unknown argument '", k, "' (see the header of examples/music_vae_demo.cpp)");
+  }
+  if (a.data.empty()) {
+    const char* d = std::getenv("FUGUE_DATA");
+    const char* h = std::getenv("HOME");
+    const fs::path root = d ? fs::path(d) : fs::path(h ? h : ".") / ".cache/fugue";
+    a.data.push_back((root / "music/folk").string());
+  }
+  return a;
+}
+
+std::vector<std::vector<int32_t>> held_out_windows(const music::Corpus& c, std::size_t limit) {
+  std::vector<std::vector<int32_t>> all;
+  music::ExampleOptions o;  // no rng: no transposition, every window of a piece
+  for (const auto& p : c.held_out)
+    for (auto& w : music::melody_examples(p.ns, o)) all.push_back(std::move(w));
+  music::SplitMix64 rng(99);
+  rng.shuffle(all);
+  if (all.size() > limit) all.resize(limit);
+  return all;
+}
+
+void write_melody(const std::vector<int>& ids, const fs::path& stem) {
+  const music::MelodyOneHot enc;
+  const auto ns = music::melody_to_sequence(enc.decode(std::vector<int32_t>(ids.begin(), ids.end())), 4, 120.0, 80);
+  music::write_midi_file(ns, stem.string() + ".mid");
+  const auto q = music::quantize(ns, 4);
+  music::render_piano_roll_png(music::piano_roll(q, 36, 96), stem.string() + ".png", 4, 16);
+}
+
+struct Eval {
+  double tf_acc = 0, recon_acc = 0, unigram_tf = 0, repeat_tf = 0, r_loss = 0, kl = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Args a = parse(argc, argv);
+  cpu::set_num_threads(a.threads);
+  fs::create_directories(a.out);
+  const auto t_start = std::chrono::steady_clock::now();
+  auto secs = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(); };
+
+  // --- data -------------------------------------------------------------------------------
+  const music::Corpus corpus = music::load_corpus(a.data, 0.1, a.seed);
+  FUGUE_CHECK(corpus.size() > 0, "no MIDI files under ", a.data[0],
+              " (run scripts/prepare_music_data.sh, or pass --data DIR)");
+  const mv::TrainConfig hp = mv::configs::cat_mel_2bar_small_hparams();
+  music::ExampleOptions ex;
+  ex.transpose_min = hp.transpose_min;
+  ex.transpose_max = hp.transpose_max;
+  music::WindowBatcher batcher(corpus.train, music::WindowKind::Melody, a.batch, a.seed, true, ex);
+  const auto held = held_out_windows(corpus, std::size_t(a.eval_windows));
+  std::printf("data: %zu pieces (%zu train, %zu held out by piece, %zu unreadable); %zu windows per training epoch; "
+              "%zu held-out 2-bar windows evaluated (%.1f s)\n",
+              corpus.size(), corpus.train.size(), corpus.held_out.size(), corpus.unreadable,
+              batcher.windows_this_epoch(), held.size(), secs());
+  FUGUE_CHECK(held.size() >= 64, "too few held-out windows (", held.size(), ") for an evaluation");
+
+  // --- model and training -----------------------------------------------------------------
+  Model model(a.seed);
+  mv::Trainer<Model> trainer(model, hp, a.seed);
+  const fs::path ckpt = fs::path(a.out) / "checkpoint.safetensors";
+  music::Batch mb;
+  if (a.resume && fs::exists(ckpt)) {
+    trainer.load(ckpt);
+    for (std::int64_t i = 0; i < trainer.batches(); ++i)  // replay the data stream to where it was
+      while (!batcher.next(mb)) {}
+    std::printf("resumed from %s at step %lld\n", ckpt.c_str(), (long long)trainer.steps());
+  }
+  std::printf("model: cat-mel_2bar_small, %zu parameters; batch %d; training for %.1f min on %d thread(s)\n",
+              model.parameter_count(), a.batch, a.minutes, a.threads);
+  const double budget = a.minutes * 60;
+  const auto t_train = secs();
+  double last_ckpt = secs(), last_print = 0, acc_avg = 0, loss_avg = 0;
+  const std::int64_t first_step = trainer.steps();
+  mv::StepStats st;
+  while (secs() - t_train < budget && (a.max_steps < 0 || trainer.steps() < a.max_steps)) {
+    while (!batcher.next(mb)) {}
+    st = trainer.step(mv::melody_batch<float>(mb));
+    acc_avg = trainer.steps() - first_step == 1 ? st.accuracy : 0.95 * acc_avg + 0.05 * st.accuracy;
+    loss_avg = trainer.steps() - first_step == 1 ? st.loss : 0.95 * loss_avg + 0.05 * st.loss;
+    if (secs() - last_print > 2 || trainer.steps() == first_step + 1) {
+      const double el = secs() - t_train, frac = std::min(el / budget, 1.0);
+      const int filled = int(frac * 30);
+      std::fprintf(stderr, "\r[%.*s%*s] %3.0f%% step %lld  loss %.2f  KL %.2f  acc %.3f  beta %.4f  lr %.2e  %.2f steps/s ",
+                   filled, "==============================", 30 - filled, "", 100 * frac, (long long)trainer.steps(),
+                   loss_avg, st.kl, acc_avg, st.beta, st.lr, double(trainer.steps() - first_step) / std::max(el, 1e-9));
+      last_print = secs();
+    }
+    if (secs() - last_ckpt > 60) {
+      trainer.save(ckpt);
+      last_ckpt = secs();
+    }
+  }
+  trainer.save(ckpt);
+  const double train_s = secs() - t_train;
+  std::fprintf(stderr, "\n");
+  std::printf("trained %lld steps in %.0f s (%.2f steps/s); checkpoint %s\n", (long long)(trainer.steps() - first_step),
+              train_s, double(trainer.steps() - first_step) / train_s, ckpt.c_str());
+
+  // --- held-out evaluation ----------------------------------------------------------------
+  const index_t S = 32, n_eval = index_t(held.size() / 64 * 64);
+  std::map<int, long> freq;
+  {
+    music::WindowBatcher count_batcher(corpus.train, music::WindowKind::Melody, 1, a.seed + 1, false, ex);
+    music::Batch one;
+    while (count_batcher.next(one))
+      for (int id : one.ids) ++freq[id];
+  }
+  const int mode = std::max_element(freq.begin(), freq.end(), [](auto& x, auto& y) { return x.second < y.second; })->first;
+  Eval ev;
+  long tf_correct = 0, rec_correct = 0, uni = 0, rep = 0, total = 0;
+  for (index_t b0 = 0; b0 < n_eval; b0 += 64) {
+    std::vector<int32_t> ids;
+    for (index_t r = b0; r < b0 + 64; ++r) ids.insert(ids.end(), held[std::size_t(r)].begin(), held[std::size_t(r)].end());
+    const auto batch = mv::melody_batch<float>(ids, 64, S);
+    ad::Tape<float> tape;
+    mv::LossOptions o;
+    o.sample_z = false;  // z = mu
+    {
+      ad::NoGrad<float> ng(tape);
+      const auto r = model.loss(tape, batch, o);
+      tf_correct += long(std::llround(r.accuracy * 64 * S));
+      ev.r_loss += r.r_loss * 64;
+      ev.kl += r.kl * 64;
+    }
+    const auto z = model.encode(batch.enc_input);
+    const auto rec = model.decode(z, S, 0.0, Philox{a.seed, 77});
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      rec_correct += rec[0][i] == ids[i];
+      uni += ids[i] == mode;
+      const bool first = i % std::size_t(S) == 0;
+      rep += (first ? mode : ids[i - 1]) == ids[i];
+      ++total;
+    }
+  }
+  ev.tf_acc = double(tf_correct) / double(total);
+  ev.recon_acc = double(rec_correct) / double(total);
+  ev.unigram_tf = double(uni) / double(total);
+  ev.repeat_tf = double(rep) / double(total);
+  ev.r_loss /= double(n_eval);
+  ev.kl /= double(n_eval);
+  std::printf("held-out (%lld windows of %zu held-out pieces, %ld steps):\n", (long long)n_eval, corpus.held_out.size(), total);
+  std::printf("  teacher-forced next-step accuracy  %.4f   (unigram baseline %.4f, repeat-previous baseline %.4f)\n",
+              ev.tf_acc, ev.unigram_tf, ev.repeat_tf);
+  std::printf("  greedy reconstruction accuracy     %.4f   (the same baselines; they see no model)\n", ev.recon_acc);
+  std::printf("  reconstruction loss %.3f nats / window, KL %.3f nats\n", ev.r_loss, ev.kl);
+
+  // --- samples and interpolation ----------------------------------------------------------
+  const auto z = Model::prior(8, Philox{a.seed, 5});
+  const auto samples = model.decode(z, S, 0.5, Philox{a.seed, 6});
+  for (int i = 0; i < 8; ++i)
+    write_melody(std::vector<int>(samples[0].begin() + i * S, samples[0].begin() + (i + 1) * S),
+                 fs::path(a.out) / ("sample_" + std::to_string(i)));
+  {
+    std::vector<int32_t> ends(held[0]);
+    ends.insert(ends.end(), held[1].begin(), held[1].end());
+    const auto zz = model.encode(mv::melody_batch<float>(ends, 2, S).enc_input);
+    const auto z0 = zz.slice(0, 0, 1).contiguous(), z1 = zz.slice(0, 1, 2).contiguous();
+    std::vector<int> chain;
+    for (int k = 0; k < 7; ++k) {
+      const auto zk = mv::slerp(z0, z1, k / 6.0);
+      const auto d = model.decode(zk, S, 0.0, Philox{a.seed, 8});
+      chain.insert(chain.end(), d[0].begin(), d[0].end());
+    }
+    write_melody(chain, fs::path(a.out) / "interpolation");
+    write_melody(std::vector<int>(held[0].begin(), held[0].end()), fs::path(a.out) / "interpolation_start_input");
+    write_melody(std::vector<int>(held[1].begin(), held[1].end()), fs::path(a.out) / "interpolation_end_input");
+  }
+  {
+    std::ofstream rj(fs::path(a.out) / "report.json");
+    rj << "{\n  \"config\": \"cat-mel_2bar_small\",\n  \"parameters\": " << model.parameter_count()
+       << ",\n  \"pieces\": {\"train\": " << corpus.train.size() << ", \"held_out\": " << corpus.held_out.size()
+       << "},\n  \"train_steps\": " << trainer.steps() << ",\n  \"train_seconds\": " << train_s << ",\n  \"batch\": " << a.batch
+       << ",\n  \"held_out_windows\": " << n_eval << ",\n  \"teacher_forced_accuracy\": " << ev.tf_acc
+       << ",\n  \"greedy_reconstruction_accuracy\": " << ev.recon_acc << ",\n  \"baseline_unigram\": " << ev.unigram_tf
+       << ",\n  \"baseline_repeat_previous\": " << ev.repeat_tf << ",\n  \"held_out_r_loss\": " << ev.r_loss
+       << ",\n  \"held_out_kl\": " << ev.kl << "\n}\n";
+  }
+  std::printf("wrote 8 samples, an interpolation (7 points) and report.json to %s (%.0f s in all)\n", a.out.c_str(), secs());
+  const bool beats = ev.tf_acc > std::max(ev.unigram_tf, ev.repeat_tf) && ev.recon_acc > std::max(ev.unigram_tf, ev.repeat_tf);
+  std::printf("%s\n", beats ? "the model beats both baselines" : "the model does NOT beat both baselines yet (train longer)");
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "\nmusic_vae_demo: %s\n", e.what());
+  return 1;
+}
