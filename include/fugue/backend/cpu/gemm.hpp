@@ -89,7 +89,11 @@ void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, co
   constexpr index_t KC = Bk::KC, MC = Bk::MC / MR * MR, NC = Bk::NC / NR * NR;
   const auto& kern = ukernels<T, Arch, MR, NV>::table.f;
 
-  const bool pack_whole_b = tb || M > no_pack_b_rows<T, Arch>;
+  // A row stride that is a multiple of 4 KB maps every row of an in-place sliver onto the same
+  // few L1 sets (the 2048-wide recurrent weights: 8 KB rows), so such B is packed from 32 rows
+  // on: measured 39-48 -> 57-67 GFLOP/s at M 64, N 2048, K 512 on the AVX2 EPYC.
+  const bool aliasing_stride = (std::size_t(ldb) * sizeof(T)) % 4096 == 0;
+  const bool pack_whole_b = tb || M > no_pack_b_rows<T, Arch> || (aliasing_stride && M >= 32);
   const index_t mc_max = std::min(MC, M), kc_max = std::min(KC, K), nc_max = std::min(NC, N);
   T* Ap = workspace<T>(slot::a, (mc_max + MR - 1) / MR * MR * kc_max);
   T* Bp = pack_whole_b ? workspace<T>(slot::b, (nc_max + NR - 1) / NR * NR * kc_max)

@@ -69,10 +69,11 @@ class Trainer {
                 " (reconstruction ", r.r_loss, ", KL ", r.kl, "); parameters left unchanged, the last checkpoint is the last good state");
     adam_.zero_grad();
     tape_.backward(r.loss);
-    st.grad_norm = optim::grad_global_norm(params_);
+    const auto clip = optim::clip_grad_norm_or_zero(params_, hp_.grad_clip, hp_.grad_norm_clip_to_zero);
+    st.grad_norm = clip.norm;
+    st.zeroed = clip.zeroed;
     FUGUE_CHECK(std::isfinite(st.grad_norm), "training diverged at step ", s, ": the gradient norm is ", st.grad_norm,
                 "; parameters left unchanged, the last checkpoint is the last good state");
-    st.zeroed = optim::clip_grad_norm_or_zero(params_, hp_.grad_clip, hp_.grad_norm_clip_to_zero).zeroed;
     adam_.step();
     tape_.clear();
     ++batches_;
