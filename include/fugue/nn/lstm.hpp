@@ -310,7 +310,7 @@ class LSTM {
           final->c.push_back(r[d].c);
         }
       }
-      cur = directions == 2 ? concat_last(r[0].y, r[1].y) : r[0].y;
+      cur = directions == 2 ? detail::concat_last(r[0].y, r[1].y) : r[0].y;
     }
     return cur;
   }
@@ -370,17 +370,6 @@ class LSTM {
     const std::size_t n = std::size_t(Layers * directions);
     FUGUE_CHECK(nh == n && nc == n, "LSTM: initial state has ", nh, " h and ", nc, " c tensors, expected ", n,
                 " each (layers x directions)");
-  }
-  static tensor_type concat_last(const tensor_type& a, const tensor_type& b) {
-    const index_t na = a.dim(-1), nb = b.dim(-1), rows = a.numel() / na;
-    Shape s = a.shape();
-    s[-1] = na + nb;
-    auto y = tensor_type::empty(s);
-    for (index_t r = 0; r < rows; ++r) {
-      B::copy(y.data() + r * (na + nb), a.data() + r * na, sizeof(T) * std::size_t(na));
-      B::copy(y.data() + r * (na + nb) + na, b.data() + r * nb, sizeof(T) * std::size_t(nb));
-    }
-    return y;
   }
 
   index_t in_, h_;

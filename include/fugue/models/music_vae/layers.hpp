@@ -101,16 +101,7 @@ class BidirectionalLstmEncoder {
   Tensor<T, B> forward(const Tensor<T, B>& x) const {
     typename lstm_type::State fin;
     lstm.forward(x, nullptr, &fin);
-    const Tensor<T, B>& fw = fin.h[std::size_t(2 * (Layers - 1))];
-    const Tensor<T, B>& bw = fin.h[std::size_t(2 * (Layers - 1) + 1)];
-    const index_t n = fw.dim(0);
-    auto out = Tensor<T, B>::empty({n, 2 * H});
-    for (index_t r = 0; r < n; ++r)
-      for (index_t j = 0; j < H; ++j) {
-        out.data()[r * 2 * H + j] = fw.data()[r * H + j];
-        out.data()[r * 2 * H + H + j] = bw.data()[r * H + j];
-      }
-    return out;
+    return nn::detail::concat_last(fin.h[std::size_t(2 * (Layers - 1))], fin.h[std::size_t(2 * (Layers - 1) + 1)]);
   }
 
   template <class F>

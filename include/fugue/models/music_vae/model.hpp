@@ -151,7 +151,7 @@ class MusicVAE {
     if (control_extent) {
       FUGUE_CHECK(controls && controls->rank() == 3 && controls->dim(2) == control_extent,
                   "MusicVAE::encode: controls [N, steps, ", control_extent, "] required");
-      return mu.forward(encoder.forward(concat_last(x, *controls)));
+      return mu.forward(encoder.forward(nn::detail::concat_last(x, *controls)));
     }
     return mu.forward(encoder.forward(x));
   }
@@ -194,16 +194,6 @@ class MusicVAE {
                       b.controls.dim(2) == control_extent,
                   "MusicVAE: controls ", b.controls.shape().str(), ", expected [", b.size(), ", ", b.steps(), ", ",
                   control_extent, "]");
-  }
-  static tensor_type concat_last(const tensor_type& a, const tensor_type& c) {
-    const index_t n = a.dim(0), s = a.dim(1), wa = a.dim(2), wc = c.dim(2);
-    auto y = tensor_type::empty({n, s, wa + wc});
-    const tensor_type ac = a.contiguous(), cc = c.contiguous();
-    for (index_t r = 0; r < n * s; ++r) {
-      std::copy(ac.data() + r * wa, ac.data() + (r + 1) * wa, y.data() + r * (wa + wc));
-      std::copy(cc.data() + r * wc, cc.data() + (r + 1) * wc, y.data() + r * (wa + wc) + wa);
-    }
-    return y;
   }
 };
 

@@ -50,9 +50,10 @@ ad::Var<T, B> flat_view_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& packed, in
       "nn_rnn_view");
 }
 
+// Tensor form (no tape): [..., Ha] ++ [..., Hb] along the last axis; leading dims must agree.
 template <class T, class B>
-ad::Var<T, B> concat_last_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& a, const ad::Var<T, B>& b) {
-  Tensor<T, B> av = a.value().contiguous(), bv = b.value().contiguous();
+Tensor<T, B> concat_last(const Tensor<T, B>& a, const Tensor<T, B>& b) {
+  const Tensor<T, B> av = a.contiguous(), bv = b.contiguous();
   FUGUE_CHECK(av.rank() == bv.rank() && av.rank() >= 1, "concat of shapes ", av.shape().str(), " and ",
               bv.shape().str());
   for (int d = 0; d + 1 < av.rank(); ++d)
@@ -65,7 +66,14 @@ ad::Var<T, B> concat_last_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& a, const
     B::copy(y.data() + r * (na + nb), av.data() + r * na, sizeof(T) * std::size_t(na));
     B::copy(y.data() + r * (na + nb) + na, bv.data() + r * nb, sizeof(T) * std::size_t(nb));
   }
-  const Shape sa = av.shape(), sb = bv.shape();
+  return y;
+}
+
+template <class T, class B>
+ad::Var<T, B> concat_last_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& a, const ad::Var<T, B>& b) {
+  Tensor<T, B> y = concat_last(a.value(), b.value());
+  const Shape sa = a.value().shape(), sb = b.value().shape();
+  const index_t na = sa[-1], nb = sb[-1], rows = y.dim(-1) ? y.numel() / y.dim(-1) : 0;
   return tape.record(
       std::move(y), {a, b},
       [sa, sb, na, nb, rows](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
