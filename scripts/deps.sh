@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian packages fugue's build, tests and demos need, when missing.
-# Usage: scripts/deps.sh [extra-package ...]
+# Usage: scripts/deps.sh [extra-package ...]     the build/test set plus the extras
+#        scripts/deps.sh --only package ...       just these (the data-preparation scripts)
 set -euo pipefail
-packages=(
-  build-essential cmake ninja-build ccache pkg-config git
-  libxtensor-dev libxsimd-dev xtl-dev libfftw3-dev
-  catch2 libbenchmark-dev libopenblas-dev
-  clang libclang-rt-14-dev
-  python3-torch python3-numpy python3-venv
-  "$@"
-)
+if [[ ${1:-} == --only ]]; then
+  shift
+  packages=("$@")
+else
+  packages=(
+    build-essential cmake ninja-build ccache pkg-config git
+    libxtensor-dev libxsimd-dev xtl-dev libfftw3-dev
+    catch2 libbenchmark-dev libopenblas-dev
+    clang libclang-rt-14-dev
+    python3-torch python3-numpy python3-venv
+    "$@"
+  )
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -20,18 +20,7 @@ t0=$(date +%s)
 stage() { echo "fugue-dsp-diff-ref: $* ($(( $(date +%s) - t0 )) s)"; }
 
 apt_pkgs=(python3-torch python3-numpy)
-missing=()
-for p in "${apt_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  stage "installing Debian packages: ${missing[*]}"
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "${BASH_SOURCE[0]}")/deps.sh" --only "${apt_pkgs[@]}"
 
 py=/usr/bin/python3
 torch_version=$(dpkg-query -W -f='${Version}' python3-torch)

@@ -34,18 +34,7 @@ stage() { echo "fugue-data: $* ($(( $(date +%s) - t0 )) s)"; }
 
 # --- Debian packages ---------------------------------------------------------------
 apt_pkgs=(abcmidi mma openttd-openmsx planetblupi-music-midi python3-venv)
-missing=()
-for p in "${apt_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  stage "installing Debian packages: ${missing[*]}"
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$(dirname "${BASH_SOURCE[0]}")/deps.sh" --only "${apt_pkgs[@]}"
 
 # --- Python venv on Debian's own interpreter (PEP 668; pyenv may shadow python3) ----
 py=/usr/bin/python3
