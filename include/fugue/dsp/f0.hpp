@@ -51,7 +51,7 @@ struct F0Track {
 };
 
 namespace detail {
-inline std::size_t next_pow2(std::size_t n) {
+inline std::size_t yin_fft_size(std::size_t n) {  // smallest power of two >= n
   std::size_t p = 1;
   while (p < n) p <<= 1;
   return p;
@@ -76,7 +76,7 @@ F0Track<T> yin(std::span<const T> audio, const YinConfig& cfg = {}) {
   std::vector<double> xd(audio.begin(), audio.end());
   const std::vector<double> xp = fr.template padded<double>(xd);
 
-  const std::size_t N = detail::next_pow2(F);
+  const std::size_t N = detail::yin_fft_size(F);
   const RealFFT<double> fft(N);
   std::vector<double> a(N), b(N), r(N), sq(F + 1), d(tau_hi + 1), dn(tau_hi + 1);
   std::vector<std::complex<double>> A(fft.bins()), B(fft.bins());

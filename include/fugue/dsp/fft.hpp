@@ -215,6 +215,22 @@ class RealFFT {
     if (!out_ok) std::copy_n(b, n_, out);
   }
 
+  // inverse_unnormalized that may overwrite X (FFTW's c2r destroys its input). With X and x aligned
+  // as FFTW plans them (64-byte aligned storage is) it runs without any copy or allocation: the
+  // real-time path (models/ddsp/streaming.hpp). Otherwise it falls back to inverse_unnormalized.
+  void inverse_unnormalized_destroying(std::span<complex> X, std::span<T> x) const {
+    FUGUE_CHECK(X.size() == bins() && x.size() == n_, "RealFFT::inverse: expected ", bins(), " -> ", n_,
+                " values, got ", X.size(), " -> ", x.size());
+    using C = typename detail::fftw<T>::complex;
+    C* in = reinterpret_cast<C*>(X.data());
+    if (detail::fftw<T>::alignment_of(reinterpret_cast<T*>(in)) == inv_->in_align &&
+        detail::fftw<T>::alignment_of(x.data()) == inv_->out_align) {
+      detail::fftw<T>::exec_c2r(inv_->plan, in, x.data());
+      return;
+    }
+    inverse_unnormalized(X, x);
+  }
+
   // Adjoint of `forward`: dx_m = sum_k Re(G_k e^{+2 pi i k m / n}) over the n/2+1 stored bins.
   // Equals inverse_unnormalized of G with the bins that have a mirror image (0 < k < n/2) halved.
   void adjoint(std::span<const complex> G, std::span<T> dx) const {

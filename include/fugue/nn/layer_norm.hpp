@@ -89,6 +89,7 @@ template <Scalar T, Backend B = cpu::native, index_t N = dyn>
 class LayerNorm {
  public:
   using Tensor_ = Tensor<T, B>;
+  double eps() const noexcept { return o_.eps; }
   explicit LayerNorm(LayerNormOptions o) : o_(o) {
     if (N != dyn && o_.normalized_size == 0) o_.normalized_size = N;
     FUGUE_CHECK(N == dyn || o_.normalized_size == N, "LayerNorm: size ", o_.normalized_size, " but the type says ", N);

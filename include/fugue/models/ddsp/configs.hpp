@@ -1,0 +1,54 @@
+// fugue/models/ddsp/configs.hpp — DDSP's published decoder configurations as named types
+// (spec ddsp.md §4.1, §4.3, §4.4, §8), with the options each was trained with.
+//
+// Contract: configs::<name><T, B> is a ddsp::Model type; <name>_options() its ModelOptions.
+// Parameter counts (tests/models_ddsp asserts them):
+//   solo_instrument  decoder 4,801,150 + reverb 48,000 = 4,849,150   (250 frames/s)
+//   tiny_instrument  decoder   232,314 + reverb 48,000 =   280,314   (250 frames/s)
+//   vst_16k          decoder 1,873,278 + reverb 16,000 = 1,889,278   (50 frames/s, hop 320)
+// Derivations (Dense in*out + out; LayerNorm 2 ch; GRU reset_after 3 H (in + H) + 6 H):
+//   solo: stacks 2 x [(1*512 + 512 + 1024) + 2 (512*512 + 512 + 1024)] = 1,058,816;
+//         GRU(1024 -> 512) = 2,362,368; out stack (1536*512 + 512 + 1024) + 527,360 = 1,315,328;
+//         dense 512*126 + 126 = 64,638.
+//   tiny: no stacks; GRU(2 -> 256) = 199,680; dense 258*126 + 126 = 32,634.
+//   vst:  stacks 2 x 1,024; GRU(512 -> 512) = 1,575,936; out stack 1024*256 + 256 + 512 =
+//         262,912; dense 256*126 + 126 = 32,382; reverb magnitudes 500 x 32.
+// A custom variant is one alias with other sizes (examples/ddsp_custom_variant.cpp).
+#pragma once
+
+#include "fugue/models/ddsp/model.hpp"
+
+namespace fugue::models::ddsp {
+
+inline constexpr index_t kHarmonics = 60;
+inline constexpr index_t kNoiseBands = 65;
+inline constexpr index_t kControls = 1 + kHarmonics + kNoiseBands;
+
+namespace configs {
+
+// papers/iclr2020/solo_instrument.gin: ch 512, 3 layers per stack, GRU 512, reverb 48000 taps.
+template <Scalar T, Backend B = cpu::native>
+using solo_instrument = Model<T, B, RnnFcDecoder<T, B, 512, 3, 512, kControls>, kHarmonics, kNoiseBands,
+                              TrainableReverb<T, B, 48000>>;
+inline ModelOptions solo_instrument_options() { return {}; }
+
+// papers/iclr2020/tiny_instrument.gin: no fc layers, GRU 256.
+template <Scalar T, Backend B = cpu::native>
+using tiny_instrument = Model<T, B, RnnFcDecoder<T, B, 512, 0, 256, kControls>, kHarmonics, kNoiseBands,
+                              TrainableReverb<T, B, 48000>>;
+inline ModelOptions tiny_instrument_options() { return {}; }
+
+// models/vst/vst.gin (16 kHz): 50 frames/s, ch 256, 1 layer per stack, GRU 512, linear amplitude
+// resampling, FilteredNoiseReverb 24000 taps from 500 x 32 magnitudes (initial bias -3).
+template <Scalar T, Backend B = cpu::native>
+using vst_16k = Model<T, B, RnnFcDecoder<T, B, 256, 1, 512, kControls>, kHarmonics, kNoiseBands,
+                      NoiseReverb<T, B, 24000, 500, 32>>;
+inline ModelOptions vst_16k_options() {
+  ModelOptions o;
+  o.frame_rate = 50;
+  o.amp_resample = dsp::AmpResample::linear;
+  return o;
+}
+
+}  // namespace configs
+}  // namespace fugue::models::ddsp

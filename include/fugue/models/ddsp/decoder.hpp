@@ -1,0 +1,167 @@
+// fugue/models/ddsp/decoder.hpp — DDSP's RnnFcDecoder (spec ddsp.md §4.1, HEAD layout).
+//
+// Contract
+//  * RnnFcDecoder<T, B, Ch, LayersPerStack, Rnn, Outputs>: inputs ld_scaled and f0_scaled,
+//    each [N, F, 1] (HEAD input_keys order: loudness first). Per input an FcStack of
+//    LayersPerStack x (Dense(Ch) -> LayerNorm(eps 1e-3) -> leaky_relu(0.2)) (0 layers:
+//    identity, width 1); g = GRU(Rnn) over [h_ld ; h_f0]; o = FcStack_out([h_ld ; h_f0 ; g]);
+//    y = Dense(Outputs)(o) -> [N, F, Outputs] raw (pre-activation) synth controls.
+//  * Parameters: "ld_stack.*", "f0_stack.*", "gru.0.*" (Keras layout, reset_after=True),
+//    "out_stack.*", "dense.weight" [Outputs, in], "dense.bias" [Outputs].
+//  * operator()(tape, ld, f0): training path (one fused BPTT node for the GRU).
+//    forward(ld, f0): tape-free, whole sequences.
+//  * Streaming (models/ddsp/streaming.hpp): StepWorkspace holds every buffer one frame needs;
+//    step(ws, ld, f0, h, out) runs one frame at batch 1 on the calling thread with serial
+//    GEMVs: no allocation, lock or system call. Results equal forward() up to float rounding
+//    (the GEMV and the batched GEMM sum in different orders).
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "fugue/autodiff/ops/shape.hpp"
+#include "fugue/backend/cpu/gemv.hpp"
+#include "fugue/backend/cpu/layer_norm.hpp"
+#include "fugue/nn/detail/recurrent_kernels.hpp"
+#include "fugue/nn/detail/recurrent_ops.hpp"
+#include "fugue/nn/gru.hpp"
+#include "fugue/nn/linear.hpp"
+#include "fugue/nn/mlp.hpp"
+
+namespace fugue::models::ddsp {
+
+template <Scalar T, Backend B, index_t Ch, int LayersPerStack, index_t Rnn, index_t Outputs>
+class RnnFcDecoder {
+  static_assert(Ch > 0 && Rnn > 0 && Outputs > 0 && LayersPerStack >= 0);
+
+ public:
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
+  using Stack = nn::FcStack<T, B, 1, Ch, LayersPerStack>;
+  static constexpr index_t stack_width = LayersPerStack == 0 ? 1 : Ch;
+  static constexpr index_t gru_input = 2 * stack_width;
+  static constexpr index_t out_input = 2 * stack_width + Rnn;
+  static constexpr index_t out_width = LayersPerStack == 0 ? out_input : Ch;
+  using OutStack = nn::FcStack<T, B, out_input, Ch, LayersPerStack>;
+  static constexpr index_t hidden_size = Rnn;
+  static constexpr index_t output_size = Outputs;
+
+  explicit RnnFcDecoder(Philox init = {0xdd5b, 0})
+      : ld_stack_(1, Ch, Philox{init.seed, init.stream + 100}),
+        f0_stack_(1, Ch, Philox{init.seed, init.stream + 200}),
+        gru_(gru_input, Rnn, Philox{init.seed, init.stream + 300}),
+        out_stack_(out_input, Ch, Philox{init.seed, init.stream + 400}),
+        dense_(out_width, Outputs, Philox{init.seed, init.stream + 500}) {}
+
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& ld, const var_type& f0) {
+    check_inputs(ld.shape(), f0.shape());
+    const var_type hl = ld_stack_(tape, ld), hf = f0_stack_(tape, f0);
+    const var_type x = ad::concat(std::vector<var_type>{hl, hf}, 2);
+    const var_type g = gru_(tape, x).y;
+    const var_type o = out_stack_(tape, ad::concat(std::vector<var_type>{hl, hf, g}, 2));
+    return dense_(tape, o);
+  }
+
+  tensor_type forward(const tensor_type& ld, const tensor_type& f0) const {
+    check_inputs(ld.shape(), f0.shape());
+    const tensor_type hl = ld_stack_.forward(ld), hf = f0_stack_.forward(f0);
+    const tensor_type x = nn::detail::concat_last(hl, hf);
+    const tensor_type g = gru_.forward(x);
+    return dense_.forward(out_stack_.forward(nn::detail::concat_last(x, g)));
+  }
+
+  // ---- streaming, batch 1 -------------------------------------------------------------
+  struct StepWorkspace {
+    std::vector<T> a, b, cat, p, q;
+    StepWorkspace() {
+      const std::size_t w = std::size_t(std::max<index_t>({Ch, out_input, 3 * Rnn}));
+      a.assign(w, T(0));
+      b.assign(w, T(0));
+      cat.assign(std::size_t(out_input), T(0));
+      p.assign(std::size_t(3 * Rnn), T(0));
+      q.assign(std::size_t(3 * Rnn), T(0));
+    }
+  };
+
+  // One frame: h [Rnn] is the GRU state (updated in place), out [Outputs] the raw controls.
+  void step(StepWorkspace& ws, T ld, T f0, T* h, T* out) const {
+    stack_step(ld_stack_, ld, ws, ws.cat.data());
+    stack_step(f0_stack_, f0, ws, ws.cat.data() + stack_width);
+    // GRU cell (kernel [In, 3H], recurrent_kernel [H, 3H]): p = x K, q = h U, fused gates.
+    auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
+    gemv_t(gru_input, 3 * Rnn, cell.kernel.value.data(), ws.cat.data(), ws.p.data());
+    gemv_t(Rnn, 3 * Rnn, cell.recurrent_kernel.value.data(), h, ws.q.data());
+    nn::detail::gru_gates<B>(Rnn, ws.p.data(), ws.q.data(), cell.bias.value.data(), h, static_cast<T*>(nullptr), h);
+    std::copy_n(h, std::size_t(Rnn), ws.cat.data() + gru_input);
+    const T* o = mlp_step(out_stack_, ws.cat.data(), out_input, ws);
+    linear_step(dense_, o, out);
+  }
+
+  nn::GRU<T, B, gru_input, Rnn>& gru() { return gru_; }
+  Stack& ld_stack() { return ld_stack_; }
+  Stack& f0_stack() { return f0_stack_; }
+  OutStack& out_stack() { return out_stack_; }
+  nn::Linear<T, B>& dense() { return dense_; }
+
+  template <class F>
+  void visit_parameters(F&& f, std::string_view prefix = {}) {
+    ld_stack_.visit_parameters(f, nn::join_name(prefix, "ld_stack"));
+    f0_stack_.visit_parameters(f, nn::join_name(prefix, "f0_stack"));
+    gru_.visit_parameters(f, nn::join_name(prefix, "gru"));
+    out_stack_.visit_parameters(f, nn::join_name(prefix, "out_stack"));
+    dense_.visit_parameters(f, nn::join_name(prefix, "dense"));
+  }
+
+ private:
+  using Arch = typename B::arch;
+
+  static void check_inputs(const Shape& ld, const Shape& f0) {
+    FUGUE_CHECK(ld.rank() == 3 && ld[2] == 1 && f0 == ld, "RnnFcDecoder: ld_scaled and f0_scaled must both be [N, F, 1], got ",
+                ld.str(), " and ", f0.str());
+  }
+  // y [rows] = A^T x with A [inner, rows] row-major (serial: never the thread pool).
+  static void gemv_t(index_t inner, index_t rows, const T* A, const T* x, T* y) {
+    cpu::kernels::gemm_detail::gemv_t_cols<Arch>(0, rows, inner, T(1), A, rows, x, T(0), y);
+  }
+  // y [out] = W x + b with W [out, in] (torch layout).
+  static void linear_step(const nn::Linear<T, B>& l, const T* x, T* y) {
+    const auto& w = const_cast<nn::Linear<T, B>&>(l).weight.value;
+    const index_t out = w.dim(0), in = w.dim(1);
+    cpu::kernels::gemm_detail::gemv_n_rows<Arch>(0, out, in, T(1), w.data(), in, x, T(0), y);
+    const auto& b = const_cast<nn::Linear<T, B>&>(l).bias.value;
+    for (index_t i = 0; i < out; ++i) y[i] += b.data()[i];
+  }
+  template <class Mlp>
+  static const T* mlp_step(const Mlp& m, const T* x, index_t in, StepWorkspace& ws) {
+    if constexpr (LayersPerStack == 0) {
+      (void)in;
+      (void)ws;
+      return x;
+    } else {
+      const T* cur = x;
+      T* buf[2] = {ws.a.data(), ws.b.data()};
+      for (int k = 0; k < LayersPerStack; ++k) {
+        T* y = buf[k & 1];
+        auto& mm = const_cast<Mlp&>(m);
+        linear_step(mm.linear(k), cur, y);
+        auto& n = mm.norm(k);
+        cpu::kernels::layer_norm_rows<Arch>(1, Ch, y, n.weight.value.data(), n.bias.value.data(), T(n.eps()), y,
+                                            static_cast<T*>(nullptr), static_cast<T*>(nullptr));
+        for (index_t i = 0; i < Ch; ++i) y[i] = y[i] >= T(0) ? y[i] : T(0.2) * y[i];
+        cur = y;
+      }
+      return cur;
+    }
+  }
+  static void stack_step(const Stack& s, T v, StepWorkspace& ws, T* dst) {
+    const T* r = mlp_step(s, &v, 1, ws);
+    std::copy_n(r, std::size_t(stack_width), dst);
+  }
+
+  Stack ld_stack_, f0_stack_;
+  nn::GRU<T, B, gru_input, Rnn> gru_;
+  OutStack out_stack_;
+  nn::Linear<T, B> dense_;
+};
+
+}  // namespace fugue::models::ddsp

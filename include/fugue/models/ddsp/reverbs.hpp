@@ -1,0 +1,103 @@
+// fugue/models/ddsp/reverbs.hpp — the reverb stage of a DDSP model (spec ddsp.md §3.5).
+//
+// Contract: each type is a module (visit_parameters) with
+//   apply(tape, audio [N, S]) -> [N, S]        the training / offline path;
+//   impulse_response() -> std::vector<T>       the effective IR with the dry tap masked
+//                                              (ir[0] = 0; the dry path is added separately),
+//                                              empty for NoReverb; used by the streaming engine;
+//   static constexpr index_t length            IR taps (0: no reverb).
+//  * NoReverb: identity (DDSP ae.gin: no reverb).
+//  * TrainableReverb<T, B, Taps>: DDSP effects.Reverb(trainable=True, add_dry=True):
+//    parameter "ir" [Taps], init N(0, 1e-6); out = audio + (masked ir) * audio (causal, first S
+//    samples).
+//  * NoiseReverb<T, B, Taps, Frames, Banks>: DDSP FilteredNoiseReverb (VST configs): the IR is
+//    filtered noise (Taps samples) shaped by the trainable magnitudes "magnitudes" [1, Frames,
+//    Banks], init N(0, 1e-2), exp_sigmoid(x + initial_bias) (initial_bias -3 at 16 kHz);
+//    its noise is fixed (Philox seed 0x2e7e5b), so the IR is a deterministic function of the
+//    magnitudes.
+#pragma once
+
+#include <vector>
+
+#include "fugue/autodiff/ops/shape.hpp"
+#include "fugue/autodiff/parameter.hpp"
+#include "fugue/autodiff/tape.hpp"
+#include "fugue/dsp/filtered_noise.hpp"
+#include "fugue/dsp/reverb.hpp"
+#include "fugue/nn/module.hpp"
+
+namespace fugue::models::ddsp {
+
+template <Scalar T, Backend B>
+struct NoReverb {
+  static constexpr index_t length = 0;
+  explicit NoReverb(Philox = {}) {}
+  ad::Var<T, B> apply(ad::Tape<T, B>&, const ad::Var<T, B>& audio) { return audio; }
+  std::vector<T> impulse_response() const { return {}; }
+  template <class F>
+  void visit_parameters(F&&, std::string_view = {}) {}
+};
+
+template <Scalar T, Backend B, index_t Taps>
+class TrainableReverb {
+  static_assert(Taps >= 2);
+
+ public:
+  static constexpr index_t length = Taps;
+  explicit TrainableReverb(Philox init = {0x7e7e, 0}) {
+    ir.value = Tensor<T, B>::normal({Taps}, init, T(0), T(1e-6));
+  }
+  ad::Var<T, B> apply(ad::Tape<T, B>& tape, const ad::Var<T, B>& audio) {
+    return dsp::reverb(audio, tape.param(ir));
+  }
+  std::vector<T> impulse_response() const {
+    std::vector<T> h = ir.value.to_vector();
+    h[0] = T(0);
+    return h;
+  }
+  template <class F>
+  void visit_parameters(F&& f, std::string_view prefix = {}) {
+    f(nn::join_name(prefix, "ir"), ir);
+  }
+  ad::Parameter<T, B> ir;
+};
+
+template <Scalar T, Backend B, index_t Taps, index_t Frames, index_t Banks>
+class NoiseReverb {
+  static_assert(Taps >= Frames && Banks >= 3);
+
+ public:
+  static constexpr index_t length = Taps;
+  explicit NoiseReverb(Philox init = {0x7e7f, 0}, double initial_bias = -3.0)
+      : noise_(options(initial_bias)) {
+    magnitudes.value = Tensor<T, B>::normal({1, Frames, Banks}, init, T(0), T(1e-2));
+  }
+  ad::Var<T, B> apply(ad::Tape<T, B>& tape, const ad::Var<T, B>& audio) {
+    const auto ir = ad::reshape(noise_(tape.param(magnitudes)), {Taps});
+    return dsp::reverb(audio, ir);
+  }
+  std::vector<T> impulse_response() const {
+    ad::Tape<T, B> tape;
+    auto& self = const_cast<NoiseReverb&>(*this);
+    std::vector<T> h = self.noise_(tape.constant(magnitudes.value)).value().to_vector();
+    h[0] = T(0);
+    return h;
+  }
+  template <class F>
+  void visit_parameters(F&& f, std::string_view prefix = {}) {
+    f(nn::join_name(prefix, "magnitudes"), magnitudes);
+  }
+  ad::Parameter<T, B> magnitudes;
+
+ private:
+  static dsp::FilteredNoiseOptions options(double bias) {
+    dsp::FilteredNoiseOptions o;
+    o.n_samples = std::size_t(Taps);
+    o.initial_bias = bias;
+    o.seed = 0x2e7e5b;
+    return o;
+  }
+  dsp::FilteredNoise<T> noise_;
+};
+
+}  // namespace fugue::models::ddsp

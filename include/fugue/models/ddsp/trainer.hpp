@@ -1,0 +1,134 @@
+// fugue/models/ddsp/trainer.hpp — DDSP's training loop (spec ddsp.md §6).
+//
+// Contract
+//  * Trainer<Model>(model, TrainConfig, seed): Adam with Keras' epsilon placement (b1 0.9,
+//    b2 0.999, eps 1e-7), learning rate lr0 * decay_rate^(step / decay_steps) (continuous
+//    ExponentialDecay; 3e-4, 0.98, 10000 by default), global-norm clipping to grad_clip (3.0,
+//    torch's clip_grad_norm_ = tf.clip_by_global_norm). "step" = updates done so far.
+//  * step(batch): one update on the multi-scale spectral loss; returns loss, grad norm, lr.
+//    The filtered-noise draws of step s use noise stream 1024 * (s + 1) (row n: + n), so a step is a
+//    pure function of (parameters, optimizer state, step, batch): resume continues bit-exactly.
+//  * A non-finite loss or gradient norm throws fugue::error ("training diverged at step N")
+//    BEFORE the parameters change, so the last saved checkpoint stays the last good state.
+//  * save(path) / load(path): one safetensors file written atomically: "model.*", "optim.*",
+//    metadata trainer.step / trainer.batches / trainer.seed / trainer.format ("fugue-ddsp-1").
+//    A checkpoint of another model raises fugue::error naming the tensor.
+//  * Batch: f0_hz [N, F], loudness_db [N, F], audio [N, F * hop].
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "fugue/io/safetensors.hpp"
+#include "fugue/nn/module.hpp"
+#include "fugue/optim/adam.hpp"
+#include "fugue/optim/checkpoint.hpp"
+#include "fugue/optim/clip.hpp"
+
+namespace fugue::models::ddsp {
+
+template <Scalar T, Backend B = cpu::native>
+struct Batch {
+  Tensor<T, B> f0_hz, loudness_db, audio;
+  index_t size() const { return f0_hz.dim(0); }
+};
+
+struct TrainConfig {
+  double learning_rate = 3e-4;
+  double decay_rate = 0.98;
+  double decay_steps = 10000;
+  double grad_clip = 3.0;
+};
+
+struct StepStats {
+  std::int64_t step = 0;  // updates done after this one
+  double loss = 0, grad_norm = 0, lr = 0;
+};
+
+template <class Model, Scalar T = float, Backend B = cpu::native>
+class Trainer {
+ public:
+  Trainer(Model& model, TrainConfig hp = {}, std::uint64_t seed = 1)
+      : model_(model), hp_(hp), seed_(seed), params_(nn::named_parameters<T, B>(model)), adam_(params_, adam_options(hp)) {}
+
+  double learning_rate(std::int64_t step) const {
+    return hp_.learning_rate * std::pow(hp_.decay_rate, double(step) / hp_.decay_steps);
+  }
+
+  StepStats step(const Batch<T, B>& batch) {
+    const std::int64_t s = adam_.steps();
+    StepStats st;
+    st.lr = learning_rate(s);
+    adam_.set_lr(st.lr);
+    tape_.clear();
+    auto loss = model_.loss(tape_, batch.f0_hz, batch.loudness_db, batch.audio, noise_stream(s));
+    st.loss = double(loss.value().item());
+    FUGUE_CHECK(std::isfinite(st.loss), "training diverged at step ", s, ": the loss is ", st.loss,
+                "; parameters left unchanged, the last checkpoint is the last good state");
+    adam_.zero_grad();
+    tape_.backward(loss);
+    st.grad_norm = optim::clip_grad_norm(params_, hp_.grad_clip);
+    FUGUE_CHECK(std::isfinite(st.grad_norm), "training diverged at step ", s, ": the gradient norm is ", st.grad_norm,
+                "; parameters left unchanged, the last checkpoint is the last good state");
+    adam_.step();
+    tape_.clear();
+    ++batches_;
+    st.step = adam_.steps();
+    return st;
+  }
+
+  std::int64_t steps() const { return adam_.steps(); }
+  std::int64_t batches() const { return batches_; }
+  void set_batches(std::int64_t b) { batches_ = b; }
+  std::uint64_t noise_stream(std::int64_t step) const { return 1024 * (std::uint64_t(step) + 1) + 65536 * seed_; }
+
+  void save(const std::filesystem::path& path) {
+    io::SafetensorsWriter w;
+    io::add_parameters(w, model_, "model");
+    optim::add_state(w, adam_, "optim");
+    w.set_metadata("trainer.format", "fugue-ddsp-1");
+    w.set_metadata("trainer.step", std::to_string(adam_.steps()));
+    w.set_metadata("trainer.batches", std::to_string(batches_));
+    w.set_metadata("trainer.seed", std::to_string(seed_));
+    w.save(path);  // temp file + fsync + rename
+  }
+
+  void load(const std::filesystem::path& path) {
+    const auto f = io::SafetensorsFile::open(path);
+    const auto& md = f.metadata();
+    auto get = [&](const char* key) -> std::string {
+      auto it = md.find(key);
+      FUGUE_CHECK(it != md.end(), path.string(), ": not a DDSP training checkpoint (no '", key, "' metadata)");
+      return it->second;
+    };
+    FUGUE_CHECK(get("trainer.format") == "fugue-ddsp-1", path.string(), ": unknown checkpoint format '",
+                get("trainer.format"), "'");
+    io::LoadOptions lo;
+    lo.prefix = "model";
+    io::load_parameters(model_, f, lo);
+    optim::load_state(adam_, f, "optim");
+    batches_ = std::stoll(get("trainer.batches"));
+    seed_ = std::stoull(get("trainer.seed"));
+  }
+
+ private:
+  static optim::AdamOptions adam_options(const TrainConfig& hp) {
+    optim::AdamOptions a;
+    a.lr = hp.learning_rate;
+    a.eps = 1e-7;
+    a.tf_epsilon = true;
+    return a;
+  }
+
+  Model& model_;
+  TrainConfig hp_;
+  std::uint64_t seed_;
+  optim::NamedParameters<T, B> params_;
+  optim::Adam<T, B> adam_;
+  ad::Tape<T, B> tape_;
+  std::int64_t batches_ = 0;
+};
+
+}  // namespace fugue::models::ddsp

@@ -1,0 +1,168 @@
+// DDSP model: the spec's preprocessing numbers, float64 gradchecks of the whole objective (decoder,
+// both synthesizers, both reverb kinds, multi-scale spectral loss), tape / tape-free / step paths
+// agreeing, training (loss falls, bit-exact resume, NaN guard), features from audio, bad input.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <numbers>
+
+#include "common.hpp"
+#include "fugue/autodiff/gradcheck.hpp"
+
+using namespace ddsp_test;
+
+namespace {
+template <class M>
+std::vector<ad::Parameter<double, B>*> params_of(M& m) {
+  std::vector<ad::Parameter<double, B>*> v;
+  m.visit_parameters([&](const std::string&, ad::Parameter<double, B>& p) { v.push_back(&p); });
+  return v;
+}
+template <class T>
+Tensor<T, B> tone(index_t n, double f0, double sr = 16000, double amp = 0.3) {
+  std::vector<T> v(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) {
+    double s = 0;
+    for (int k = 1; k <= 5; ++k) s += std::sin(2 * std::numbers::pi * k * f0 * double(i) / sr) / k;
+    v[std::size_t(i)] = T(amp * s);
+  }
+  return Tensor<T, B>::from(v, {1, n});
+}
+}  // namespace
+
+TEST_CASE("ddsp: preprocessing scales as the spec's checks", "[ddsp]") {
+  CHECK(dd::scale_f0(440.0) == Approx(69.0 / 127.0).epsilon(1e-12));
+  CHECK(dd::scale_f0(440.0) == Approx(0.543307).epsilon(1e-6));
+  CHECK(dd::scale_f0(0.0) == 0.0);
+  CHECK(dd::scale_loudness(-80.0) == 0.0);
+  CHECK(dd::scale_loudness(0.0) == 1.0);
+  CHECK(dd::midi_to_hz(dd::hz_to_midi(261.6256)) == Approx(261.6256).epsilon(1e-12));
+}
+
+TEST_CASE("ddsp: gradcheck of the whole objective, trainable reverb (float64)", "[ddsp][gradcheck]") {
+  Tiny<double> m;
+  perturb(m, 3);
+  auto [f0, ld] = features<double>(4, 300, 3000);
+  const auto target = tone<double>(4 * 64, 330);
+  auto f = [&](ad::Tape<double, B>& tape) { return m.loss(tape, f0, ld, target, 5); };
+  const auto rep = ad::gradcheck_params<B>(f, params_of(m));
+  INFO(rep.summary());
+  CHECK(rep.ok());
+}
+
+TEST_CASE("ddsp: gradcheck of the whole objective, filtered-noise reverb (float64)", "[ddsp][gradcheck]") {
+  TinyNoiseReverb<double> m;
+  perturb(m, 4);
+  auto [f0, ld] = features<double>(4, 300, 3000);
+  const auto target = tone<double>(4 * 64, 250);
+  auto f = [&](ad::Tape<double, B>& tape) { return m.loss(tape, f0, ld, target, 2); };
+  const auto rep = ad::gradcheck_params<B>(f, params_of(m));
+  INFO(rep.summary());
+  CHECK(rep.ok());
+}
+
+TEST_CASE("ddsp: decoder tape, tape-free and per-frame step paths agree", "[ddsp]") {
+  Small<float> m;
+  perturb(m, 7, 0.2);
+  const index_t F = 12;
+  auto [f0, ld] = features<float>(F);
+  auto [f0s, lds] = Small<float>::preprocess(f0, ld);
+  ad::Tape<float, B> tape;
+  const auto y_tape = m.decoder()(tape, tape.constant(lds), tape.constant(f0s)).value().to_vector();
+  const auto y_fwd = m.decoder().forward(lds, f0s).to_vector();
+  REQUIRE(y_tape.size() == std::size_t(F * 28));
+  typename Small<float>::decoder_type::StepWorkspace ws;
+  std::vector<float> h(24, 0.f), out(28);
+  double worst_fwd = 0, worst_step = 0;
+  for (index_t t = 0; t < F; ++t) {
+    m.decoder().step(ws, lds.data()[t], f0s.data()[t], h.data(), out.data());
+    for (index_t j = 0; j < 28; ++j) {
+      const std::size_t i = std::size_t(t * 28 + j);
+      worst_fwd = std::max(worst_fwd, double(std::abs(y_tape[i] - y_fwd[i])));
+      worst_step = std::max(worst_step, double(std::abs(y_tape[i] - out[std::size_t(j)])));
+    }
+  }
+  CHECK(worst_fwd < 1e-5);
+  CHECK(worst_step < 1e-4);
+}
+
+TEST_CASE("ddsp: training lowers the spectral loss; resume is bit-exact; NaN input is refused", "[ddsp][train]") {
+  using M = Small<float>;
+  const index_t F = 50;
+  auto [f0, ld] = features<float>(F, 220, 440);
+  dd::Batch<float, B> batch{f0, ld, tone<float>(F * 64, 330)};
+  dd::TrainConfig hp;
+  hp.learning_rate = 3e-3;
+  M m;
+  dd::Trainer<M> tr(m, hp, 9);
+  const double first = tr.step(batch).loss;
+  double last = first;
+  for (int i = 0; i < 40; ++i) last = tr.step(batch).loss;
+  INFO("loss " << first << " -> " << last);
+  CHECK(last < 0.8 * first);
+  CHECK(tr.steps() == 41);
+
+  const auto dir = std::filesystem::temp_directory_path() / "fugue_ddsp_test_ckpt";
+  std::filesystem::create_directories(dir);
+  const auto ck = dir / "ckpt.safetensors";
+  tr.save(ck);
+  const double a1 = tr.step(batch).loss, a2 = tr.step(batch).loss;
+  M m2;
+  dd::Trainer<M> tr2(m2, hp, 1);
+  tr2.load(ck);
+  CHECK(tr2.steps() == 41);
+  const double b1 = tr2.step(batch).loss, b2 = tr2.step(batch).loss;
+  CHECK(a1 == b1);
+  CHECK(a2 == b2);
+
+  // A NaN in the target: the step throws before touching the parameters.
+  auto bad = batch;
+  bad.audio = batch.audio.clone();
+  bad.audio.data()[17] = std::numeric_limits<float>::quiet_NaN();
+  const auto before = m2.decoder().dense().weight.value.to_vector();
+  CHECK_THROWS_WITH(tr2.step(bad), Catch::Contains("training diverged at step 43"));
+  CHECK(m2.decoder().dense().weight.value.to_vector() == before);
+
+  // A checkpoint of another model is refused by name.
+  Tiny<float> other;
+  dd::Trainer<Tiny<float>> tr3(other, hp);
+  CHECK_THROWS_AS(tr3.load(ck), fugue::error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("ddsp: bad shapes raise fugue::error", "[ddsp]") {
+  Tiny<float> m;
+  auto [f0, ld] = features<float>(4);
+  ad::Tape<float, B> tape;
+  CHECK_THROWS_WITH(m.loss(tape, f0, ld, Tensor<float, B>::zeros({1, 100})), Catch::Contains("target audio must be [1, 256]"));
+  CHECK_THROWS_WITH(m.audio(tape, f0, Tensor<float, B>::zeros({1, 5})), Catch::Contains("must both be [N, F]"));
+  dd::ModelOptions o;
+  o.frame_rate = 300;
+  CHECK_THROWS_WITH(Tiny<float>(o), Catch::Contains("whole number"));
+}
+
+TEST_CASE("ddsp: features from audio (YIN f0, DDSP v2 loudness) on a harmonic tone", "[ddsp][features]") {
+  const index_t n = 16000;
+  const auto x = tone<float>(n, 392.0).to_vector();
+  const auto quiet = tone<float>(n, 392.0, 16000, 0.03).to_vector();
+  const auto feat = dd::compute_features<float>(x), fq = dd::compute_features<float>(quiet);
+  REQUIRE(feat.frames() == std::size_t(n / 64));
+  REQUIRE(feat.loudness_db.size() == feat.frames());
+  for (std::size_t t = 10; t + 10 < feat.frames(); ++t) {
+    INFO("frame " << t);
+    CHECK(feat.f0_hz[t] == Approx(392.0).epsilon(2e-3));
+    CHECK(fq.f0_hz[t] == Approx(392.0).epsilon(2e-3));
+    // A tenth of the amplitude is 20 dB less power (both above the -80 dB floor).
+    CHECK(feat.loudness_db[t] - fq.loudness_db[t] == Approx(20.0).margin(1e-3));
+  }
+  // Silence gets the fallback pitch and the floor loudness.
+  std::vector<float> silence(6400, 0.f);
+  const auto s = dd::compute_features<float>(silence);
+  CHECK(s.f0_hz[5] == 440.f);
+  CHECK(s.loudness_db[5] == -80.f);
+  CHECK_THROWS_WITH(dd::compute_features<float>(std::vector<float>(100, 0.f)), Catch::Contains("multiple of the hop 64"));
+  std::vector<float> nan(640, 0.f);
+  nan[3] = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(dd::compute_features<float>(nan), Catch::Contains("sample 3 is not finite"));
+}
