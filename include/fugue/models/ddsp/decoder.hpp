@@ -83,14 +83,34 @@ class RnnFcDecoder {
     }
   };
 
+  // The GRU kernels transposed to [3H, In] and [3H, H]: rows the step's GEMVs stream contiguously
+  // (about 1.3x faster than reading the [In, 3H] layout column-chunk-wise once the weights
+  // outgrow L2). Copies: call again after the weights change.
+  struct StepWeights {
+    std::vector<T> kernel_t, recurrent_t;
+  };
+  StepWeights step_weights() const {
+    auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
+    StepWeights w;
+    w.kernel_t = transposed(cell.kernel.value.data(), gru_input, 3 * Rnn);
+    w.recurrent_t = transposed(cell.recurrent_kernel.value.data(), Rnn, 3 * Rnn);
+    return w;
+  }
+
   // One frame: h [Rnn] is the GRU state (updated in place), out [Outputs] the raw controls.
-  void step(StepWorkspace& ws, T ld, T f0, T* h, T* out) const {
+  // With sw (from step_weights()) the GRU reads the transposed copies.
+  void step(StepWorkspace& ws, T ld, T f0, T* h, T* out, const StepWeights* sw = nullptr) const {
     stack_step(ld_stack_, ld, ws, ws.cat.data());
     stack_step(f0_stack_, f0, ws, ws.cat.data() + stack_width);
     // GRU cell (kernel [In, 3H], recurrent_kernel [H, 3H]): p = x K, q = h U, fused gates.
     auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
-    gemv_t(gru_input, 3 * Rnn, cell.kernel.value.data(), ws.cat.data(), ws.p.data());
-    gemv_t(Rnn, 3 * Rnn, cell.recurrent_kernel.value.data(), h, ws.q.data());
+    if (sw) {
+      gemv_n(3 * Rnn, gru_input, sw->kernel_t.data(), ws.cat.data(), ws.p.data());
+      gemv_n(3 * Rnn, Rnn, sw->recurrent_t.data(), h, ws.q.data());
+    } else {
+      gemv_t(gru_input, 3 * Rnn, cell.kernel.value.data(), ws.cat.data(), ws.p.data());
+      gemv_t(Rnn, 3 * Rnn, cell.recurrent_kernel.value.data(), h, ws.q.data());
+    }
     nn::detail::gru_gates<B>(Rnn, ws.p.data(), ws.q.data(), cell.bias.value.data(), h, static_cast<T*>(nullptr), h);
     std::copy_n(h, std::size_t(Rnn), ws.cat.data() + gru_input);
     const T* o = mlp_step(out_stack_, ws.cat.data(), out_input, ws);
@@ -122,6 +142,16 @@ class RnnFcDecoder {
   // y [rows] = A^T x with A [inner, rows] row-major (serial: never the thread pool).
   static void gemv_t(index_t inner, index_t rows, const T* A, const T* x, T* y) {
     cpu::kernels::gemm_detail::gemv_t_cols<Arch>(0, rows, inner, T(1), A, rows, x, T(0), y);
+  }
+  // y [rows] = A x with A [rows, inner] row-major (serial).
+  static void gemv_n(index_t rows, index_t inner, const T* A, const T* x, T* y) {
+    cpu::kernels::gemm_detail::gemv_n_rows<Arch>(0, rows, inner, T(1), A, inner, x, T(0), y);
+  }
+  static std::vector<T> transposed(const T* a, index_t r, index_t c) {
+    std::vector<T> t(std::size_t(r * c));
+    for (index_t i = 0; i < r; ++i)
+      for (index_t j = 0; j < c; ++j) t[std::size_t(j * r + i)] = a[i * c + j];
+    return t;
   }
   // y [out] = W x + b with W [out, in] (torch layout).
   static void linear_step(const nn::Linear<T, B>& l, const T* x, T* y) {

@@ -3,7 +3,9 @@
 //
 // Contract
 //  * Streamer<Model>(model): keeps a reference to the model (which must outlive it and must not
-//    be trained while streaming). All allocation happens in reset() and prewarm().
+//    be trained while streaming). All allocation happens in reset() and prewarm(). reset() also
+//    copies the GRU kernels transposed (for contiguous GEMV reads) and the reverb IR's
+//    partition spectra: after changing the model's weights, call reset() again.
 //  * reset(sample_rate, max_block): sample_rate must equal the model's (host-rate resampling is
 //    the caller's job); 1 <= max_block; clears every state (GRU state, phases, noise counter,
 //    reverb history). Throws fugue::error otherwise. noise_stream selects the Philox stream of
@@ -103,6 +105,7 @@ class Streamer {
     s_cur_.assign(hop_, T(0));
     f0_up_.assign(hop_, T(0));
     ir_fft_ = std::make_unique<dsp::RealFFT<T>>(L);
+    step_weights_ = model_.decoder().step_weights();
     setup_reverb();
     clear_state();
   }
@@ -132,7 +135,8 @@ class Streamer {
     std::fill(a_prev_.begin(), a_prev_.end(), T(0));
     std::fill(zacc_.begin(), zacc_.end(), T(0));
     std::fill(pending_.begin(), pending_.end(), T(0));
-    for (auto& s : fdl_) std::fill(s.begin(), s.end(), complex(0));
+    std::fill(fdl_re_.begin(), fdl_re_.end(), T(0));
+    std::fill(fdl_im_.begin(), fdl_im_.end(), T(0));
     std::fill(rev_in_.begin(), rev_in_.end(), T(0));
     fdl_head_ = 0;
     f0_prev_ = 0;
@@ -145,29 +149,38 @@ class Streamer {
   void setup_reverb() {
     const std::vector<T> ir = model_.reverb().impulse_response();
     const std::size_t P = hop_, nfft = 2 * P, nb = P + 1;
-    parts_.clear();
-    fdl_.clear();
+    n_parts_ = 0;
     rev_fft_.reset();
     if (ir.empty()) return;
     rev_fft_ = std::make_unique<dsp::RealFFT<T>>(nfft);
     const std::size_t np = (ir.size() + P - 1) / P;
     avec<T> buf(nfft);
+    cvec spec(nb);
+    parts_re_.assign(np * nb, T(0));
+    parts_im_.assign(np * nb, T(0));
     for (std::size_t p = 0; p < np; ++p) {
       std::fill(buf.begin(), buf.end(), T(0));
       for (std::size_t i = 0; i < P && p * P + i < ir.size(); ++i) buf[i] = ir[p * P + i];
-      parts_.emplace_back(nb);
-      rev_fft_->forward(std::span<const T>(buf.data(), nfft), std::span<complex>(parts_.back().data(), nb));
+      rev_fft_->forward(std::span<const T>(buf.data(), nfft), std::span<complex>(spec.data(), nb));
+      for (std::size_t k = 0; k < nb; ++k) {
+        parts_re_[p * nb + k] = spec[k].real();
+        parts_im_[p * nb + k] = spec[k].imag();
+      }
     }
-    fdl_.assign(np, cvec(nb, complex(0)));
+    n_parts_ = np;
+    fdl_re_.assign(np * nb, T(0));
+    fdl_im_.assign(np * nb, T(0));
+    rev_spec_.assign(nb, complex(0));
+    acc_re_.assign(nb, T(0));
+    acc_im_.assign(nb, T(0));
     rev_in_.assign(nfft, T(0));
-    rev_acc_.assign(nb, complex(0));
     rev_out_.assign(nfft, T(0));
   }
 
   void run_frame(T f0_in, T ld_in) {
     const T f0 = std::isfinite(f0_in) && f0_in > T(0) ? f0_in : T(0);
     const T ld = std::isfinite(ld_in) ? ld_in : T(-kDbRange);
-    model_.decoder().step(ws_, scale_loudness(ld), scale_f0(f0), h_.data(), ctl_.data());
+    model_.decoder().step(ws_, scale_loudness(ld), scale_f0(f0), h_.data(), ctl_.data(), &step_weights_);
     frame_controls(f0);
     if (frame_ == 0) std::fill(dry_.begin(), dry_.end(), T(0));
     else harmonic_block(f0);  // frame 0 has no earlier frame: its hop is offline samples < 0
@@ -208,12 +221,21 @@ class Streamer {
       if (phase_ >= two_pi || phase_ < 0) phase_ -= two_pi * std::floor(phase_ / two_pi);
       phase_buf_[j] = T(phase_);
     }
-    for (std::size_t j = 0; j < hop_; ++j) {
+    std::size_t j0 = 0;
+    if constexpr (!cpu::is_scalar_arch<Arch>) {  // xsimd::sincos, as the offline synthesizer
+      using V = xsimd::batch<T, Arch>;
+      for (; j0 + V::size <= hop_; j0 += V::size) {
+        const auto sc = xsimd::sincos(V::load_aligned(phase_buf_.data() + j0));
+        sc.first.store_aligned(s_cur_.data() + j0);
+        (T(2) * sc.second).store_aligned(cos_buf_.data() + j0);
+      }
+    }
+    for (std::size_t j = j0; j < hop_; ++j) {
       s_cur_[j] = std::sin(phase_buf_[j]);
       cos_buf_[j] = T(2) * std::cos(phase_buf_[j]);
-      s_prev_[j] = T(0);
-      dry_[j] = T(0);
     }
+    std::fill(s_prev_.begin(), s_prev_.end(), T(0));
+    std::fill(dry_.begin(), dry_.end(), T(0));
     const T nyq = T(model_.options().sample_rate / 2);
     for (std::size_t k = 0; k < K; ++k) {
       const T a0 = a_prev_[k], da = a_next_[k] - a_prev_[k], kk = T(k + 1);
@@ -255,29 +277,41 @@ class Streamer {
     }
   }
 
-  // Uniformly partitioned overlap-save: out = dry + sum_p X_{b-p} H_p.
+  // Uniformly partitioned overlap-save: out = dry + sum_p X_{b-p} H_p. Spectra are kept as split
+  // real / imaginary arrays so the multiply-accumulate vectorises.
   void reverb_block() {
-    if (parts_.empty()) {
+    if (n_parts_ == 0) {
       std::copy(dry_.begin(), dry_.end(), pending_.begin());
       return;
     }
-    const std::size_t P = hop_, nfft = 2 * P, nb = P + 1, np = parts_.size();
+    const std::size_t P = hop_, nfft = 2 * P, nb = P + 1, np = n_parts_;
     std::copy(rev_in_.begin() + std::ptrdiff_t(P), rev_in_.end(), rev_in_.begin());
     std::copy(dry_.begin(), dry_.end(), rev_in_.begin() + std::ptrdiff_t(P));
     fdl_head_ = fdl_head_ == 0 ? np - 1 : fdl_head_ - 1;
-    rev_fft_->forward(std::span<const T>(rev_in_.data(), nfft), std::span<complex>(fdl_[fdl_head_].data(), nb));
-    std::fill(rev_acc_.begin(), rev_acc_.end(), complex(0));
-    T* acc = reinterpret_cast<T*>(rev_acc_.data());
+    rev_fft_->forward(std::span<const T>(rev_in_.data(), nfft), std::span<complex>(rev_spec_.data(), nb));
+    T* hr_ = fdl_re_.data() + fdl_head_ * nb;
+    T* hi_ = fdl_im_.data() + fdl_head_ * nb;
+    for (std::size_t k = 0; k < nb; ++k) {
+      hr_[k] = rev_spec_[k].real();
+      hi_[k] = rev_spec_[k].imag();
+    }
+    std::fill(acc_re_.begin(), acc_re_.end(), T(0));
+    std::fill(acc_im_.begin(), acc_im_.end(), T(0));
+    T* __restrict ar = acc_re_.data();
+    T* __restrict ai = acc_im_.data();
     for (std::size_t p = 0; p < np; ++p) {
-      const T* x = reinterpret_cast<const T*>(fdl_[(fdl_head_ + p) % np].data());
-      const T* h = reinterpret_cast<const T*>(parts_[p].data());
+      const std::size_t slot = (fdl_head_ + p) % np;
+      const T* __restrict xr = fdl_re_.data() + slot * nb;
+      const T* __restrict xi = fdl_im_.data() + slot * nb;
+      const T* __restrict hr = parts_re_.data() + p * nb;
+      const T* __restrict hi = parts_im_.data() + p * nb;
       for (std::size_t k = 0; k < nb; ++k) {
-        const T xr = x[2 * k], xi = x[2 * k + 1], hr = h[2 * k], hi = h[2 * k + 1];
-        acc[2 * k] += xr * hr - xi * hi;
-        acc[2 * k + 1] += xr * hi + xi * hr;
+        ar[k] += xr[k] * hr[k] - xi[k] * hi[k];
+        ai[k] += xr[k] * hi[k] + xi[k] * hr[k];
       }
     }
-    rev_fft_->inverse_unnormalized_destroying(std::span<complex>(rev_acc_.data(), nb),
+    for (std::size_t k = 0; k < nb; ++k) rev_spec_[k] = complex(ar[k], ai[k]);
+    rev_fft_->inverse_unnormalized_destroying(std::span<complex>(rev_spec_.data(), nb),
                                               std::span<T>(rev_out_.data(), nfft));
     const T scale = T(1) / T(nfft);
     for (std::size_t j = 0; j < P; ++j) pending_[j] = dry_[j] + scale * rev_out_[P + j];
@@ -288,14 +322,16 @@ class Streamer {
   int max_block_ = 0;
   Philox noise_rng_{42, 0};
   typename Decoder::StepWorkspace ws_;
+  typename Decoder::StepWeights step_weights_;
   avec<T> h_, ctl_, a_prev_, a_next_, dist_, mags_, ir_zero_phase_, ir_, zacc_, noise_blk_, dry_, pending_;
   avec<T> weights_, f0_weights_, phase_buf_, cos_buf_, s_prev_, s_cur_, f0_up_;
   std::vector<T> noise_win_;
   cvec spec_m_;
   std::unique_ptr<dsp::RealFFT<T>> ir_fft_, rev_fft_;
-  std::vector<cvec> parts_, fdl_;
+  std::size_t n_parts_ = 0;
+  avec<T> parts_re_, parts_im_, fdl_re_, fdl_im_, acc_re_, acc_im_;
   avec<T> rev_in_, rev_out_;
-  cvec rev_acc_;
+  cvec rev_spec_;
   std::size_t fdl_head_ = 0, pos_in_hop_ = 0;
   std::int64_t frame_ = 0;
   T amp_ = 0, f0_prev_ = 0;
