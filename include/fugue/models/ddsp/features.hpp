@@ -32,6 +32,7 @@ struct FeatureOptions {
   double sample_rate = 16000;
   double frame_rate = 250;
   double fmin = 60, fmax = 2000;
+  double yin_threshold = 0.1;  // YIN's absolute threshold on the normalised difference
   double min_confidence = 0.5;
   double fallback_f0_hz = 440;
   LoudnessKind loudness = LoudnessKind::a_weighted;
@@ -62,6 +63,7 @@ Features<T> compute_features(std::span<const T> audio, const FeatureOptions& o =
   yc.fmax = o.fmax;
   yc.hop = hop;
   yc.center = true;
+  yc.threshold = o.yin_threshold;
   const auto track = dsp::yin<T>(audio, yc);
   Features<T> out;
   out.f0_hz.assign(track.f0_hz.begin(), track.f0_hz.begin() + std::ptrdiff_t(F));
