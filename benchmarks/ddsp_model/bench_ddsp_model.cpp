@@ -7,6 +7,7 @@
 //   stream_rtf/<block>       ddsp::Streamer::process on configs::vst_16k (DDSP-VST's 16 kHz model:
 //                            50 frames/s, GRU 512, 24000-tap noise reverb) at the given block size,
 //                            one thread. Counter rtf = seconds of audio per second of wall time.
+//   stream_rtf_f16/<block>   the same with the GRU kernels streamed as binary16 (Weights::f16).
 //   stream_rtf_solo/<block>  the same for solo_instrument (250 frames/s, 48000-tap reverb).
 #include <benchmark/benchmark.h>
 
@@ -47,12 +48,13 @@ void BM_train_step_b8(benchmark::State& st) {
 }
 
 template <class M>
-void stream(benchmark::State& st, const dd::ModelOptions& o) {
+void stream(benchmark::State& st, const dd::ModelOptions& o,
+            typename dd::Streamer<M>::Weights w = dd::Streamer<M>::Weights::f32) {
   cpu::set_num_threads(1);
   auto model = std::make_unique<M>(o);
   dd::Streamer<M> s(*model);
   const int block = int(st.range(0));
-  s.reset(o.sample_rate, block);
+  s.reset(o.sample_rate, block, 0, w);
   s.prewarm();
   // A melody-like control track: f0 gliding 220..440 Hz, loudness -40..-10 dB.
   const std::size_t n = 16000;
@@ -74,6 +76,10 @@ void stream(benchmark::State& st, const dd::ModelOptions& o) {
 void BM_stream_rtf(benchmark::State& st) {
   stream<dd::configs::vst_16k<float>>(st, dd::configs::vst_16k_options());
 }
+void BM_stream_rtf_f16(benchmark::State& st) {
+  using M = dd::configs::vst_16k<float>;
+  stream<M>(st, dd::configs::vst_16k_options(), dd::Streamer<M>::Weights::f16);
+}
 void BM_stream_rtf_solo(benchmark::State& st) {
   stream<dd::configs::solo_instrument<float>>(st, dd::configs::solo_instrument_options());
 }
@@ -82,6 +88,7 @@ void BM_stream_rtf_solo(benchmark::State& st) {
 
 BENCHMARK(BM_train_step_b8)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 BENCHMARK(BM_stream_rtf)->Arg(64)->Arg(128)->Arg(512)->Arg(2048)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_stream_rtf_f16)->Arg(64)->Arg(128)->Arg(512)->Arg(2048)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_stream_rtf_solo)->Arg(128)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -81,9 +81,9 @@ namespace dd = fugue::models::ddsp;
 
 namespace {
 template <class M>
-long calls_during_process(M& m, int block) {
+long calls_during_process(M& m, int block, typename dd::Streamer<M>::Weights w = dd::Streamer<M>::Weights::f32) {
   dd::Streamer<M> st(m);
-  st.reset(16000, block);
+  st.reset(16000, block, 0, w);
   st.prewarm();
   const auto nb = static_cast<std::size_t>(block);
   std::vector<float> f0(nb), ld(nb), out(nb);
@@ -125,6 +125,7 @@ TEST_CASE("ddsp realtime: process() makes no allocation at block sizes 64..2048"
     for (int block : {64, 128, 333, 512, 2048}) {
       INFO("vst_16k block " << block);
       CHECK(calls_during_process(m, block) == 0);
+      CHECK(calls_during_process(m, block, dd::Streamer<decltype(m)>::Weights::f16) == 0);
     }
   }
   {

@@ -12,7 +12,9 @@ using namespace ddsp_test;
 
 namespace {
 template <class M>
-void check_stream_equals_offline(M& m, index_t F, std::vector<int> blocks, std::uint64_t stream) {
+void check_stream_equals_offline(M& m, index_t F, std::vector<int> blocks, std::uint64_t stream,
+                                 typename dd::Streamer<M>::Weights w = dd::Streamer<M>::Weights::f32,
+                                 double tolerance = 1e-5) {
   auto [f0, ld] = features<float>(F, 150, 3000);  // up to 3 kHz: the upper harmonics cross Nyquist
   const auto offline = m.synthesize(f0, ld, stream).to_vector();
   const std::size_t hop = m.hop(), S = std::size_t(F) * hop;
@@ -25,7 +27,7 @@ void check_stream_equals_offline(M& m, index_t F, std::vector<int> blocks, std::
   }
   dd::Streamer<M> st(m);
   const int max_block = *std::max_element(blocks.begin(), blocks.end());
-  st.reset(16000, max_block, stream);
+  st.reset(16000, max_block, stream, w);
   st.prewarm();
   std::vector<float> out(S + hop);
   std::size_t pos = 0, b = 0;
@@ -44,7 +46,7 @@ void check_stream_equals_offline(M& m, index_t F, std::vector<int> blocks, std::
   INFO("peak " << peak << " worst " << worst);
   CHECK(head == 0.0);
   CHECK(peak > 0.05);  // a real signal, not near-silence
-  CHECK(worst < 1e-5 * peak);  // achieved 5e-7 .. 9e-7 of peak
+  CHECK(worst < tolerance * peak);  // f32: 5e-7 .. 9e-7 of peak achieved
 }
 }  // namespace
 
@@ -67,6 +69,28 @@ TEST_CASE("ddsp streaming: equals the offline model (VST-style: 50 frames/s, lin
   REQUIRE(m.hop() == 320);
   check_stream_equals_offline(m, 12, {128}, 0);
   check_stream_equals_offline(m, 12, {512, 64, 2048, 333}, 1);
+}
+
+TEST_CASE("ddsp streaming: half-precision GRU weights stay within 5e-3 of the peak", "[ddsp][streaming]") {
+  dd::ModelOptions o;
+  o.frame_rate = 50;
+  o.amp_resample = dsp::AmpResample::linear;
+  SmallVst<float> m(o);
+  perturb(m, 22, 0.3);
+  using S = dd::Streamer<SmallVst<float>>;
+  check_stream_equals_offline(m, 12, {128}, 0, S::Weights::f16, 5e-3);
+  // ... and are really used: the f32 tolerance fails for them.
+  dd::Streamer<SmallVst<float>> a(m), b(m);
+  a.reset(16000, 320, 0, S::Weights::f32);
+  b.reset(16000, 320, 0, S::Weights::f16);
+  std::vector<float> f0(320, 300.f), ld(320, -20.f), ya(320), yb(320);
+  double diff = 0;
+  for (int i = 0; i < 6; ++i) {
+    a.process(f0.data(), ld.data(), ya.data(), 320);
+    b.process(f0.data(), ld.data(), yb.data(), 320);
+    for (int j = 0; j < 320; ++j) diff = std::max(diff, double(std::abs(ya[std::size_t(j)] - yb[std::size_t(j)])));
+  }
+  CHECK(diff > 1e-7);
 }
 
 TEST_CASE("ddsp streaming: reset and bad arguments", "[ddsp][streaming]") {

@@ -16,11 +16,14 @@
 //    (the GEMV and the batched GEMM sum in different orders).
 #pragma once
 
+#include <cstdint>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "fugue/autodiff/ops/shape.hpp"
 #include "fugue/backend/cpu/gemv.hpp"
+#include "fugue/backend/cpu/gemv_f16.hpp"
 #include "fugue/backend/cpu/layer_norm.hpp"
 #include "fugue/nn/detail/recurrent_kernels.hpp"
 #include "fugue/nn/detail/recurrent_ops.hpp"
@@ -86,14 +89,33 @@ class RnnFcDecoder {
   // The GRU kernels transposed to [3H, In] and [3H, H]: rows the step's GEMVs stream contiguously
   // (about 1.3x faster than reading the [In, 3H] layout column-chunk-wise once the weights
   // outgrow L2). Copies: call again after the weights change.
+  // half = true (float models only) stores them as IEEE binary16 instead: half the bytes a
+  // frame reads (DDSP-VST ships float16-quantized exports too); the step's GRU products then
+  // carry a relative rounding error of at most 2^-11 per weight.
   struct StepWeights {
     std::vector<T> kernel_t, recurrent_t;
+    std::vector<std::uint16_t> kernel_h, recurrent_h;
+    bool half = false;
   };
-  StepWeights step_weights() const {
+  StepWeights step_weights(bool half = false) const {
     auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
     StepWeights w;
     w.kernel_t = transposed(cell.kernel.value.data(), gru_input, 3 * Rnn);
     w.recurrent_t = transposed(cell.recurrent_kernel.value.data(), Rnn, 3 * Rnn);
+    if (half) {
+      static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+      FUGUE_CHECK((std::is_same_v<T, float>), "RnnFcDecoder::step_weights: half-precision weights need a float model");
+      auto conv = [](const std::vector<T>& v) {
+        std::vector<std::uint16_t> h(v.size());
+        for (std::size_t i = 0; i < v.size(); ++i) h[i] = cpu::kernels::to_half(float(v[i]));
+        return h;
+      };
+      w.kernel_h = conv(w.kernel_t);
+      w.recurrent_h = conv(w.recurrent_t);
+      w.kernel_t = {};
+      w.recurrent_t = {};
+      w.half = true;
+    }
     return w;
   }
 
@@ -104,7 +126,12 @@ class RnnFcDecoder {
     stack_step(f0_stack_, f0, ws, ws.cat.data() + stack_width);
     // GRU cell (kernel [In, 3H], recurrent_kernel [H, 3H]): p = x K, q = h U, fused gates.
     auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
-    if (sw) {
+    if (sw && sw->half) {
+      if constexpr (std::is_same_v<T, float>) {
+        cpu::kernels::gemv_f16_rows(3 * Rnn, gru_input, sw->kernel_h.data(), ws.cat.data(), ws.p.data());
+        cpu::kernels::gemv_f16_rows(3 * Rnn, Rnn, sw->recurrent_h.data(), h, ws.q.data());
+      }
+    } else if (sw) {
       gemv_n(3 * Rnn, gru_input, sw->kernel_t.data(), ws.cat.data(), ws.p.data());
       gemv_n(3 * Rnn, Rnn, sw->recurrent_t.data(), h, ws.q.data());
     } else {
