@@ -11,9 +11,10 @@
 #   train_step_b8   one full training step at batch 8 (fugue: BM_train_step_b8/<threads>; torch: the same
 #                   model, autograd, clip_grad_norm_(3.0), torch.optim.Adam), fixed random batch
 #                   (f0 200..800 Hz, loudness -60..-10 dB, target audio a sum of sines plus noise).
-#   stream_rtf      real-time factor of streaming synthesis on 1 thread, blocks of 64, 128, 512, 2048
-#                   samples: the `rtf` counter (seconds of audio per second of CPU) of the median aggregate
-#                   of BM_stream_rtf/<block>/real_time.
+#   stream_rtf      real-time factor of streaming synthesis (ddsp::Streamer on configs::vst_16k) on 1
+#                   thread, blocks of 64, 128, 512, 2048 samples: the `rtf` counter (seconds of audio per
+#                   second of wall time) of the median aggregate of BM_stream_rtf/<block>/real_time;
+#                   stream_rtf_f16 the same with binary16 GRU weights (BM_stream_rtf_f16).
 # Suffixes (train_step_b8): _2core = each side's best 2-core setting (fugue: the faster of 1 and 2 threads;
 # torch: the faster of 1 torch thread and 2 torch threads, both with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2);
 # _1v1 = one thread each.
@@ -147,14 +148,16 @@ if ((${#cases[@]} > 0)); then
 fi
 
 if ((${#blocks[@]} > 0)); then
-  stream=$(run_fugue "^BM_stream_rtf/($(IFS='|'; echo "${blocks[*]}"))/real_time\$" "$stream_min_time")
-  for b in "${blocks[@]}"; do
-    r=$(awk -v b="$b" '$1 == "stream_rtf" && $2 == b { print $4 }' <<<"$stream")
-    need "BM_stream_rtf/$b/real_time" "$r"
-    if [[ $r == - ]]; then
-      echo "ddsp.sh: BM_stream_rtf/$b/real_time reports no 'rtf' counter column" >&2
-      exit 1
-    fi
-    awk -v c="stream_rtf_$b" -v r="$r" 'BEGIN { printf "%-22s %10.2f\n", c, r }'
+  stream=$(run_fugue "^BM_stream_rtf(_f16)?/($(IFS='|'; echo "${blocks[*]}"))/real_time\$" "$stream_min_time")
+  for kind in stream_rtf stream_rtf_f16; do
+    for b in "${blocks[@]}"; do
+      r=$(awk -v k="$kind" -v b="$b" '$1 == k && $2 == b { print $4 }' <<<"$stream")
+      need "BM_$kind/$b/real_time" "$r"
+      if [[ $r == - ]]; then
+        echo "ddsp.sh: BM_$kind/$b/real_time reports no 'rtf' counter column" >&2
+        exit 1
+      fi
+      awk -v c="${kind}_$b" -v r="$r" 'BEGIN { printf "%-22s %10.2f\n", c, r }'
+    done
   done
 fi

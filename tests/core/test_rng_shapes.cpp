@@ -84,3 +84,11 @@ TEST_CASE("shapes broadcast NumPy-style and report bad dimensions", "[core][shap
   REQUIRE_THROWS_AS((Shape{2, -3}), error);
   REQUIRE_THROWS_WITH((Shape{2, 3}[2]), Catch::Contains("dimension 2 out of range for shape [2, 3]"));
 }
+
+TEST_CASE("Philox::words4(b) is the block word(4b) .. word(4b + 3) come from", "[core][rng]") {
+  const fugue::Philox r{0x1234abcdULL, 77};
+  for (std::uint64_t b : {0ULL, 1ULL, 12345ULL, (1ULL << 40) + 3}) {
+    const auto w = r.words4(b);
+    for (int j = 0; j < 4; ++j) CHECK(w.v[j] == r.word(4 * b + std::uint64_t(j)));
+  }
+}

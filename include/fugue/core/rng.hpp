@@ -60,6 +60,12 @@ struct Philox {
     return philox4x32_10(ctr, std::uint32_t(seed), std::uint32_t(seed >> 32)).v[i & 3];
   }
 
+  // The four words 4b .. 4b+3 at once (word(i) computes the whole block and keeps one).
+  FUGUE_HOST_DEVICE constexpr philox_block words4(std::uint64_t b) const {
+    philox_block ctr{{std::uint32_t(b), std::uint32_t(b >> 32), std::uint32_t(stream), std::uint32_t(stream >> 32)}};
+    return philox4x32_10(ctr, std::uint32_t(seed), std::uint32_t(seed >> 32));
+  }
+
   template <class T>
   FUGUE_HOST_DEVICE constexpr T uniform(std::uint64_t i) const {
     if constexpr (sizeof(T) == 4) {
