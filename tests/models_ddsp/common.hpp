@@ -18,6 +18,10 @@ template <class T>
 using Tiny = dd::Model<T, B, dd::RnnFcDecoder<T, B, 4, 1, 3, 11>, 4, 6, dd::TrainableReverb<T, B, 8>>;
 template <class T>
 using TinyNoiseReverb = dd::Model<T, B, dd::RnnFcDecoder<T, B, 4, 1, 3, 11>, 4, 6, dd::NoiseReverb<T, B, 32, 4, 5>>;
+// The autoencoder shape: MFCC (5 coefficients) -> GRU 3 -> z 2 -> decoder with a z stack.
+template <class T>
+using TinyAe = dd::Model<T, B, dd::RnnFcDecoder<T, B, 4, 1, 3, 11, 2>, 4, 6, dd::NoReverb<T, B>,
+                         dd::MfccRnnEncoder<T, B, 3, 2, 5>>;
 // Big enough to exercise the Nyquist mask and the partitioned reverb (5 partitions of 64).
 template <class T>
 using Small = dd::Model<T, B, dd::RnnFcDecoder<T, B, 16, 1, 24, 28>, 10, 17, dd::TrainableReverb<T, B, 300>>;

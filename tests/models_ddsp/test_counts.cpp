@@ -13,14 +13,14 @@ namespace dd = fugue::models::ddsp;
 template <class M>
 std::pair<std::size_t, std::size_t> count(M& m) {
   std::set<std::string> names;
-  std::size_t decoder = 0, reverb = 0;
+  std::size_t decoder = 0, other = 0;
   m.visit_parameters([&](const std::string& name, ad::Parameter<float>& p) {
     INFO(name);
     CHECK(names.insert(name).second);
-    (name.rfind("decoder.", 0) == 0 ? decoder : reverb) += std::size_t(p.value.numel());
+    (name.rfind("decoder.", 0) == 0 ? decoder : other) += std::size_t(p.value.numel());
   });
-  CHECK(index_t(decoder + reverb) == m.parameter_count());
-  return {decoder, reverb};
+  CHECK(index_t(decoder + other) == m.parameter_count());
+  return {decoder, other};  // other: the reverb's, or the encoder's
 }
 
 TEST_CASE("ddsp: parameter counts of the DDSP configs equal the spec", "[ddsp][counts]") {
@@ -42,6 +42,14 @@ TEST_CASE("ddsp: parameter counts of the DDSP configs equal the spec", "[ddsp][c
     CHECK(d == 1'873'278);
     CHECK(r == 16'000);
   }
+}
+
+TEST_CASE("ddsp: the NSynth autoencoder's encoder and decoder counts equal the spec", "[ddsp][counts]") {
+  dd::configs::nsynth_ae<float> m;
+  const auto [d, e] = count(m);
+  CHECK(d == 6'407'334);
+  CHECK(e == 843'852);
+  CHECK(nn::count_parameters(m.encoder()) == 843'852);
 }
 
 TEST_CASE("ddsp: the GRU of the solo decoder has the spec's 2,362,368 parameters", "[ddsp][counts]") {

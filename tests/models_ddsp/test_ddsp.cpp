@@ -62,6 +62,36 @@ TEST_CASE("ddsp: gradcheck of the whole objective, filtered-noise reverb (float6
   CHECK(rep.ok());
 }
 
+TEST_CASE("ddsp: gradcheck of the autoencoder objective, MFCC z-encoder (float64)", "[ddsp][gradcheck]") {
+  TinyAe<double> m;
+  perturb(m, 5);
+  auto [f0, ld] = features<double>(24, 300, 3000);
+  const auto target = tone<double>(24 * 64, 290);
+  REQUIRE(dd::MfccRnnEncoder<double, B, 3, 2, 5>::features(target).shape() == Shape{1, 3, 5});  // ceil(1536 / 512)
+  auto f = [&](ad::Tape<double, B>& tape) { return m.loss(tape, f0, ld, target, 1); };
+  const auto rep = ad::gradcheck_params<B>(f, params_of(m));
+  INFO(rep.summary());
+  CHECK(rep.ok());
+  // The encoder really conditions the output: another source gives other audio.
+  const auto other = tone<double>(24 * 64, 520);
+  const auto a = m.synthesize(f0, ld, 0, &target).to_vector(), b = m.synthesize(f0, ld, 0, &other).to_vector();
+  double diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::abs(a[i] - b[i]));
+  CHECK(diff > 1e-6);
+  ad::Tape<double, B> tape;
+  CHECK_THROWS_WITH(m.audio(tape, f0, ld), Catch::Contains("needs the source audio"));
+}
+
+TEST_CASE("ddsp: the z resampling matrix is TF's linear resize", "[ddsp]") {
+  const auto R = dd::MfccRnnEncoder<double, B, 3, 2, 5>::resample_matrix(8, 2).to_vector();  // 2 -> 8 frames
+  // frame t reads position t / 4: weights (1 - t/4, t/4) for t < 4, then the last frame held.
+  for (int t = 0; t < 8; ++t) {
+    INFO("t " << t);
+    CHECK(R[std::size_t(2 * t)] == Approx(t < 4 ? 1 - t / 4.0 : 0.0));
+    CHECK(R[std::size_t(2 * t + 1)] == Approx(t < 4 ? t / 4.0 : 1.0));
+  }
+}
+
 TEST_CASE("ddsp: decoder tape, tape-free and per-frame step paths agree", "[ddsp]") {
   Small<float> m;
   perturb(m, 7, 0.2);

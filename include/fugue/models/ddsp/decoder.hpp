@@ -1,16 +1,17 @@
 // fugue/models/ddsp/decoder.hpp — DDSP's RnnFcDecoder (spec ddsp.md §4.1, HEAD layout).
 //
 // Contract
-//  * RnnFcDecoder<T, B, Ch, LayersPerStack, Rnn, Outputs>: inputs ld_scaled and f0_scaled,
-//    each [N, F, 1] (HEAD input_keys order: loudness first). Per input an FcStack of
-//    LayersPerStack x (Dense(Ch) -> LayerNorm(eps 1e-3) -> leaky_relu(0.2)) (0 layers:
-//    identity, width 1); g = GRU(Rnn) over [h_ld ; h_f0]; o = FcStack_out([h_ld ; h_f0 ; g]);
-//    y = Dense(Outputs)(o) -> [N, F, Outputs] raw (pre-activation) synth controls.
-//  * Parameters: "ld_stack.*", "f0_stack.*", "gru.0.*" (Keras layout, reset_after=True),
-//    "out_stack.*", "dense.weight" [Outputs, in], "dense.bias" [Outputs].
+//  * RnnFcDecoder<T, B, Ch, LayersPerStack, Rnn, Outputs, ZDims = 0>: inputs ld_scaled and
+//    f0_scaled, each [N, F, 1], and with ZDims > 0 a latent z [N, F, ZDims] (HEAD input_keys
+//    order: loudness, f0, z). Per input an FcStack of LayersPerStack x (Dense(Ch) ->
+//    LayerNorm(eps 1e-3) -> leaky_relu(0.2)) (0 layers: identity); g = GRU(Rnn) over
+//    [h_ld ; h_f0 (; h_z)]; o = FcStack_out([h_ld ; h_f0 (; h_z) ; g]) (HEAD: the z stack goes to
+//    the output stack too); y = Dense(Outputs)(o) -> [N, F, Outputs] raw synth controls.
+//  * Parameters: "ld_stack.*", "f0_stack.*", ("z_stack.*"), "gru.0.*" (Keras layout,
+//    reset_after=True), "out_stack.*", "dense.weight" [Outputs, in], "dense.bias" [Outputs].
 //  * operator()(tape, ld, f0): training path (one fused BPTT node for the GRU).
 //    forward(ld, f0): tape-free, whole sequences.
-//  * Streaming (models/ddsp/streaming.hpp): StepWorkspace holds every buffer one frame needs;
+//  * Streaming (models/ddsp/streaming.hpp, ZDims == 0 only): StepWorkspace holds every buffer one frame needs;
 //    step(ws, ld, f0, h, out) runs one frame at batch 1 on the calling thread with serial
 //    GEMVs: no allocation, lock or system call. Results equal forward() up to float rounding
 //    (the GEMV and the batched GEMM sum in different orders).
@@ -33,17 +34,23 @@
 
 namespace fugue::models::ddsp {
 
-template <Scalar T, Backend B, index_t Ch, int LayersPerStack, index_t Rnn, index_t Outputs>
+template <Scalar T, Backend B, index_t Ch, int LayersPerStack, index_t Rnn, index_t Outputs, index_t ZDims = 0>
 class RnnFcDecoder {
-  static_assert(Ch > 0 && Rnn > 0 && Outputs > 0 && LayersPerStack >= 0);
+  static_assert(Ch > 0 && Rnn > 0 && Outputs > 0 && LayersPerStack >= 0 && ZDims >= 0);
 
  public:
   using tensor_type = Tensor<T, B>;
   using var_type = ad::Var<T, B>;
   using Stack = nn::FcStack<T, B, 1, Ch, LayersPerStack>;
+  struct NoZStack {  // ZDims == 0: no z stack at all (no storage)
+    NoZStack(index_t, index_t, Philox) {}
+  };
+  using ZStack = std::conditional_t<ZDims == 0, NoZStack, nn::FcStack<T, B, (ZDims == 0 ? 1 : ZDims), Ch, LayersPerStack>>;
+  static constexpr index_t z_dims = ZDims;
   static constexpr index_t stack_width = LayersPerStack == 0 ? 1 : Ch;
-  static constexpr index_t gru_input = 2 * stack_width;
-  static constexpr index_t out_input = 2 * stack_width + Rnn;
+  static constexpr index_t z_width = ZDims == 0 ? 0 : (LayersPerStack == 0 ? ZDims : Ch);
+  static constexpr index_t gru_input = 2 * stack_width + z_width;
+  static constexpr index_t out_input = gru_input + Rnn;
   static constexpr index_t out_width = LayersPerStack == 0 ? out_input : Ch;
   using OutStack = nn::FcStack<T, B, out_input, Ch, LayersPerStack>;
   static constexpr index_t hidden_size = Rnn;
@@ -52,23 +59,25 @@ class RnnFcDecoder {
   explicit RnnFcDecoder(Philox init = {0xdd5b, 0})
       : ld_stack_(1, Ch, Philox{init.seed, init.stream + 100}),
         f0_stack_(1, Ch, Philox{init.seed, init.stream + 200}),
+        z_stack_(ZDims == 0 ? 1 : ZDims, Ch, Philox{init.seed, init.stream + 250}),
         gru_(gru_input, Rnn, Philox{init.seed, init.stream + 300}),
         out_stack_(out_input, Ch, Philox{init.seed, init.stream + 400}),
         dense_(out_width, Outputs, Philox{init.seed, init.stream + 500}) {}
 
-  var_type operator()(ad::Tape<T, B>& tape, const var_type& ld, const var_type& f0) {
-    check_inputs(ld.shape(), f0.shape());
-    const var_type hl = ld_stack_(tape, ld), hf = f0_stack_(tape, f0);
-    const var_type x = ad::concat(std::vector<var_type>{hl, hf}, 2);
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& ld, const var_type& f0, const var_type* z = nullptr) {
+    check_inputs(ld.shape(), f0.shape(), z ? &z->shape() : nullptr);
+    std::vector<var_type> hs{ld_stack_(tape, ld), f0_stack_(tape, f0)};
+    if constexpr (ZDims > 0) hs.push_back(z_stack_(tape, *z));
+    const var_type x = ad::concat(hs, 2);
     const var_type g = gru_(tape, x).y;
-    const var_type o = out_stack_(tape, ad::concat(std::vector<var_type>{hl, hf, g}, 2));
+    const var_type o = out_stack_(tape, ad::concat(std::vector<var_type>{x, g}, 2));
     return dense_(tape, o);
   }
 
-  tensor_type forward(const tensor_type& ld, const tensor_type& f0) const {
-    check_inputs(ld.shape(), f0.shape());
-    const tensor_type hl = ld_stack_.forward(ld), hf = f0_stack_.forward(f0);
-    const tensor_type x = nn::detail::concat_last(hl, hf);
+  tensor_type forward(const tensor_type& ld, const tensor_type& f0, const tensor_type* z = nullptr) const {
+    check_inputs(ld.shape(), f0.shape(), z ? &z->shape() : nullptr);
+    tensor_type x = nn::detail::concat_last(ld_stack_.forward(ld), f0_stack_.forward(f0));
+    if constexpr (ZDims > 0) x = nn::detail::concat_last(x, z_stack_.forward(*z));
     const tensor_type g = gru_.forward(x);
     return dense_.forward(out_stack_.forward(nn::detail::concat_last(x, g)));
   }
@@ -122,6 +131,7 @@ class RnnFcDecoder {
   // One frame: h [Rnn] is the GRU state (updated in place), out [Outputs] the raw controls.
   // With sw (from step_weights()) the GRU reads the transposed copies.
   void step(StepWorkspace& ws, T ld, T f0, T* h, T* out, const StepWeights* sw = nullptr) const {
+    static_assert(ZDims == 0, "the per-frame step has no z input (the MFCC encoder needs whole clips)");
     stack_step(ld_stack_, ld, ws, ws.cat.data());
     stack_step(f0_stack_, f0, ws, ws.cat.data() + stack_width);
     // GRU cell (kernel [In, 3H], recurrent_kernel [H, 3H]): p = x K, q = h U, fused gates.
@@ -154,6 +164,7 @@ class RnnFcDecoder {
   void visit_parameters(F&& f, std::string_view prefix = {}) {
     ld_stack_.visit_parameters(f, nn::join_name(prefix, "ld_stack"));
     f0_stack_.visit_parameters(f, nn::join_name(prefix, "f0_stack"));
+    if constexpr (ZDims > 0) z_stack_.visit_parameters(f, nn::join_name(prefix, "z_stack"));
     gru_.visit_parameters(f, nn::join_name(prefix, "gru"));
     out_stack_.visit_parameters(f, nn::join_name(prefix, "out_stack"));
     dense_.visit_parameters(f, nn::join_name(prefix, "dense"));
@@ -162,9 +173,15 @@ class RnnFcDecoder {
  private:
   using Arch = typename B::arch;
 
-  static void check_inputs(const Shape& ld, const Shape& f0) {
+  static void check_inputs(const Shape& ld, const Shape& f0, const Shape* z) {
     FUGUE_CHECK(ld.rank() == 3 && ld[2] == 1 && f0 == ld, "RnnFcDecoder: ld_scaled and f0_scaled must both be [N, F, 1], got ",
                 ld.str(), " and ", f0.str());
+    if constexpr (ZDims > 0) {
+      FUGUE_CHECK(z && z->rank() == 3 && (*z)[0] == ld[0] && (*z)[1] == ld[1] && (*z)[2] == ZDims,
+                  "RnnFcDecoder: z must be [", ld[0], ", ", ld[1], ", ", ZDims, "], got ", z ? z->str() : std::string("none"));
+    } else {
+      FUGUE_CHECK(!z, "RnnFcDecoder: this decoder takes no z (ZDims = 0)");
+    }
   }
   // y [rows] = A^T x with A [inner, rows] row-major (serial: never the thread pool).
   static void gemv_t(index_t inner, index_t rows, const T* A, const T* x, T* y) {
@@ -216,6 +233,7 @@ class RnnFcDecoder {
   }
 
   Stack ld_stack_, f0_stack_;
+  ZStack z_stack_;
   nn::GRU<T, B, gru_input, Rnn> gru_;
   OutStack out_stack_;
   nn::Linear<T, B> dense_;

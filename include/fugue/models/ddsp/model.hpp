@@ -2,21 +2,24 @@
 // harmonic + filtered-noise synthesizers -> reverb (spec ddsp.md §2.2, §3, §3.6, §4.1, §5).
 //
 // Contract
-//  * Model<T, B, Decoder, Harmonics, NoiseBands, Reverb>: Decoder::output_size must be
-//    1 + Harmonics + NoiseBands; its outputs split in order amps | harmonic_distribution |
-//    noise_magnitudes. Parameters "decoder.*" and "reverb.*"; parameter_count() sums them.
+//  * Model<T, B, Decoder, Harmonics, NoiseBands, Reverb, Encoder = NoEncoder>: Decoder::output_size
+//    must be 1 + Harmonics + NoiseBands; its outputs split in order amps | harmonic_distribution |
+//    noise_magnitudes. With an Encoder (the autoencoder, e.g. MfccRnnEncoder) z is encoded from
+//    the source audio and fed to the decoder (Encoder::z_dims must equal Decoder::z_dims).
+//    Parameters "encoder.*", "decoder.*" and "reverb.*"; parameter_count() sums them.
 //  * ModelOptions: sample_rate (16000), frame_rate (250; the hop sample_rate / frame_rate must be
 //    a whole number), amp_resample (window, DDSP's Harmonic default; the VST configs use linear),
 //    noise_seed (42).
 //  * Inputs are frame features: f0_hz [N, F] and loudness_db [N, F] (A-weighted, DDSP v2
 //    convention). Preprocessing as F0LoudnessPreprocessor: f0_scaled = hz_to_midi(f0) / 127
 //    (f0 <= 0 Hz -> MIDI 0), ld_scaled = loudness_db / 80 + 1.
-//  * audio(tape, f0_hz, loudness_db, noise_stream) -> [N, F * hop]: harmonic(amps, dist, f0) +
+//  * audio(tape, f0_hz, loudness_db, noise_stream, source) -> [N, F * hop] (source: the audio
+//    the encoder reads, [N, F * hop]; required with an encoder, ignored without): harmonic(amps, dist, f0) +
 //    filtered_noise(noise) -> reverb. The noise of row n is Philox{noise_seed, noise_stream + n}
 //    (the same noise for the same stream: training passes a fresh stream per step).
 //  * loss(tape, f0_hz, loudness_db, target [N, F * hop], noise_stream) -> scalar multi-scale
-//    spectral loss (FFT 2048..64, overlap 0.75, L1 on magnitude and log magnitude, weights 1/1).
-//  * synthesize(f0_hz, loudness_db, noise_stream) -> audio tensor, no gradients kept.
+//    spectral loss (the target is also the encoder's source) (FFT 2048..64, overlap 0.75, L1 on magnitude and log magnitude, weights 1/1).
+//  * synthesize(f0_hz, loudness_db, noise_stream, source) -> audio tensor, no gradients kept.
 //  * Shape mismatches raise fugue::error naming the tensors.
 #pragma once
 
@@ -29,6 +32,7 @@
 #include "fugue/dsp/harmonic_synth.hpp"
 #include "fugue/dsp/spectral_loss.hpp"
 #include "fugue/models/ddsp/decoder.hpp"
+#include "fugue/models/ddsp/encoders.hpp"
 #include "fugue/models/ddsp/reverbs.hpp"
 #include "fugue/nn/module.hpp"
 
@@ -69,10 +73,12 @@ struct ModelOptions {
   }
 };
 
-template <Scalar T, Backend B, class Decoder, index_t Harmonics, index_t NoiseBands, class Reverb>
+template <Scalar T, Backend B, class Decoder, index_t Harmonics, index_t NoiseBands, class Reverb,
+          class Encoder = NoEncoder<T, B>>
 class Model {
   static_assert(Decoder::output_size == 1 + Harmonics + NoiseBands,
                 "the decoder's outputs must be amps (1) + harmonics + noise bands");
+  static_assert(Encoder::z_dims == Decoder::z_dims, "the encoder's z width must be the decoder's");
   static_assert(Harmonics >= 1 && NoiseBands >= 3);
 
  public:
@@ -81,12 +87,15 @@ class Model {
   using tensor_type = Tensor<T, B>;
   using var_type = ad::Var<T, B>;
   using decoder_type = Decoder;
+  using encoder_type = Encoder;
+  static constexpr bool has_encoder = Encoder::z_dims > 0;
   using reverb_type = Reverb;
   static constexpr index_t harmonics = Harmonics;
   static constexpr index_t noise_bands = NoiseBands;
 
   explicit Model(ModelOptions o = {}, Philox init = {0xdd5b, 0})
-      : opt_(o), hop_(o.hop()), decoder_(init), reverb_(Philox{init.seed, init.stream + 900}) {}
+      : opt_(o), hop_(o.hop()), encoder_(Philox{init.seed, init.stream + 800}), decoder_(init),
+        reverb_(Philox{init.seed, init.stream + 900}) {}
 
   struct Controls {
     var_type amps, distribution, noise;  // [N, F, 1], [N, F, Harmonics], [N, F, NoiseBands]
@@ -102,17 +111,26 @@ class Model {
     return {tensor_type::from(fv, {n, f, 1}), tensor_type::from(lv, {n, f, 1})};
   }
 
-  Controls controls(ad::Tape<T, B>& tape, const tensor_type& f0_hz, const tensor_type& loudness_db) {
+  Controls controls(ad::Tape<T, B>& tape, const tensor_type& f0_hz, const tensor_type& loudness_db,
+                    const tensor_type* source = nullptr) {
     auto [f0s, lds] = preprocess(f0_hz, loudness_db);
-    const var_type y = decoder_(tape, tape.constant(lds), tape.constant(f0s));
+    var_type y;
+    if constexpr (has_encoder) {
+      FUGUE_CHECK(source && source->defined() && source->rank() == 2 && source->dim(0) == f0_hz.dim(0),
+                  "ddsp::Model: this autoencoder needs the source audio [", f0_hz.dim(0), ", S] to encode z");
+      const var_type z = encoder_(tape, Encoder::features(*source), f0_hz.dim(1));
+      y = decoder_(tape, tape.constant(lds), tape.constant(f0s), &z);
+    } else {
+      y = decoder_(tape, tape.constant(lds), tape.constant(f0s));
+    }
     return {ad::slice(y, 2, 0, 1), ad::slice(y, 2, 1, 1 + Harmonics),
             ad::slice(y, 2, 1 + Harmonics, 1 + Harmonics + NoiseBands)};
   }
 
   // Dry synth output (harmonic + noise) before the reverb.
   var_type dry(ad::Tape<T, B>& tape, const tensor_type& f0_hz, const tensor_type& loudness_db,
-               std::uint64_t noise_stream = 0) {
-    const Controls c = controls(tape, f0_hz, loudness_db);
+               std::uint64_t noise_stream = 0, const tensor_type* source = nullptr) {
+    const Controls c = controls(tape, f0_hz, loudness_db, source);
     const std::size_t N = std::size_t(f0_hz.dim(1)) * hop_;
     const var_type f0 = tape.constant(f0_hz.contiguous());
     const var_type h = harmonic(N)(c.amps, c.distribution, f0);
@@ -121,8 +139,8 @@ class Model {
   }
 
   var_type audio(ad::Tape<T, B>& tape, const tensor_type& f0_hz, const tensor_type& loudness_db,
-                 std::uint64_t noise_stream = 0) {
-    return reverb_.apply(tape, dry(tape, f0_hz, loudness_db, noise_stream));
+                 std::uint64_t noise_stream = 0, const tensor_type* source = nullptr) {
+    return reverb_.apply(tape, dry(tape, f0_hz, loudness_db, noise_stream, source));
   }
 
   var_type loss(ad::Tape<T, B>& tape, const tensor_type& f0_hz, const tensor_type& loudness_db,
@@ -131,13 +149,14 @@ class Model {
     FUGUE_CHECK(target.rank() == 2 && target.dim(0) == f0_hz.dim(0) && std::size_t(target.dim(1)) == N,
                 "ddsp::Model::loss: target audio must be [", f0_hz.dim(0), ", ", N, "] (frames x hop ", hop_,
                 "), got ", target.shape().str());
-    const var_type y = audio(tape, f0_hz, loudness_db, noise_stream);
+    const var_type y = audio(tape, f0_hz, loudness_db, noise_stream, &target);
     return loss_(y, tape.constant(target.contiguous()));
   }
 
-  tensor_type synthesize(const tensor_type& f0_hz, const tensor_type& loudness_db, std::uint64_t noise_stream = 0) {
+  tensor_type synthesize(const tensor_type& f0_hz, const tensor_type& loudness_db, std::uint64_t noise_stream = 0,
+                         const tensor_type* source = nullptr) {
     ad::Tape<T, B> tape;
-    return audio(tape, f0_hz, loudness_db, noise_stream).value();
+    return audio(tape, f0_hz, loudness_db, noise_stream, source).value();
   }
 
   // The multi-scale spectral loss on plain tensors (for evaluation and baselines).
@@ -148,6 +167,7 @@ class Model {
 
   Decoder& decoder() { return decoder_; }
   const Decoder& decoder() const { return decoder_; }
+  Encoder& encoder() { return encoder_; }
   Reverb& reverb() { return reverb_; }
   const Reverb& reverb() const { return reverb_; }
   const ModelOptions& options() const { return opt_; }
@@ -156,6 +176,7 @@ class Model {
 
   template <class F>
   void visit_parameters(F&& f, std::string_view prefix = {}) {
+    encoder_.visit_parameters(f, nn::join_name(prefix, "encoder"));
     decoder_.visit_parameters(f, nn::join_name(prefix, "decoder"));
     reverb_.visit_parameters(f, nn::join_name(prefix, "reverb"));
   }
@@ -190,6 +211,7 @@ class Model {
 
   ModelOptions opt_;
   std::size_t hop_;
+  Encoder encoder_;
   Decoder decoder_;
   Reverb reverb_;
   std::optional<dsp::HarmonicSynth<T>> harmonic_;

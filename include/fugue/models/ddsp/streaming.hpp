@@ -63,6 +63,8 @@ class Streamer {
   static constexpr std::size_t L = 2 * (M - 1);          // noise IR taps
   static constexpr std::size_t kCrop = (L - 1) / 2 - 1;  // DDSP fft_convolve delay compensation
 
+  static_assert(!Model::has_encoder, "ddsp::Streamer: an autoencoder's z needs whole clips; stream a decoder-only model");
+
   explicit Streamer(const Model& model) : model_(model), hop_(model.hop()) {
     FUGUE_CHECK(kCrop <= hop_, "ddsp::Streamer: the noise IR (", L, " taps) needs a hop >= ", kCrop, ", got ", hop_);
   }
