@@ -4,6 +4,7 @@
 // tone, synthesizes one second and streams it in 256-sample blocks.
 #include <cmath>
 #include <cstdio>
+#include <numbers>
 #include <vector>
 
 #include "fugue/models/ddsp.hpp"
@@ -26,8 +27,9 @@ int main() try {
   const index_t F = 100, N = F * index_t(m.hop());
   std::vector<float> audio(static_cast<std::size_t>(N));
   for (index_t n = 0; n < N; ++n)
-    audio[std::size_t(n)] = float(0.3 * std::sin(2 * M_PI * 330 * n / 16000.0) + 0.1 * std::sin(2 * M_PI * 660 * n / 16000.0) +
-                                  0.05 * std::sin(2 * M_PI * 990 * n / 16000.0));
+    audio[std::size_t(n)] = float(0.3 * std::sin(2 * std::numbers::pi * 330 * n / 16000.0) +
+                                  0.1 * std::sin(2 * std::numbers::pi * 660 * n / 16000.0) +
+                                  0.05 * std::sin(2 * std::numbers::pi * 990 * n / 16000.0));
   dd::FeatureOptions fo;
   fo.frame_rate = o.frame_rate;
   const auto feat = dd::compute_features<float>(audio, fo);

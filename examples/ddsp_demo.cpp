@@ -136,21 +136,23 @@ void copy_window(const Clip& c, std::size_t t0, std::size_t F, std::size_t hop, 
 
 dd::Batch<float, B> sample_batch(const std::vector<Clip>& clips, std::size_t F, std::size_t hop, int batch, Philox rng) {
   std::vector<float> f0(std::size_t(batch) * F), ld(f0.size()), au(std::size_t(batch) * F * hop);
+  // Valid window starts of a clip: 0 .. frames - F (none when the clip is shorter than F).
+  auto starts = [F](const Clip& c) { return c.feat.frames() >= F ? c.feat.frames() - F + 1 : std::size_t(0); };
   std::size_t total = 0;
-  for (const auto& c : clips) total += c.feat.frames() - std::min(c.feat.frames(), F);
+  for (const auto& c : clips) total += starts(c);
+  FUGUE_CHECK(total > 0, "no training clip is as long as the ", F, "-frame window (lower --seconds)");
   for (int r = 0; r < batch; ++r) {
     // A window start uniform over all valid starts of all clips.
-    std::size_t pick = std::size_t(rng.word(std::uint64_t(r)) % std::uint32_t(std::max<std::size_t>(total, 1)));
-    const Clip* c = &clips[0];
+    std::size_t pick = std::size_t(rng.word(std::uint64_t(r)) % std::uint32_t(total));
+    const Clip* c = nullptr;
     for (const auto& cl : clips) {
-      const std::size_t n = cl.feat.frames() - std::min(cl.feat.frames(), F);
-      if (pick < n) {
+      if (pick < starts(cl)) {
         c = &cl;
         break;
       }
-      pick -= n;
+      pick -= starts(cl);
     }
-    copy_window(*c, std::min(pick, c->feat.frames() - F), F, hop, f0.data() + std::size_t(r) * F,
+    copy_window(*c, pick, F, hop, f0.data() + std::size_t(r) * F,
                 ld.data() + std::size_t(r) * F, au.data() + std::size_t(r) * F * hop);
   }
   const index_t b = batch, f = index_t(F);
@@ -286,7 +288,7 @@ void train(InstrumentRun& run, const Args& a, const fs::path& data, const fs::pa
   while (true) {
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
     if (target >= 0 ? tr.steps() >= target : el >= budget_s) break;
-    const auto batch = sample_batch(train_clips, F, hop, a.batch, Philox{a.seed, 1 + std::uint64_t(tr.batches())});
+    const auto batch = sample_batch(train_clips, F, hop, a.batch, Philox{tr.seed(), 1 + std::uint64_t(tr.batches())});
     const auto st = tr.step(batch);
     ema = st.step == 1 || ema == 0 ? st.loss : 0.95 * ema + 0.05 * st.loss;
     const auto now = Clock::now();

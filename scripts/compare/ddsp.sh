@@ -9,8 +9,10 @@
 # "stream_rtf_<block> <rtf>" per streaming block size (fugue only, no peer).
 # Cases:
 #   train_step_b8   one full training step at batch 8 (fugue: BM_train_step_b8/<threads>; torch: the same
-#                   model, autograd, clip_grad_norm_(3.0), torch.optim.Adam), fixed random batch
-#                   (f0 200..800 Hz, loudness -60..-10 dB, target audio a sum of sines plus noise).
+#                   model, autograd, clip_grad_norm_(3.0), torch.optim.Adam), fixed random batches
+#                   (f0 200..800 Hz, loudness -60..-10 dB; fugue draws them i.i.d. per frame with white-noise
+#                   target audio, torch smooth curves with a sum of sines: the content does not change
+#                   the work either side does).
 #   stream_rtf      real-time factor of streaming synthesis (ddsp::Streamer on configs::vst_16k) on 1
 #                   thread, blocks of 64, 128, 512, 2048 samples: the `rtf` counter (seconds of audio per
 #                   second of wall time) of the median aggregate of BM_stream_rtf/<block>/real_time;

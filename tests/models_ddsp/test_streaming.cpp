@@ -55,6 +55,7 @@ TEST_CASE("ddsp streaming: equals the offline model (window amplitudes, trainabl
   perturb(m, 21, 0.3);
   // A reverb audible in the output: a decaying tail instead of N(0, 1e-6).
   for (index_t i = 0; i < 300; ++i) m.reverb().ir.value.data()[i] = float(0.3 * std::exp(-i / 60.0) * std::sin(0.7 * i));
+  m.reverb().ir.value.data()[0] = 0.5f;  // the dry tap: both paths must mask it
   check_stream_equals_offline(m, 40, {64}, 0);
   check_stream_equals_offline(m, 40, {128, 1, 77, 2048, 5}, 3);
 }
@@ -69,6 +70,41 @@ TEST_CASE("ddsp streaming: equals the offline model (VST-style: 50 frames/s, lin
   REQUIRE(m.hop() == 320);
   check_stream_equals_offline(m, 12, {128}, 0);
   check_stream_equals_offline(m, 12, {512, 64, 2048, 333}, 1);
+}
+
+TEST_CASE("ddsp streaming: equals the offline model for the vst_16k config itself and a stack-free variant",
+          "[ddsp][streaming]") {
+  // 60 harmonics from 50 Hz (the Chebyshev recurrence's worst case: high k at low f0).
+  {
+    dd::configs::vst_16k<float> m(dd::configs::vst_16k_options());
+    perturb(m, 23, 0.05);
+    auto [f0, ld] = features<float>(10, 50, 400);
+    const auto offline = m.synthesize(f0, ld).to_vector();
+    dd::Streamer<dd::configs::vst_16k<float>> st(m);
+    st.reset(16000, 128);
+    const std::size_t hop = m.hop(), S = 10 * hop;
+    std::vector<float> f0s(S + hop), lds(S + hop), out(S + hop);
+    for (std::size_t s = 0; s < S + hop; ++s) {
+      f0s[s] = f0.data()[std::min<std::size_t>(s / hop, 9)];
+      lds[s] = ld.data()[std::min<std::size_t>(s / hop, 9)];
+    }
+    for (std::size_t p = 0; p < S + hop; p += 128)
+      st.process(f0s.data() + p, lds.data() + p, out.data() + p, int(std::min<std::size_t>(128, S + hop - p)));
+    double peak = 0, worst = 0;
+    for (std::size_t n = 0; n < 9 * hop; ++n) {
+      peak = std::max(peak, double(std::abs(offline[n])));
+      worst = std::max(worst, double(std::abs(out[hop + n] - offline[n])));
+    }
+    INFO("peak " << peak << " worst " << worst);
+    CHECK(peak > 0.05);
+    CHECK(worst < 1e-5 * peak);
+  }
+  {
+    using Bare = dd::Model<float, B, dd::RnnFcDecoder<float, B, 8, 0, 12, 1 + 40 + 9>, 40, 9, dd::NoReverb<float, B>>;
+    Bare m;
+    perturb(m, 24, 0.4);
+    check_stream_equals_offline(m, 30, {100, 7, 64}, 2);
+  }
 }
 
 TEST_CASE("ddsp streaming: half-precision GRU weights stay within 5e-3 of the peak", "[ddsp][streaming]") {

@@ -17,6 +17,7 @@
 //    (the GEMV and the batched GEMM sum in different orders).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
@@ -99,8 +100,9 @@ class RnnFcDecoder {
   // (about 1.3x faster than reading the [In, 3H] layout column-chunk-wise once the weights
   // outgrow L2). Copies: call again after the weights change.
   // half = true (float models only) stores them as IEEE binary16 instead: half the bytes a
-  // frame reads (DDSP-VST ships float16-quantized exports too); the step's GRU products then
-  // carry a relative rounding error of at most 2^-11 per weight.
+  // frame reads (DDSP-VST ships float16-quantized exports too); each weight then carries a
+  // rounding error of at most 2^-11 relative (|w| >= 2^-14) or 2^-25 absolute (smaller |w|);
+  // weights beyond binary16's range (65504) are refused.
   struct StepWeights {
     std::vector<T> kernel_t, recurrent_t;
     std::vector<std::uint16_t> kernel_h, recurrent_h;
@@ -112,11 +114,14 @@ class RnnFcDecoder {
     w.kernel_t = transposed(cell.kernel.value.data(), gru_input, 3 * Rnn);
     w.recurrent_t = transposed(cell.recurrent_kernel.value.data(), Rnn, 3 * Rnn);
     if (half) {
-      static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
       FUGUE_CHECK((std::is_same_v<T, float>), "RnnFcDecoder::step_weights: half-precision weights need a float model");
       auto conv = [](const std::vector<T>& v) {
         std::vector<std::uint16_t> h(v.size());
-        for (std::size_t i = 0; i < v.size(); ++i) h[i] = cpu::kernels::to_half(float(v[i]));
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          FUGUE_CHECK(std::isfinite(double(v[i])) && std::abs(double(v[i])) <= 65504.0,
+                      "RnnFcDecoder::step_weights: GRU weight ", double(v[i]), " is not representable in binary16");
+          h[i] = cpu::kernels::to_half(float(v[i]));
+        }
         return h;
       };
       w.kernel_h = conv(w.kernel_t);
@@ -136,10 +141,14 @@ class RnnFcDecoder {
     stack_step(f0_stack_, f0, ws, ws.cat.data() + stack_width);
     // GRU cell (kernel [In, 3H], recurrent_kernel [H, 3H]): p = x K, q = h U, fused gates.
     auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
+    FUGUE_CHECK(!sw || (sw->half ? sw->kernel_h.size() : sw->kernel_t.size()) == std::size_t(gru_input * 3 * Rnn),
+                "RnnFcDecoder::step: StepWeights not made by this decoder's step_weights()");
     if (sw && sw->half) {
       if constexpr (std::is_same_v<T, float>) {
         cpu::kernels::gemv_f16_rows(3 * Rnn, gru_input, sw->kernel_h.data(), ws.cat.data(), ws.p.data());
         cpu::kernels::gemv_f16_rows(3 * Rnn, Rnn, sw->recurrent_h.data(), h, ws.q.data());
+      } else {
+        FUGUE_FAIL("RnnFcDecoder::step: half-precision weights need a float model");
       }
     } else if (sw) {
       gemv_n(3 * Rnn, gru_input, sw->kernel_t.data(), ws.cat.data(), ws.p.data());

@@ -106,8 +106,12 @@ class Model {
     check_features(f0_hz, loudness_db);
     const index_t n = f0_hz.dim(0), f = f0_hz.dim(1);
     std::vector<T> fv = f0_hz.contiguous().to_vector(), lv = loudness_db.contiguous().to_vector();
-    for (auto& v : fv) v = scale_f0(v);
-    for (auto& v : lv) v = scale_loudness(v);
+    for (std::size_t i = 0; i < fv.size(); ++i) {
+      FUGUE_CHECK(std::isfinite(double(fv[i])) && std::isfinite(double(lv[i])), "ddsp::Model: frame ", i,
+                  " has a non-finite f0 (", double(fv[i]), ") or loudness (", double(lv[i]), ")");
+      fv[i] = scale_f0(fv[i]);
+      lv[i] = scale_loudness(lv[i]);
+    }
     return {tensor_type::from(fv, {n, f, 1}), tensor_type::from(lv, {n, f, 1})};
   }
 

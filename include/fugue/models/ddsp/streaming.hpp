@@ -10,12 +10,14 @@
 //    the caller's job); 1 <= max_block; clears every state (GRU state, phases, noise counter,
 //    reverb history). Throws fugue::error otherwise. noise_stream selects the Philox stream of
 //    the noise (offline row n of stream s is stream s + n).
-//  * prewarm(): runs the whole per-frame path once on silence (touching every buffer, executing
-//    each FFT plan on the arrays process() uses), then resets the state again.
+//  * prewarm(): runs the whole per-frame path twice on a 440 Hz, -60 dB frame (touching every
+//    buffer, executing each FFT plan on the arrays process() uses), then resets the state again.
 //  * process(f0_hz, loudness_db, out, n): n <= max_block samples. f0 / loudness are per sample;
 //    the model is conditioned once per frame (every hop = sample_rate / frame_rate samples) on
-//    the values at the frame's first sample, like DDSP-VST. No allocation, lock or system call
-//    (tests/models_ddsp intercepts malloc/free to check it); the GEMVs run on the calling thread.
+//    the values at the frame's first sample, like DDSP-VST. No allocation or lock (tested:
+//    tests/models_ddsp interposes the malloc family and pthread_mutex_lock); no system call by
+//    construction (no I/O, no threads: GEMVs run on the calling thread, FFTs through FFTW's
+//    new-array execute on aligned buffers).
 //  * Latency: one hop. Sample s of the stream is sample s - hop of the offline model's output
 //    for the frame features f0[t] = f0_hz[t * hop], loudness[t] = loudness_db[t * hop], for
 //    every s - hop < (F - 1) * hop (offline holds the last frame over the final hop instead of
@@ -207,7 +209,7 @@ class Streamer {
   void frame_controls(T f0) {
     dsp::detail::exp_sigmoid_forward(ctl_.data(), &amp_, 1);
     dsp::detail::exp_sigmoid_forward(ctl_.data() + 1, dist_.data(), K);
-    dsp::detail::exp_sigmoid_forward(ctl_.data() + 1 + K, mags_.data(), M, -5.0);
+    dsp::detail::exp_sigmoid_forward(ctl_.data() + 1 + K, mags_.data(), M, dsp::FilteredNoiseOptions{}.initial_bias);
     const T nyq = T(model_.options().sample_rate / 2);
     T sum = 0;
     for (std::size_t k = 0; k < K; ++k) {
@@ -249,7 +251,10 @@ class Streamer {
     // the hop, so its minimum is at an end): stop there instead of running them masked.
     const T f0_min = std::min(f0_prev_, f0_next);
     std::size_t k_end = K;
-    if (f0_min > T(0)) k_end = std::min<std::size_t>(K, std::size_t(std::ceil(double(nyq) / double(f0_min))));
+    if (f0_min > T(0)) {
+      const double q = std::ceil(double(nyq) / double(f0_min));  // may exceed size_t for a tiny f0
+      k_end = q >= double(K) ? K : std::size_t(q);
+    }
     for (std::size_t k = 0; k < k_end; ++k) {
       const T a0 = a_prev_[k], da = a_next_[k] - a_prev_[k], kk = T(k + 1);
       if (a0 == T(0) && da == T(0)) {
@@ -311,11 +316,11 @@ class Streamer {
     std::copy(dry_.begin(), dry_.end(), rev_in_.begin() + std::ptrdiff_t(P));
     fdl_head_ = fdl_head_ == 0 ? np - 1 : fdl_head_ - 1;
     rev_fft_->forward(std::span<const T>(rev_in_.data(), nfft), std::span<complex>(rev_spec_.data(), nb));
-    T* hr_ = fdl_re_.data() + fdl_head_ * nb;
-    T* hi_ = fdl_im_.data() + fdl_head_ * nb;
+    T* newest_re = fdl_re_.data() + fdl_head_ * nb;
+    T* newest_im = fdl_im_.data() + fdl_head_ * nb;
     for (std::size_t k = 0; k < nb; ++k) {
-      hr_[k] = rev_spec_[k].real();
-      hi_[k] = rev_spec_[k].imag();
+      newest_re[k] = rev_spec_[k].real();
+      newest_im[k] = rev_spec_[k].imag();
     }
     std::fill(acc_re_.begin(), acc_re_.end(), T(0));
     std::fill(acc_im_.begin(), acc_im_.end(), T(0));

@@ -6,8 +6,9 @@
 //    ExponentialDecay; 3e-4, 0.98, 10000 by default), global-norm clipping to grad_clip (3.0,
 //    torch's clip_grad_norm_ = tf.clip_by_global_norm). "step" = updates done so far.
 //  * step(batch): one update on the multi-scale spectral loss; returns loss, grad norm, lr.
-//    The filtered-noise draws of step s use noise stream 1024 * (s + 1) (row n: + n), so a step is a
-//    pure function of (parameters, optimizer state, step, batch): resume continues bit-exactly.
+//    The filtered-noise draws of step s use noise stream (seed << 40) | ((s + 1) << 12) (row n: + n,
+//    batches of at most 4096 rows), so a step is a pure function of (parameters, optimizer state,
+//    step, batch) and no two (seed, step, row) share noise: resume continues bit-exactly.
 //  * A non-finite loss or gradient norm throws fugue::error ("training diverged at step N")
 //    BEFORE the parameters change, so the last saved checkpoint stays the last good state.
 //  * save(path) / load(path): one safetensors file written atomically: "model.*", "optim.*",
@@ -62,6 +63,8 @@ class Trainer {
     StepStats st;
     st.lr = learning_rate(s);
     adam_.set_lr(st.lr);
+    FUGUE_CHECK(batch.f0_hz.defined() && batch.size() >= 1 && batch.size() <= 4096,
+                "ddsp::Trainer::step: batch of ", batch.f0_hz.defined() ? batch.size() : 0, " rows (1 .. 4096)");
     tape_.clear();
     auto loss = model_.loss(tape_, batch.f0_hz, batch.loudness_db, batch.audio, noise_stream(s));
     st.loss = double(loss.value().item());
@@ -82,7 +85,8 @@ class Trainer {
   std::int64_t steps() const { return adam_.steps(); }
   std::int64_t batches() const { return batches_; }
   void set_batches(std::int64_t b) { batches_ = b; }
-  std::uint64_t noise_stream(std::int64_t step) const { return 1024 * (std::uint64_t(step) + 1) + 65536 * seed_; }
+  std::uint64_t noise_stream(std::int64_t step) const { return (seed_ << 40) | ((std::uint64_t(step) + 1) << 12); }
+  std::uint64_t seed() const { return seed_; }
 
   void save(const std::filesystem::path& path) {
     io::SafetensorsWriter w;
