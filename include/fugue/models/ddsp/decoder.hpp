@@ -111,8 +111,8 @@ class RnnFcDecoder {
   StepWeights step_weights(bool half = false) const {
     auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
     StepWeights w;
-    w.kernel_t = transposed(cell.kernel.value.data(), gru_input, 3 * Rnn);
-    w.recurrent_t = transposed(cell.recurrent_kernel.value.data(), Rnn, 3 * Rnn);
+    w.kernel_t = cell.kernel.value.t().contiguous().to_vector();
+    w.recurrent_t = cell.recurrent_kernel.value.t().contiguous().to_vector();
     if (half) {
       FUGUE_CHECK((std::is_same_v<T, float>), "RnnFcDecoder::step_weights: half-precision weights need a float model");
       auto conv = [](const std::vector<T>& v) {
@@ -199,12 +199,6 @@ class RnnFcDecoder {
   // y [rows] = A x with A [rows, inner] row-major (serial).
   static void gemv_n(index_t rows, index_t inner, const T* A, const T* x, T* y) {
     cpu::kernels::gemm_detail::gemv_n_rows<Arch>(0, rows, inner, T(1), A, inner, x, T(0), y);
-  }
-  static std::vector<T> transposed(const T* a, index_t r, index_t c) {
-    std::vector<T> t(std::size_t(r * c));
-    for (index_t i = 0; i < r; ++i)
-      for (index_t j = 0; j < c; ++j) t[std::size_t(j * r + i)] = a[i * c + j];
-    return t;
   }
   // y [out] = W x + b with W [out, in] (torch layout).
   static void linear_step(const nn::Linear<T, B>& l, const T* x, T* y) {

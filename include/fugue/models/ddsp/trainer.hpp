@@ -22,11 +22,10 @@
 #include <filesystem>
 #include <string>
 
-#include "fugue/io/safetensors.hpp"
 #include "fugue/nn/module.hpp"
 #include "fugue/optim/adam.hpp"
-#include "fugue/optim/checkpoint.hpp"
 #include "fugue/optim/clip.hpp"
+#include "fugue/optim/training_checkpoint.hpp"
 
 namespace fugue::models::ddsp {
 
@@ -89,32 +88,13 @@ class Trainer {
   std::uint64_t seed() const { return seed_; }
 
   void save(const std::filesystem::path& path) {
-    io::SafetensorsWriter w;
-    io::add_parameters(w, model_, "model");
-    optim::add_state(w, adam_, "optim");
-    w.set_metadata("trainer.format", "fugue-ddsp-1");
-    w.set_metadata("trainer.step", std::to_string(adam_.steps()));
-    w.set_metadata("trainer.batches", std::to_string(batches_));
-    w.set_metadata("trainer.seed", std::to_string(seed_));
-    w.save(path);  // temp file + fsync + rename
+    optim::save_training_checkpoint(path, model_, adam_, "fugue-ddsp-1", batches_, seed_);
   }
 
   void load(const std::filesystem::path& path) {
-    const auto f = io::SafetensorsFile::open(path);
-    const auto& md = f.metadata();
-    auto get = [&](const char* key) -> std::string {
-      auto it = md.find(key);
-      FUGUE_CHECK(it != md.end(), path.string(), ": not a DDSP training checkpoint (no '", key, "' metadata)");
-      return it->second;
-    };
-    FUGUE_CHECK(get("trainer.format") == "fugue-ddsp-1", path.string(), ": unknown checkpoint format '",
-                get("trainer.format"), "'");
-    io::LoadOptions lo;
-    lo.prefix = "model";
-    io::load_parameters(model_, f, lo);
-    optim::load_state(adam_, f, "optim");
-    batches_ = std::stoll(get("trainer.batches"));
-    seed_ = std::stoull(get("trainer.seed"));
+    const auto c = optim::load_training_checkpoint(path, model_, adam_, "fugue-ddsp-1", "DDSP");
+    batches_ = c.batches;
+    seed_ = c.seed;
   }
 
  private:

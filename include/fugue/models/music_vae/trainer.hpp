@@ -26,12 +26,11 @@
 #include <string>
 
 #include "fugue/core/error.hpp"
-#include "fugue/io/safetensors.hpp"
 #include "fugue/models/music_vae/configs.hpp"
 #include "fugue/nn/module.hpp"
 #include "fugue/optim/adam.hpp"
-#include "fugue/optim/checkpoint.hpp"
 #include "fugue/optim/clip.hpp"
+#include "fugue/optim/training_checkpoint.hpp"
 #include "fugue/optim/schedule.hpp"
 
 namespace fugue::models::music_vae {
@@ -88,32 +87,13 @@ class Trainer {
   optim::Adam<T, B>& optimizer() { return adam_; }
 
   void save(const std::filesystem::path& path) {
-    io::SafetensorsWriter w;
-    io::add_parameters(w, model_, "model");
-    optim::add_state(w, adam_, "optim");
-    w.set_metadata("trainer.format", "fugue-music-vae-1");
-    w.set_metadata("trainer.step", std::to_string(adam_.steps()));
-    w.set_metadata("trainer.batches", std::to_string(batches_));
-    w.set_metadata("trainer.seed", std::to_string(seed_));
-    w.save(path);  // temp file + fsync + rename: an interrupted save keeps the previous file
+    optim::save_training_checkpoint(path, model_, adam_, "fugue-music-vae-1", batches_, seed_);
   }
 
   void load(const std::filesystem::path& path) {
-    const auto f = io::SafetensorsFile::open(path);
-    const auto& md = f.metadata();
-    auto get = [&](const char* key) -> std::string {
-      auto it = md.find(key);
-      FUGUE_CHECK(it != md.end(), path.string(), ": not a MusicVAE training checkpoint (no '", key, "' metadata)");
-      return it->second;
-    };
-    FUGUE_CHECK(get("trainer.format") == "fugue-music-vae-1", path.string(), ": unknown checkpoint format '",
-                get("trainer.format"), "'");
-    io::LoadOptions lo;
-    lo.prefix = "model";
-    io::load_parameters(model_, f, lo);
-    optim::load_state(adam_, f, "optim");
-    batches_ = std::stoll(get("trainer.batches"));
-    seed_ = std::stoull(get("trainer.seed"));
+    const auto c = optim::load_training_checkpoint(path, model_, adam_, "fugue-music-vae-1", "MusicVAE");
+    batches_ = c.batches;
+    seed_ = c.seed;
   }
 
  private:
