@@ -19,11 +19,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define FUGUE_HOST_DEVICE __host__ __device__
-#else
-#define FUGUE_HOST_DEVICE
-#endif
+#include "fugue/core/host_device.hpp"
 
 namespace fugue {
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -109,15 +110,27 @@ class Tensor {
   static Tensor from(const std::vector<T>& values, const Shape& shape) {
     return from(std::span<const T>(values), shape);
   }
-  // Uniform in [lo, hi) / normal(mean, stddev) from a Philox stream (element i = index i).
+  // Uniform in [lo, hi) / normal(mean, stddev) from a Philox stream (element i = index i),
+  // as fma(hi - lo, u_i, lo) / fma(stddev, n_i, mean): one rounding, the same on every backend.
+  // Backends that can generate on their side (B::fill_uniform / fill_normal) do, with the same stream.
   static Tensor uniform(const Shape& shape, Philox rng, T lo = 0, T hi = 1) {
+    if constexpr (requires(T* p) { B::fill_uniform(index_t{}, rng, lo, hi, p); }) {
+      Tensor t = empty(shape);
+      B::fill_uniform(t.numel(), rng, lo, hi, t.data());
+      return t;
+    }
     std::vector<T> host(std::size_t(shape.numel()));
-    for (std::size_t i = 0; i < host.size(); ++i) host[i] = lo + (hi - lo) * rng.uniform<T>(i);
+    for (std::size_t i = 0; i < host.size(); ++i) host[i] = std::fma(hi - lo, rng.uniform<T>(i), lo);
     return from(host, shape);
   }
   static Tensor normal(const Shape& shape, Philox rng, T mean = 0, T stddev = 1) {
+    if constexpr (requires(T* p) { B::fill_normal(index_t{}, rng, mean, stddev, p); }) {
+      Tensor t = empty(shape);
+      B::fill_normal(t.numel(), rng, mean, stddev, t.data());
+      return t;
+    }
     std::vector<T> host(std::size_t(shape.numel()));
-    for (std::size_t i = 0; i < host.size(); ++i) host[i] = mean + stddev * rng.normal<T>(i);
+    for (std::size_t i = 0; i < host.size(); ++i) host[i] = std::fma(stddev, rng.normal<T>(i), mean);
     return from(host, shape);
   }
 

@@ -4,13 +4,14 @@
 // ops broadcast NumPy-style and throw fugue::error naming both shapes when they
 // cannot. Inputs may be any views (non-contiguous, broadcast). The functor is
 // applied by the backend (SIMD on the CPU); it must accept both the backend's
-// vector type and T. Named wrappers (add, mul, exp, sigmoid, ...) use the
-// functors of fugue/backend/cpu/functors.hpp' style: generic lambdas over xsimd.
+// vector type and T. Named wrappers (add, mul, exp, sigmoid, ...) use the portable
+// functors of fugue/ops/functors.hpp, so they also run on the CUDA backend.
 #pragma once
 
 #include <cmath>
 
 #include "fugue/core/tensor.hpp"
+#include "fugue/ops/functors.hpp"
 
 namespace fugue::ops {
 
@@ -49,52 +50,20 @@ Tensor<T, B> binary(const Tensor<T, B>& a, const Tensor<T, B>& b, F f) {
   return y;
 }
 
-// --- named operations ---------------------------------------------------------
-template <class T, class B> Tensor<T, B> add(const Tensor<T, B>& a, const Tensor<T, B>& b) {
-  return binary(a, b, [](auto x, auto y) { return x + y; });
-}
-template <class T, class B> Tensor<T, B> sub(const Tensor<T, B>& a, const Tensor<T, B>& b) {
-  return binary(a, b, [](auto x, auto y) { return x - y; });
-}
-template <class T, class B> Tensor<T, B> mul(const Tensor<T, B>& a, const Tensor<T, B>& b) {
-  return binary(a, b, [](auto x, auto y) { return x * y; });
-}
-template <class T, class B> Tensor<T, B> div(const Tensor<T, B>& a, const Tensor<T, B>& b) {
-  return binary(a, b, [](auto x, auto y) { return x / y; });
-}
-template <class T, class B> Tensor<T, B> scale(const Tensor<T, B>& a, T s) {
-  return unary(a, [s](auto x) { return x * s; });
-}
-template <class T, class B> Tensor<T, B> add_scalar(const Tensor<T, B>& a, T s) {
-  return unary(a, [s](auto x) { return x + s; });
-}
-template <class T, class B> Tensor<T, B> neg(const Tensor<T, B>& a) {
-  return unary(a, [](auto x) { return -x; });
-}
-template <class T, class B> Tensor<T, B> square(const Tensor<T, B>& a) {
-  return unary(a, [](auto x) { return x * x; });
-}
-template <class T, class B> Tensor<T, B> exp(const Tensor<T, B>& a) {
-  return unary(a, [](auto x) { using std::exp; using xsimd::exp; return exp(x); });
-}
-template <class T, class B> Tensor<T, B> log(const Tensor<T, B>& a) {
-  return unary(a, [](auto x) { using std::log; using xsimd::log; return log(x); });
-}
-template <class T, class B> Tensor<T, B> sqrt(const Tensor<T, B>& a) {
-  return unary(a, [](auto x) { using std::sqrt; using xsimd::sqrt; return sqrt(x); });
-}
-template <class T, class B> Tensor<T, B> tanh(const Tensor<T, B>& a) {
-  return unary(a, [](auto x) { using std::tanh; using xsimd::tanh; return tanh(x); });
-}
-template <class T, class B> Tensor<T, B> sigmoid(const Tensor<T, B>& a) {
-  // 0.5 * (1 + tanh(x / 2)): stable for large |x| in both directions.
-  return unary(a, [](auto x) {
-    using std::tanh; using xsimd::tanh;
-    return T(0.5) + T(0.5) * tanh(T(0.5) * x);
-  });
-}
-template <class T, class B> Tensor<T, B> relu(const Tensor<T, B>& a) {
-  return unary(a, [](auto x) { using std::max; using xsimd::max; return max(x, decltype(x)(T(0))); });
-}
+// --- named operations (fugue::fn functors: the same on every backend) ---------
+template <class T, class B> Tensor<T, B> add(const Tensor<T, B>& a, const Tensor<T, B>& b) { return binary(a, b, fn::add{}); }
+template <class T, class B> Tensor<T, B> sub(const Tensor<T, B>& a, const Tensor<T, B>& b) { return binary(a, b, fn::sub{}); }
+template <class T, class B> Tensor<T, B> mul(const Tensor<T, B>& a, const Tensor<T, B>& b) { return binary(a, b, fn::mul{}); }
+template <class T, class B> Tensor<T, B> div(const Tensor<T, B>& a, const Tensor<T, B>& b) { return binary(a, b, fn::div{}); }
+template <class T, class B> Tensor<T, B> scale(const Tensor<T, B>& a, T s) { return unary(a, fn::scale_by<T>{s}); }
+template <class T, class B> Tensor<T, B> add_scalar(const Tensor<T, B>& a, T s) { return unary(a, fn::add_value<T>{s}); }
+template <class T, class B> Tensor<T, B> neg(const Tensor<T, B>& a) { return unary(a, fn::neg{}); }
+template <class T, class B> Tensor<T, B> square(const Tensor<T, B>& a) { return unary(a, fn::square{}); }
+template <class T, class B> Tensor<T, B> exp(const Tensor<T, B>& a) { return unary(a, fn::exp{}); }
+template <class T, class B> Tensor<T, B> log(const Tensor<T, B>& a) { return unary(a, fn::log{}); }
+template <class T, class B> Tensor<T, B> sqrt(const Tensor<T, B>& a) { return unary(a, fn::sqrt{}); }
+template <class T, class B> Tensor<T, B> tanh(const Tensor<T, B>& a) { return unary(a, fn::tanh{}); }
+template <class T, class B> Tensor<T, B> sigmoid(const Tensor<T, B>& a) { return unary(a, fn::sigmoid<T>{}); }
+template <class T, class B> Tensor<T, B> relu(const Tensor<T, B>& a) { return unary(a, fn::relu<T>{}); }
 
 }  // namespace fugue::ops

@@ -9,6 +9,7 @@
 
 #include "fugue/core/shaped_tensor.hpp"
 #include "fugue/core/tensor.hpp"
+#include "fugue/ops/functors.hpp"
 
 namespace fugue::ops {
 
@@ -84,8 +85,7 @@ Tensor<T, B> linear(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tensor<T
                 " for ", out, " outputs");
     const index_t rows = y.dim(0);
     Tensor<T, B> bc = bias->contiguous();
-    for (index_t r = 0; r < rows; ++r)
-      B::zip(out, y.data() + r * out, bc.data(), y.data() + r * out, [](auto p, auto q) { return p + q; });
+    for (index_t r = 0; r < rows; ++r) B::zip(out, y.data() + r * out, bc.data(), y.data() + r * out, fn::add{});
   }
   Shape s = x.shape();
   s[-1] = out;

@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "fugue/core/tensor.hpp"
+#include "fugue/ops/functors.hpp"
 
 namespace fugue::ops {
 
@@ -45,7 +46,7 @@ template <class T, class B>
 Tensor<T, B> mean(const Tensor<T, B>& x) {
   Tensor<T, B> s = sum(x);
   const T inv = x.numel() ? T(1) / T(x.numel()) : T(0);
-  B::map(1, s.data(), s.data(), [inv](auto v) { return v * inv; });
+  B::map(1, s.data(), s.data(), fn::scale_by<T>{inv});
   return s;
 }
 
@@ -53,7 +54,7 @@ template <class T, class B>
 Tensor<T, B> mean(const Tensor<T, B>& x, int dim, bool keepdim = false) {
   Tensor<T, B> s = sum(x, dim, keepdim);
   const T inv = T(1) / T(x.dim(dim));
-  B::map(s.numel(), s.data(), s.data(), [inv](auto v) { return v * inv; });
+  B::map(s.numel(), s.data(), s.data(), fn::scale_by<T>{inv});
   return s;
 }
 
