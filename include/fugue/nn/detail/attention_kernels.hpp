@@ -26,6 +26,8 @@
 // is present so that drel is accumulated without races, else N*H).
 #pragma once
 
+#include "fugue/backend/host_only.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -98,6 +100,7 @@ inline bool attention_keep(const attention_problem<T>& p, index_t nh, index_t i,
 template <class B, class T>
 void attention_logits(const attention_problem<T>& p, index_t n, index_t h, const T* q, const T* k, T* s,
                       T* srel) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the fused (relative) attention kernel");
   const T* qp = q + n * p.lq * p.ldq + h * p.dk;
   const T* kp = k + n * p.lk * p.ldk + h * p.dk;
   B::gemm(false, true, p.lq, p.lk, p.dk, p.scale, qp, p.ldq, kp, p.ldk, T(0), s, p.lk);
@@ -133,6 +136,7 @@ void attention_logits(const attention_problem<T>& p, index_t n, index_t h, const
 
 template <class B, class T>
 void attention_forward(attention_problem<T> p, const T* q, const T* k, const T* v, T* out, T* probs) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the fused (relative) attention kernel");
   p.finalize();
   FUGUE_CHECK(!p.rel || p.lq == p.lk, "relative attention needs equal query and key lengths, got ", p.lq,
               " and ", p.lk);
@@ -164,6 +168,7 @@ void attention_forward(attention_problem<T> p, const T* q, const T* k, const T* 
 template <class B, class T>
 void attention_backward(attention_problem<T> p, const T* q, const T* k, const T* v, const T* probs,
                         const T* dout, T* dq, T* dk, T* dv, T* drel) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the fused (relative) attention kernel");
   p.finalize();
   const index_t LL = p.lq * p.lk;
   auto one = [&](index_t n, index_t h, T* dp, T* pd, T* dsrel) {

@@ -15,6 +15,8 @@
 // callers (nn/conv*.hpp) validate shapes and raise fugue::error.
 #pragma once
 
+#include "fugue/backend/host_only.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -112,6 +114,7 @@ inline bool conv_is_pointwise(const conv_geometry& g) {
 // y[n, co, :] = sum W[co, :] col(x[n]) + bias[co].   x [N, C_in, H, W], y [N, C_out, Ho, Wo].
 template <class B, class T>
 void conv_forward(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the im2col convolution");
   const index_t P = g.col_cols(), Kc = g.col_rows(), cog = g.cout_g();
   const bool pw = conv_is_pointwise(g);
   std::vector<T> col(pw ? 0 : std::size_t(Kc * P));
@@ -137,6 +140,7 @@ void conv_forward(const conv_geometry& g, const T* x, const T* w, const T* bias,
 // dx += col2im(W^T dy)   (dx [N, C_in, H, W] must be initialised by the caller).
 template <class B, class T>
 void conv_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the im2col convolution");
   const index_t P = g.col_cols(), Kc = g.col_rows(), cog = g.cout_g();
   const bool pw = conv_is_pointwise(g);
   std::vector<T> col(pw ? 0 : std::size_t(Kc * P));
@@ -156,6 +160,7 @@ void conv_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) 
 // dw += dy col(x)^T   (dw [C_out, C_in/groups, kH, kW] initialised by the caller).
 template <class B, class T>
 void conv_backward_weight(const conv_geometry& g, const T* x, const T* dy, T* dw) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the im2col convolution");
   const index_t P = g.col_cols(), Kc = g.col_rows(), cog = g.cout_g();
   const bool pw = conv_is_pointwise(g);
   std::vector<T> col(pw ? 0 : std::size_t(Kc * P));

@@ -29,6 +29,8 @@
 // scalar loops otherwise; they need a host-accessible backend.
 #pragma once
 
+#include "fugue/backend/host_only.hpp"
+
 #include <cstring>
 #include <vector>
 
@@ -97,6 +99,7 @@ inline V tanh_(const V& x) {
 // cprev may be null (zeros).
 template <class B, class T>
 inline void lstm_gates(index_t H, T* a, const T* bias, T forget_bias, const T* cprev, T* c, T* h) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
   for_lanes<B, T>(H, [&](auto io, index_t k) {
     using IO = decltype(io);
     using V = typename IO::V;
@@ -122,6 +125,7 @@ inline void lstm_gates(index_t H, T* a, const T* bias, T forget_bias, const T* c
 template <class B, class T>
 inline void lstm_gates_backward(index_t H, const T* act, const T* c, const T* cprev, const T* dh, T* dc,
                                 T* da) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
   for_lanes<B, T>(H, [&](auto io, index_t k) {
     using IO = decltype(io);
     using V = typename IO::V;
@@ -214,6 +218,7 @@ void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* 
 // zeros); hn_out [H] receives h Un + bn_h (may be null); hprev null = zeros.
 template <class B, class T>
 inline void gru_gates(index_t H, T* p, const T* q, const T* bias, const T* hprev, T* hn_out, T* h) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
   const T* bi = bias;
   const T* bh = bias + 3 * H;
   for_lanes<B, T>(H, [&](auto io, index_t k) {
@@ -240,6 +245,7 @@ inline void gru_gates(index_t H, T* p, const T* q, const T* bias, const T* hprev
 template <class B, class T>
 inline void gru_gates_backward(index_t H, const T* act, const T* hn, const T* hprev, const T* dh, T* dp, T* dq,
                                T* dhz) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
   for_lanes<B, T>(H, [&](auto io, index_t k) {
     using IO = decltype(io);
     using V = typename IO::V;
