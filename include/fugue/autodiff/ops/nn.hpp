@@ -87,8 +87,18 @@ struct layer_norm_backward {
     auto h = Tensor<T, B>::empty(x.shape());
     const bool need_x = s.needs(0);
     Tensor<T, B> gx = need_x ? Tensor<T, B>::empty(x.shape()) : Tensor<T, B>();
+    // The per-row statistics are read on the host: device backends copy them over once.
+    std::vector<T> mean_host, rstd_host;
+    const T* mean_rows = mean.data();
+    const T* rstd_rows = rstd.data();
+    if constexpr (!B::host_accessible) {
+      mean_host = mean.to_vector();
+      rstd_host = rstd.to_vector();
+      mean_rows = mean_host.data();
+      rstd_rows = rstd_host.data();
+    }
     for (index_t r = 0; r < rows; ++r) {
-      const T m = mean.data()[r], rs = rstd.data()[r];
+      const T m = mean_rows[r], rs = rstd_rows[r];
       const T* xr = x.data() + r * n;
       const T* gr = g.data() + r * n;
       T* xh = xhat.data() + r * n;
