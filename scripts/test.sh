@@ -7,13 +7,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 start=$(date +%s)
-scripts/build.sh build
+# The CUDA backend: its Thrust host tests build whenever the toolkit's headers are there;
+# with nvcc present the nvcc test / example / benchmark translation units build too.
+export PATH=$PATH:/usr/local/cuda/bin
+cuda_args=(-DFUGUE_CUDA=OFF)
+if command -v nvcc >/dev/null; then
+  cuda_args=(-DFUGUE_CUDA=ON)
+  command -v ccache >/dev/null && cuda_args+=(-DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+else
+  echo "fugue: nvcc not found: the CUDA translation units are not built (Thrust host tests still run if CCCL is found)"
+fi
+scripts/build.sh build "${cuda_args[@]}"
 scripts/prepare_dsp_reference.sh || echo "fugue: DSP reference arrays not prepared; the librosa/torch conformance tests will SKIP"
 scripts/prepare_torch_reference.sh || echo "fugue: PyTorch layer/optimizer references not prepared; their conformance tests will SKIP"
 scripts/prepare_dsp_diff_reference.sh || echo "fugue: differentiable-DSP references not prepared; their conformance tests will SKIP"
 # The real corpora for the music_corpus test (every file must parse); Bach capped for time.
 scripts/prepare_music_data.sh --bach-limit "${FUGUE_BACH_LIMIT:-60}" || echo "fugue: music corpora not prepared; music_corpus will SKIP"
 ctest --test-dir build --output-on-failure --parallel "$(nproc)" --timeout 900
+echo "== CUDA backend: nvcc build and Thrust-host conformance =="
+for t in build/tests/backend_cuda/test_cuda_thrust_cpp build/tests/backend_cuda/test_cuda_thrust_omp \
+         build/tests/backend_cuda/test_cuda_device build/examples/cuda_backend; do
+  if [[ -x $t ]]; then "$t" | grep -E "^(fugue conformance|SKIP|All tests|cuda_backend|test cases)" || exit 1
+  else echo "fugue: $t was not built"; fi
+done
 if [[ ${FUGUE_TEST_QUICK:-0} != 1 ]]; then
   echo "== sanitizer build (ASan + UBSan) =="
   scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFUGUE_SANITIZE=ON \

@@ -1,0 +1,44 @@
+// The CUDA backend's Thrust code on the CPU (THRUST_DEVICE_SYSTEM_CPP or _OMP, set by the
+// build): backend kernels, tensor ops and the autodiff tape against cpu::native, plus the
+// caching allocator and error paths. Built twice: test_cuda_thrust_cpp and test_cuda_thrust_omp.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+#include <fugue/backend/cuda.hpp>
+
+#if defined(_OPENMP)
+using backends_under_test = std::tuple<fugue::cuda::thrust_cpp, fugue::cuda::thrust_omp>;
+#else
+using backends_under_test = std::tuple<fugue::cuda::thrust_cpp>;
+#endif
+
+#include "cases_autodiff.hpp"
+#include "cases_kernels.hpp"
+
+namespace {
+// One line per test case with its own counts (the tally restarts for each).
+void print_tally(const char* what) {
+  auto& t = conformance::tally::get();
+  std::printf("fugue conformance (%s, %s): %d cases, %d output comparisons against cpu::native passed\n", what,
+#if defined(_OPENMP)
+              "thrust_cpp + thrust_omp",
+#else
+              "thrust_cpp",
+#endif
+              t.cases, t.comparisons);
+  t = {};
+}
+}  // namespace
+
+TEST_CASE("cuda backend on Thrust host systems: kernel and tensor-op conformance", "[cuda][conformance]") {
+  conformance::kernel_cases<float, backends_under_test>();
+  conformance::kernel_cases<double, backends_under_test>();
+  print_tally("kernels and tensor ops");
+}
+
+TEST_CASE("cuda backend on Thrust host systems: autodiff values and gradients", "[cuda][conformance]") {
+  conformance::autodiff_cases<float, backends_under_test>();
+  conformance::autodiff_cases<double, backends_under_test>();
+  print_tally("autodiff");
+}
