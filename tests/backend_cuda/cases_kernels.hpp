@@ -22,20 +22,9 @@ struct multiply_add {
   V operator()(const V& a, const V& b, const V& c) const { return a * b + c; }
 };
 
-template <class T>
-struct scalar_name;
-template <>
-struct scalar_name<float> {
-  static constexpr const char* value = "f32";
-};
-template <>
-struct scalar_name<double> {
-  static constexpr const char* value = "f64";
-};
-
 template <class T, class Backends>
 void kernel_cases() {
-  const std::string ty = std::string(" ") + scalar_name<T>::value;
+  const std::string ty = sizeof(T) == 4 ? " f32" : " f64";
   const Shape s{7, 33};
 
   // --- elementwise (map / zip / zip3 / fill) -----------------------------------

@@ -21,9 +21,7 @@
 #include <string_view>
 
 #include <thrust/fill.h>
-#include <thrust/for_each.h>
 #include <thrust/inner_product.h>
-#include <thrust/iterator/counting_iterator.h>
 #include <thrust/reduce.h>
 #include <thrust/transform.h>
 #include <thrust/transform_reduce.h>
@@ -32,6 +30,7 @@
 #include "fugue/backend/cuda/caching_allocator.hpp"
 #include "fugue/backend/cuda/config.hpp"
 #include "fugue/backend/cuda/functors.hpp"
+#include "fugue/backend/cuda/index_loops.hpp"
 #include "fugue/core/error.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/core/shape.hpp"
@@ -71,7 +70,7 @@ struct basic_device {
       f.dst_stride[d] = dst_strides[d];
       f.src_stride[d] = src_strides[d];
     }
-    thrust::for_each_n(System::policy(), thrust::counting_iterator<index_t>(0), n, f);
+    for_each_index(System::policy(), n, f);
   }
 
   // --- dense linear algebra -------------------------------------------------
@@ -114,9 +113,7 @@ struct basic_device {
   }
   template <class T, class F>
   static void zip3(index_t n, const T* a, const T* b, const T* c, T* y, F f) {
-    if (n > 0)
-      thrust::for_each_n(System::policy(), thrust::counting_iterator<index_t>(0), n,
-                         kernels::zip3_at<T, F>{a, b, c, y, f});
+    for_each_index(System::policy(), n, kernels::zip3_at<T, F>{a, b, c, y, f});
   }
   template <class T>
   static void fill(index_t n, T value, T* y) {
@@ -124,17 +121,11 @@ struct basic_device {
   }
   template <class T>
   static void fill_uniform(index_t n, Philox rng, T lo, T hi, T* y) {
-    if (n > 0)
-      thrust::transform(System::policy(), thrust::counting_iterator<std::uint64_t>(0),
-                        thrust::counting_iterator<std::uint64_t>(std::uint64_t(n)), y,
-                        kernels::uniform_at<T>{rng, lo, hi});
+    generate_indexed(System::policy(), n, y, kernels::uniform_at<T>{rng, lo, hi});
   }
   template <class T>
   static void fill_normal(index_t n, Philox rng, T mean, T stddev, T* y) {
-    if (n > 0)
-      thrust::transform(System::policy(), thrust::counting_iterator<std::uint64_t>(0),
-                        thrust::counting_iterator<std::uint64_t>(std::uint64_t(n)), y,
-                        kernels::normal_at<T>{rng, mean, stddev});
+    generate_indexed(System::policy(), n, y, kernels::normal_at<T>{rng, mean, stddev});
   }
 
   // --- reductions and row-wise ops ------------------------------------------
@@ -156,34 +147,24 @@ struct basic_device {
   }
   template <class T>
   static void row_sum(index_t rows, index_t cols, const T* x, T* y) {
-    if (rows > 0)
-      thrust::for_each_n(System::policy(), thrust::counting_iterator<index_t>(0), rows,
-                         kernels::row_sum_at<T>{x, y, cols});
+    for_each_index(System::policy(), rows, kernels::row_sum_at<T>{x, y, cols});
   }
   template <class T>
   static void col_sum(index_t rows, index_t cols, const T* x, T* y, bool accumulate = false) {
-    if (cols > 0)
-      thrust::for_each_n(System::policy(), thrust::counting_iterator<index_t>(0), cols,
-                         kernels::col_sum_at<T>{x, y, rows, cols, accumulate});
+    for_each_index(System::policy(), cols, kernels::col_sum_at<T>{x, y, rows, cols, accumulate});
   }
   template <class T>
   static void softmax_rows(index_t rows, index_t cols, const T* x, T* y) {
-    if (rows > 0)
-      thrust::for_each_n(System::policy(), thrust::counting_iterator<index_t>(0), rows,
-                         kernels::softmax_row<T>{x, y, cols, false});
+    for_each_index(System::policy(), rows, kernels::softmax_row<T>{x, y, cols, false});
   }
   template <class T>
   static void log_softmax_rows(index_t rows, index_t cols, const T* x, T* y) {
-    if (rows > 0)
-      thrust::for_each_n(System::policy(), thrust::counting_iterator<index_t>(0), rows,
-                         kernels::softmax_row<T>{x, y, cols, true});
+    for_each_index(System::policy(), rows, kernels::softmax_row<T>{x, y, cols, true});
   }
   template <class T>
   static void layer_norm_rows(index_t rows, index_t cols, const T* x, const T* gamma, const T* beta, T eps, T* y,
                               T* mean, T* rstd) {
-    if (rows > 0)
-      thrust::for_each_n(System::policy(), thrust::counting_iterator<index_t>(0), rows,
-                         kernels::layer_norm_row<T>{x, gamma, beta, eps, y, mean, rstd, cols});
+    for_each_index(System::policy(), rows, kernels::layer_norm_row<T>{x, gamma, beta, eps, y, mean, rstd, cols});
   }
 };
 

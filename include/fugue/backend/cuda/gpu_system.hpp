@@ -28,12 +28,11 @@
 #include <optional>
 #include <tuple>
 
-#include <thrust/for_each.h>
-#include <thrust/iterator/counting_iterator.h>
 #include <thrust/system/cuda/execution_policy.h>
 
 #include "fugue/backend/cuda/caching_allocator.hpp"
 #include "fugue/backend/cuda/functors.hpp"
+#include "fugue/backend/cuda/index_loops.hpp"
 #include "fugue/backend/cuda/status.hpp"
 #include "fugue/core/shape.hpp"
 
@@ -132,8 +131,7 @@ struct gpu_system {
   template <class T>
   static void scale_blocks(index_t rows, index_t cols, T beta, T* C, index_t ldc, index_t sc, index_t batch) {
     for (index_t b = 0; b < batch; ++b)
-      thrust::for_each_n(policy(), thrust::counting_iterator<index_t>(0), rows * cols,
-                         kernels::scale_block_at<T>{C + b * sc, ldc, cols, beta});
+      for_each_index(policy(), rows * cols, kernels::scale_block_at<T>{C + b * sc, ldc, cols, beta});
   }
 
   static void copy(void* dst, const void* src, std::size_t bytes) {
@@ -262,8 +260,7 @@ struct gpu_system {
     const std::size_t complex_bytes = sizeof(std::complex<T>) * std::size_t(bins) * std::size_t(batch);
     scratch_block spectrum(complex_bytes);
     copy(spectrum.p, X, complex_bytes);
-    thrust::for_each_n(policy(), thrust::counting_iterator<index_t>(0), batch,
-                       kernels::zero_edge_imag_at<T>{static_cast<T*>(spectrum.p), bins, n});
+    for_each_index(policy(), batch, kernels::zero_edge_imag_at<T>{static_cast<T*>(spectrum.p), bins, n});
     std::optional<scratch_block> out_copy;
     T* out = x;
     if (!fft_aligned(x)) {
