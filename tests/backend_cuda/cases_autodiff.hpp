@@ -1,8 +1,8 @@
 // Conformance cases for the autodiff tape: each differentiable op's value and the gradients
-// of all its inputs, on every backend under test against cpu::native. The backward rules
-// use host lambdas over xsimd-capable values, so these run on the Thrust host systems; on a
-// real GPU they need device functors first (see docs/cuda.md). Ops that need a host-accessible
-// backend (embedding, softmax_cross_entropy, dropout's mask) are not here.
+// of all its inputs, on every backend under test against cpu::native: the Thrust host
+// systems in CI, cuda::device where a GPU exists (the backward rules are portable functors,
+// fugue/autodiff/ops/grad_functors.hpp). Ops that need a host-accessible backend (embedding,
+// softmax_cross_entropy) are not here.
 #pragma once
 
 #include "conformance.hpp"

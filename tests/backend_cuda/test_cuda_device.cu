@@ -1,5 +1,6 @@
 // The CUDA backend compiled by nvcc. Status translation needs no GPU and always runs; the
-// GPU conformance cases (kernels and tensor ops on cuda::device against cpu::native, the
+// GPU conformance cases (kernels, tensor ops and the autodiff tape's values and gradients on
+// cuda::device against cpu::native, the
 // allocator's steady state, cuBLAS / cuFFT error reporting) run when a GPU is present and
 // otherwise print one skip line.
 #include <catch2/catch.hpp>
@@ -10,6 +11,7 @@
 
 using backends_under_test = std::tuple<fugue::cuda::device>;
 
+#include "cases_autodiff.hpp"
 #include "cases_kernels.hpp"
 
 namespace fcuda = fugue::cuda;
@@ -39,6 +41,8 @@ TEST_CASE("cuda device: conformance with cpu::native, allocator, library errors"
   using B = fcuda::device;
   conformance::kernel_cases<float, backends_under_test>();
   conformance::kernel_cases<double, backends_under_test>();
+  conformance::autodiff_cases<float, backends_under_test>();
+  conformance::autodiff_cases<double, backends_under_test>();
   const auto& t = conformance::tally::get();
   std::printf("fugue conformance (cuda::device): %d cases, %d output comparisons against cpu::native passed\n", t.cases,
               t.comparisons);

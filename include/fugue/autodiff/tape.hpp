@@ -63,6 +63,7 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/core/tensor.hpp"
+#include "fugue/ops/functors.hpp"
 
 namespace fugue::ad {
 
@@ -91,14 +92,14 @@ void add_into(Tensor<T, B>& dst, const Tensor<T, B>& g) {
   FUGUE_CHECK(dst.shape() == g.shape(), "gradient of shape ", g.shape().str(), " added to one of shape ",
               dst.shape().str());
   Tensor<T, B> gc = g.contiguous();
-  B::zip(dst.numel(), dst.data(), gc.data(), dst.data(), [](auto a, auto b) { return a + b; });
+  B::zip(dst.numel(), dst.data(), gc.data(), dst.data(), ::fugue::fn::add{});
 }
 
 template <class T, class B>
 Tensor<T, B> add_new(const Tensor<T, B>& a, const Tensor<T, B>& b) {
   Tensor<T, B> ac = a.contiguous(), bc = b.contiguous();
   auto y = Tensor<T, B>::empty(a.shape());
-  B::zip(y.numel(), ac.data(), bc.data(), y.data(), [](auto p, auto q) { return p + q; });
+  B::zip(y.numel(), ac.data(), bc.data(), y.data(), ::fugue::fn::add{});
   return y;
 }
 

@@ -15,6 +15,7 @@
 #include <cmath>
 
 #include "fugue/autodiff/ops/common.hpp"
+#include "fugue/autodiff/ops/grad_functors.hpp"
 
 namespace fugue::ad {
 
@@ -104,7 +105,7 @@ Var<T, B> div(const Var<T, B>& a, const Var<T, B>& b) {
                     Tensor<T, B> gq = ops::div(g, s.input(1));  // g / b, output shape
                     if (s.needs(0)) s.accumulate_broadcast(0, gq);
                     if (s.needs(1))  // d(a/b)/db = -(a/b)/b
-                      s.accumulate_broadcast(1, detail::zip(gq, s.output(), [](auto u, auto y) { return -u * y; }));
+                      s.accumulate_broadcast(1, detail::zip(gq, s.output(), fn::neg_mul{}));
                   },
                   "div");
 }
@@ -137,92 +138,51 @@ Var<T, B> neg(const Var<T, B>& x) {
 // --- unary --------------------------------------------------------------------------
 template <Scalar T, Backend B>
 Var<T, B> exp(const Var<T, B>& x) {
-  return detail::unary_dy(x, cpu::fn::exp{}, [](auto g, auto y) { return g * y; }, "exp");
+  return detail::unary_dy(x, cpu::fn::exp{}, cpu::fn::mul{}, "exp");
 }
 template <Scalar T, Backend B>
 Var<T, B> log(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::log{}, [](auto g, auto v) { return g / v; }, "log");
+  return detail::unary_dx(x, cpu::fn::log{}, cpu::fn::div{}, "log");
 }
 template <Scalar T, Backend B>
 Var<T, B> sqrt(const Var<T, B>& x) {
-  return detail::unary_dy(x, cpu::fn::sqrt{}, [](auto g, auto y) { return g * detail::k<decltype(y)>(0.5) / y; },
-                          "sqrt");
+  return detail::unary_dy(x, cpu::fn::sqrt{}, fn::half_over{}, "sqrt");
 }
 template <Scalar T, Backend B>
 Var<T, B> square(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::square{}, [](auto g, auto v) { return detail::k<decltype(v)>(2) * g * v; },
-                          "square");
+  return detail::unary_dx(x, cpu::fn::square{}, fn::twice_mul{}, "square");
 }
 template <Scalar T, Backend B>
 Var<T, B> abs(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::abs{},
-                          [](auto g, auto v) {
-                            using V = decltype(v);
-                            const V z = detail::k<V>(0);
-                            return detail::sel(v > z, g, detail::sel(v < z, -g, z));
-                          },
-                          "abs");
+  return detail::unary_dx(x, cpu::fn::abs{}, fn::sign_grad{}, "abs");
 }
 template <Scalar T, Backend B>
 Var<T, B> tanh(const Var<T, B>& x) {
-  return detail::unary_dy(x, cpu::fn::tanh{}, [](auto g, auto y) { return g * (detail::k<decltype(y)>(1) - y * y); },
-                          "tanh");
+  return detail::unary_dy(x, cpu::fn::tanh{}, fn::tanh_grad{}, "tanh");
 }
 template <Scalar T, Backend B>
 Var<T, B> sigmoid(const Var<T, B>& x) {
-  return detail::unary_dy(x, cpu::fn::sigmoid{},
-                          [](auto g, auto y) { return g * y * (detail::k<decltype(y)>(1) - y); }, "sigmoid");
+  return detail::unary_dy(x, cpu::fn::sigmoid{}, fn::sigmoid_grad{}, "sigmoid");
 }
 template <Scalar T, Backend B>
 Var<T, B> relu(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::relu{},
-                          [](auto g, auto v) {
-                            using V = decltype(v);
-                            return detail::sel(v > detail::k<V>(0), g, detail::k<V>(0));
-                          },
-                          "relu");
+  return detail::unary_dx(x, cpu::fn::relu{}, fn::relu_grad{}, "relu");
 }
 template <Scalar T, Backend B>
 Var<T, B> softplus(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::softplus{}, [](auto g, auto v) { return g * cpu::fn::sigmoid{}(v); },
-                          "softplus");
+  return detail::unary_dx(x, cpu::fn::softplus{}, fn::softplus_grad{}, "softplus");
 }
 
-namespace detail {
-struct pow_fn {
-  double p;
-  template <class V>
-  V operator()(const V& x) const {
-    if constexpr (std::is_arithmetic_v<V>)
-      return std::pow(x, V(p));
-    else
-      return xsimd::pow(x, k<V>(p));
-  }
-};
-}  // namespace detail
 
 template <Scalar T, Backend B>
 Var<T, B> pow_scalar(const Var<T, B>& x, std::type_identity_t<T> p) {
-  const detail::pow_fn dpow{double(p) - 1};
-  return detail::unary_dx(
-      x, detail::pow_fn{double(p)},
-      [dpow, p](auto g, auto v) { return g * detail::k<decltype(v)>(p) * dpow(v); }, "pow_scalar");
+  return detail::unary_dx(x, fn::pow_by{double(p)}, fn::pow_grad{double(p)}, "pow_scalar");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> clamp(const Var<T, B>& x, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
   FUGUE_CHECK(lo <= hi, "clamp: lo ", lo, " > hi ", hi);
-  return detail::unary_dx(
-      x,
-      [lo, hi](auto v) {
-        using V = decltype(v);
-        return cpu::fn::min{}(cpu::fn::max{}(v, detail::k<V>(lo)), detail::k<V>(hi));
-      },
-      [lo, hi](auto g, auto v) {
-        using V = decltype(v);
-        return detail::sel((v >= detail::k<V>(lo)) & (v <= detail::k<V>(hi)), g, detail::k<V>(0));
-      },
-      "clamp");
+  return detail::unary_dx(x, fn::clamp_to<T>{lo, hi}, fn::clamp_grad<T>{lo, hi}, "clamp");
 }
 
 // --- masks --------------------------------------------------------------------------
@@ -232,23 +192,11 @@ Var<T, B> where(const Tensor<T, B>& mask, const Var<T, B>& a, const Var<T, B>& b
   auto& t = detail::common_tape({&a, &b}, "where");
   const Shape out = broadcast_shapes(broadcast_shapes(a.shape(), b.shape()), mask.shape());
   Tensor<T, B> m = mask.broadcast_to(out).contiguous();
-  auto pick = [](auto c, auto x, auto y) {
-    using V = decltype(x);
-    return detail::sel(c != detail::k<V>(0), x, y);
-  };
-  Tensor<T, B> y = detail::zip3(m, a.value().broadcast_to(out), b.value().broadcast_to(out), pick);
+  Tensor<T, B> y = detail::zip3(m, a.value().broadcast_to(out), b.value().broadcast_to(out), fn::pick_where_nonzero{});
   return t.record(std::move(y), {a, b},
                   [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    if (s.needs(0))
-                      s.accumulate_broadcast(0, detail::zip(m, g, [](auto c, auto v) {
-                                               using V = decltype(v);
-                                               return detail::sel(c != detail::k<V>(0), v, detail::k<V>(0));
-                                             }));
-                    if (s.needs(1))
-                      s.accumulate_broadcast(1, detail::zip(m, g, [](auto c, auto v) {
-                                               using V = decltype(v);
-                                               return detail::sel(c != detail::k<V>(0), detail::k<V>(0), v);
-                                             }));
+                    if (s.needs(0)) s.accumulate_broadcast(0, detail::zip(m, g, fn::keep_where_nonzero{}));
+                    if (s.needs(1)) s.accumulate_broadcast(1, detail::zip(m, g, fn::keep_where_zero{}));
                   },
                   "where");
 }

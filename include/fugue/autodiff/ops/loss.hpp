@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fugue/autodiff/ops/common.hpp"
+#include "fugue/autodiff/ops/grad_functors.hpp"
 
 namespace fugue::ad {
 
@@ -98,12 +99,10 @@ Var<T, B> soft_cross_entropy(const Var<T, B>& logits, const Var<T, B>& targets,
         if (s.needs(0)) {
           // d/dx = softmax(x) * sum_c t_c - t, times the row's upstream gradient.
           Tensor<T, B> tsum = ops::sum(s.input(1), -1, true).broadcast_to(full).contiguous();
-          Tensor<T, B> d = detail::zip3(logp, tsum, s.input(1), [](auto lp, auto ts, auto tv) {
-            return cpu::fn::exp{}(lp) * ts - tv;
-          });
+          Tensor<T, B> d = detail::zip3(logp, tsum, s.input(1), fn::exp_mul_sub{});
           s.accumulate(0, detail::zip(d, gb, cpu::fn::mul{}));
         }
-        if (s.needs(1)) s.accumulate(1, detail::zip(logp, gb, [](auto lp, auto gv) { return -lp * gv; }));
+        if (s.needs(1)) s.accumulate(1, detail::zip(logp, gb, fn::neg_mul{}));
       },
       "soft_cross_entropy");
 }
@@ -114,18 +113,15 @@ Var<T, B> sigmoid_bernoulli_log_loss(const Var<T, B>& logits, const Var<T, B>& t
   auto& t = detail::common_tape({&logits, &targets}, "sigmoid_bernoulli_log_loss");
   FUGUE_CHECK(logits.shape() == targets.shape(), "sigmoid_bernoulli_log_loss: logits ", logits.shape().str(),
               " and targets ", targets.shape().str(), " must have one shape");
-  Tensor<T, B> per = detail::zip(logits.value(), targets.value(),
-                                 [](auto x, auto tv) { return cpu::fn::softplus{}(x) - tv * x; });
+  Tensor<T, B> per = detail::zip(logits.value(), targets.value(), fn::bernoulli_log_loss{});
   const Shape shape = per.shape();
   return t.record(detail::reduce_loss(per, reduction), {logits, targets},
                   [reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
                     const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
                     if (s.needs(0))
-                      s.accumulate(0, detail::zip3(s.input(0), s.input(1), ge, [](auto x, auto tv, auto gv) {
-                                     return (cpu::fn::sigmoid{}(x) - tv) * gv;
-                                   }));
+                      s.accumulate(0, detail::zip3(s.input(0), s.input(1), ge, fn::bernoulli_grad{}));
                     if (s.needs(1))
-                      s.accumulate(1, detail::zip(s.input(0), ge, [](auto x, auto gv) { return -x * gv; }));
+                      s.accumulate(1, detail::zip(s.input(0), ge, fn::neg_mul{}));
                   },
                   "sigmoid_bernoulli_log_loss");
 }
@@ -139,7 +135,7 @@ Var<T, B> mse(const Var<T, B>& a, const Var<T, B>& b, Reduction reduction = Redu
   return t.record(detail::reduce_loss(ops::square(d), reduction), {a, b},
                   [d, reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
                     const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
-                    Tensor<T, B> gd = detail::zip(d, ge, [](auto dv, auto gv) { return detail::k<decltype(dv)>(2) * dv * gv; });
+                    Tensor<T, B> gd = detail::zip(d, ge, fn::twice_mul{});
                     if (s.needs(0)) s.accumulate(0, gd);
                     if (s.needs(1)) s.accumulate(1, ops::neg(gd));
                   },
@@ -155,11 +151,7 @@ Var<T, B> l1(const Var<T, B>& a, const Var<T, B>& b, Reduction reduction = Reduc
   return t.record(detail::reduce_loss(ops::unary(d, cpu::fn::abs{}), reduction), {a, b},
                   [d, reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
                     const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
-                    Tensor<T, B> gd = detail::zip(d, ge, [](auto dv, auto gv) {
-                      using V = decltype(dv);
-                      const V z = detail::k<V>(0);
-                      return detail::sel(dv > z, gv, detail::sel(dv < z, -gv, z));
-                    });
+                    Tensor<T, B> gd = detail::zip(ge, d, fn::sign_grad{});  // sign(d) * g
                     if (s.needs(0)) s.accumulate(0, gd);
                     if (s.needs(1)) s.accumulate(1, ops::neg(gd));
                   },
@@ -171,19 +163,14 @@ Var<T, B> gaussian_kl(const Var<T, B>& mu, const Var<T, B>& sigma) {
   auto& t = detail::common_tape({&mu, &sigma}, "gaussian_kl");
   FUGUE_CHECK(mu.rank() >= 1 && mu.shape() == sigma.shape(), "gaussian_kl: mu ", mu.shape().str(), " and sigma ",
               sigma.shape().str(), " must have one shape of rank >= 1");
-  Tensor<T, B> e = detail::zip(mu.value(), sigma.value(), [](auto m, auto sg) {
-    using V = decltype(m);
-    return detail::k<V>(0.5) * (m * m + sg * sg - detail::k<V>(1)) - cpu::fn::log{}(sg);
-  });
+  Tensor<T, B> e = detail::zip(mu.value(), sigma.value(), fn::gaussian_kl_terms{});
   return t.record(ops::sum(e, -1), {mu, sigma},
                   [](const Tensor<T, B>& g, GradSink<T, B>& s) {
                     const Shape& full = s.input(0).shape();
                     const Tensor<T, B> gb = g.unsqueeze(-1).broadcast_to(full).contiguous();
                     if (s.needs(0)) s.accumulate(0, detail::zip(s.input(0), gb, cpu::fn::mul{}));
                     if (s.needs(1))
-                      s.accumulate(1, detail::zip(s.input(1), gb, [](auto sg, auto gv) {
-                                     return (sg - detail::k<decltype(sg)>(1) / sg) * gv;
-                                   }));
+                      s.accumulate(1, detail::zip(s.input(1), gb, fn::kl_sigma_grad{}));
                   },
                   "gaussian_kl");
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "fugue/autodiff/ops/common.hpp"
+#include "fugue/autodiff/ops/grad_functors.hpp"
 
 namespace fugue::ad {
 
@@ -44,9 +45,7 @@ Var<T, B> softmax(const Var<T, B>& x) {
                              const T* gr = g.data() + r * n;
                              const T* yr = y.data() + r * n;
                              const T d = B::dot(n, gr, yr);
-                             B::zip(n, gr, yr, gx.data() + r * n, [d](auto gv, auto yv) {
-                               return (gv - detail::k<decltype(gv)>(d)) * yv;
-                             });
+                             B::zip(n, gr, yr, gx.data() + r * n, fn::softmax_row_grad<T>{d});
                            }
                            s.accumulate(0, gx);
                          },
@@ -64,9 +63,7 @@ Var<T, B> log_softmax(const Var<T, B>& x) {
                            for (index_t r = 0; r < rows; ++r) {
                              const T* gr = g.data() + r * n;
                              const T sg = B::sum(n, gr);
-                             B::zip(n, gr, y.data() + r * n, gx.data() + r * n, [sg](auto gv, auto yv) {
-                               return gv - cpu::fn::exp{}(yv) * detail::k<decltype(gv)>(sg);
-                             });
+                             B::zip(n, gr, y.data() + r * n, gx.data() + r * n, fn::log_softmax_row_grad<T>{sg});
                            }
                            s.accumulate(0, gx);
                          },
@@ -103,10 +100,7 @@ struct layer_norm_backward {
       const T* gr = g.data() + r * n;
       T* xh = xhat.data() + r * n;
       T* hr = h.data() + r * n;
-      B::map(n, xr, xh, [m, rs](auto v) {
-        using V = decltype(v);
-        return (v - detail::k<V>(m)) * detail::k<V>(rs);
-      });
+      B::map(n, xr, xh, fn::normalize_row<T>{m, rs});
       if (!need_x) continue;
       if (affine)
         B::zip(n, gr, gamma.data(), hr, cpu::fn::mul{});
@@ -114,10 +108,7 @@ struct layer_norm_backward {
         B::copy(hr, gr, sizeof(T) * std::size_t(n));
       const T mh = B::sum(n, hr) / T(n);
       const T mhx = B::dot(n, hr, xh) / T(n);
-      B::zip(n, hr, xh, gx.data() + r * n, [mh, mhx, rs](auto hv, auto xv) {
-        using V = decltype(hv);
-        return (hv - detail::k<V>(mh) - xv * detail::k<V>(mhx)) * detail::k<V>(rs);
-      });
+      B::zip(n, hr, xh, gx.data() + r * n, fn::layer_norm_row_grad<T>{mh, mhx, rs});
     }
     if (need_x) s.accumulate(0, gx);
     if (affine && s.needs(1)) {

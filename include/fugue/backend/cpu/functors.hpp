@@ -2,7 +2,9 @@
 //
 // Contract: every functor in fugue::cpu::fn is callable with a T (float or
 // double) and with an xsimd::batch<T, Arch>, so one object serves the SIMD body
-// and the scalar tail of kernels::map / zip / zip3. The scalar overloads use
+// and the scalar tail of kernels::map / zip / zip3. The T overloads are also
+// __host__ __device__ under nvcc (FUGUE_PORTABLE_OP*, core/host_device.hpp), so the
+// CUDA backend's Thrust transforms run the same functors. The scalar overloads use
 // <cmath>; the batch overloads use xsimd's vector math. Results agree with the
 // mathematical function to a few ulps (tests/backend_kernels measures and bounds
 // the error of each one against a long-double reference); body and tail of one
@@ -30,6 +32,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "fugue/core/host_device.hpp"
+
 namespace fugue::cpu::fn {
 
 namespace detail {
@@ -49,24 +53,38 @@ template <class V>
 using value_t = typename value_type_of<V>::type;
 
 // A constant of V's element type (broadcast for batches by the implicit conversion).
-template <class V>
+template <portable_scalar V>
+FUGUE_HOST_DEVICE inline V k(double c) {
+  return V(c);
+}
+template <portable_batch V>
 inline V k(double c) {
   return V(static_cast<value_t<V>>(c));
 }
 
-template <class V> inline V vexp(const V& x) { if constexpr (is_scalar_v<V>) return std::exp(x); else return xsimd::exp(x); }
-template <class V> inline V vlog(const V& x) { if constexpr (is_scalar_v<V>) return std::log(x); else return xsimd::log(x); }
-template <class V> inline V vlog1p(const V& x) { if constexpr (is_scalar_v<V>) return std::log1p(x); else return xsimd::log1p(x); }
-template <class V> inline V vsqrt(const V& x) { if constexpr (is_scalar_v<V>) return std::sqrt(x); else return xsimd::sqrt(x); }
-template <class V> inline V vabs(const V& x) { if constexpr (is_scalar_v<V>) return std::abs(x); else return xsimd::abs(x); }
+// One-argument helpers: a scalar overload usable in CUDA device code, a batch one for xsimd.
+#define FUGUE_FN_HELPER1(name, scalar_expr, batch_expr)                  \
+  template <portable_scalar V>                                         \
+  FUGUE_HOST_DEVICE inline V name(V x) { return scalar_expr; }         \
+  template <portable_batch V>                                          \
+  inline V name(const V& x) { return batch_expr; }
+FUGUE_FN_HELPER1(vexp, std::exp(x), xsimd::exp(x))
+FUGUE_FN_HELPER1(vlog, std::log(x), xsimd::log(x))
+FUGUE_FN_HELPER1(vlog1p, std::log1p(x), xsimd::log1p(x))
+FUGUE_FN_HELPER1(vsqrt, std::sqrt(x), xsimd::sqrt(x))
+FUGUE_FN_HELPER1(vabs, std::abs(x), xsimd::abs(x))
+#undef FUGUE_FN_HELPER1
+
 // tanh: for float batches, xsimd 8.1's algorithm (odd polynomial below |x| = 0.625,
 // 1 - 2 / (1 + exp(2|x|)) above) without its data-dependent any()/all() branches,
 // which mispredict on mixed inputs (2.5x slower with AVX2 on random data). Same results.
-template <class V>
+template <portable_scalar V>
+FUGUE_HOST_DEVICE inline V vtanh(V x) {
+  return std::tanh(x);
+}
+template <portable_batch V>
 inline V vtanh(const V& x) {
-  if constexpr (is_scalar_v<V>) {
-    return std::tanh(x);
-  } else if constexpr (std::is_same_v<value_t<V>, float>) {
+  if constexpr (std::is_same_v<value_t<V>, float>) {
     const V a = xsimd::abs(x), a2 = a * a;
     const auto c = [](std::uint32_t bits) { return V(std::bit_cast<float>(bits)); };
     V p = xsimd::fma(c(0xbbbaf0ea), a2, c(0x3ca9134e));  // -5.70498872745e-3, 2.06390887954e-2
@@ -84,11 +102,13 @@ inline V vtanh(const V& x) {
 // tail (its float one is within ~2x the function's conditioning), so double batches use
 // std::erfc lane by lane: slower, but double is the precision of reference and
 // gradient-check runs, where accuracy is the point.
-template <class V>
+template <portable_scalar V>
+FUGUE_HOST_DEVICE inline V verfc(V x) {
+  return std::erfc(x);
+}
+template <portable_batch V>
 inline V verfc(const V& x) {
-  if constexpr (is_scalar_v<V>) {
-    return std::erfc(x);
-  } else if constexpr (std::is_same_v<value_t<V>, double>) {
+  if constexpr (std::is_same_v<value_t<V>, double>) {
     alignas(64) double buf[V::size];
     x.store_aligned(buf);
     for (auto& v : buf) v = std::erfc(v);
@@ -97,129 +117,87 @@ inline V verfc(const V& x) {
     return xsimd::erfc(x);
   }
 }
-template <class V> inline V vmax(const V& a, const V& b) { if constexpr (is_scalar_v<V>) return a < b ? b : a; else return xsimd::max(a, b); }
-template <class V> inline V vmin(const V& a, const V& b) { if constexpr (is_scalar_v<V>) return b < a ? b : a; else return xsimd::min(a, b); }
-template <class V> inline V vfma(const V& a, const V& b, const V& c) {
-  if constexpr (is_scalar_v<V>) return a * b + c; else return xsimd::fma(a, b, c);
-}
+template <portable_scalar V> FUGUE_HOST_DEVICE inline V vmax(V a, V b) { return a < b ? b : a; }
+template <portable_batch V> inline V vmax(const V& a, const V& b) { return xsimd::max(a, b); }
+template <portable_scalar V> FUGUE_HOST_DEVICE inline V vmin(V a, V b) { return b < a ? b : a; }
+template <portable_batch V> inline V vmin(const V& a, const V& b) { return xsimd::min(a, b); }
+template <portable_scalar V> FUGUE_HOST_DEVICE inline V vfma(V a, V b, V c) { return a * b + c; }
+template <portable_batch V> inline V vfma(const V& a, const V& b, const V& c) { return xsimd::fma(a, b, c); }
+// Lane-wise select: c ? a : b.
+template <class C, portable_scalar V> FUGUE_HOST_DEVICE inline V vselect(C c, V a, V b) { return c ? a : b; }
+template <class C, portable_batch V> inline V vselect(const C& c, const V& a, const V& b) { return xsimd::select(c, a, b); }
 
 // sigmoid(x) without overflow and without cancellation for negative x.
-template <class V>
+template <portable_scalar V>
+FUGUE_HOST_DEVICE inline V sigmoid(V x) {
+  const V e = vexp(-vabs(x));
+  const V s = V(1) / (V(1) + e);
+  return x >= V(0) ? s : e * s;
+}
+template <portable_batch V>
 inline V sigmoid(const V& x) {
   const V e = vexp(-vabs(x));
   const V s = k<V>(1) / (k<V>(1) + e);
-  if constexpr (is_scalar_v<V>) return x >= 0 ? s : e * s;
-  else return xsimd::select(x >= k<V>(0), s, e * s);
+  return vselect(x >= k<V>(0), s, e * s);
 }
 
 // softplus(x) = log(1 + exp(x)) without overflow.
-template <class V>
-inline V softplus(const V& x) {
-  return vmax(x, k<V>(0)) + vlog1p(vexp(-vabs(x)));
-}
+template <portable_scalar V> FUGUE_HOST_DEVICE inline V softplus(V x) { return vmax(x, k<V>(0)) + vlog1p(vexp(-vabs(x))); }
+template <portable_batch V> inline V softplus(const V& x) { return vmax(x, k<V>(0)) + vlog1p(vexp(-vabs(x))); }
 
 }  // namespace detail
 
 // --- unary ---------------------------------------------------------------------
-struct identity {
-  template <class V> V operator()(const V& x) const { return x; }
-};
-struct neg {
-  template <class V> V operator()(const V& x) const { return -x; }
-};
-struct exp {
-  template <class V> V operator()(const V& x) const { return detail::vexp(x); }
-};
-struct log {
-  template <class V> V operator()(const V& x) const { return detail::vlog(x); }
-};
-struct sqrt {
-  template <class V> V operator()(const V& x) const { return detail::vsqrt(x); }
-};
-struct rsqrt {
-  template <class V> V operator()(const V& x) const { return detail::k<V>(1) / detail::vsqrt(x); }
-};
-struct square {
-  template <class V> V operator()(const V& x) const { return x * x; }
-};
-struct abs {
-  template <class V> V operator()(const V& x) const { return detail::vabs(x); }
-};
-struct tanh {
-  template <class V> V operator()(const V& x) const { return detail::vtanh(x); }
-};
-struct sigmoid {
-  template <class V> V operator()(const V& x) const { return detail::sigmoid(x); }
-};
-struct relu {
-  template <class V> V operator()(const V& x) const { return detail::vmax(x, detail::k<V>(0)); }
-};
-struct softplus {
-  template <class V> V operator()(const V& x) const { return detail::softplus(x); }
-};
+// Every functor: FUGUE_PORTABLE_OP* (core/host_device.hpp) = a scalar overload for host and
+// device, a batch overload for the SIMD kernels, one body.
+struct identity { FUGUE_PORTABLE_OP1(x, x) };
+struct neg { FUGUE_PORTABLE_OP1(x, -x) };
+struct exp { FUGUE_PORTABLE_OP1(x, detail::vexp(x)) };
+struct log { FUGUE_PORTABLE_OP1(x, detail::vlog(x)) };
+struct sqrt { FUGUE_PORTABLE_OP1(x, detail::vsqrt(x)) };
+struct rsqrt { FUGUE_PORTABLE_OP1(x, detail::k<V>(1) / detail::vsqrt(x)) };
+struct square { FUGUE_PORTABLE_OP1(x, x * x) };
+struct abs { FUGUE_PORTABLE_OP1(x, detail::vabs(x)) };
+struct tanh { FUGUE_PORTABLE_OP1(x, detail::vtanh(x)) };
+struct sigmoid { FUGUE_PORTABLE_OP1(x, detail::sigmoid(x)) };
+struct relu { FUGUE_PORTABLE_OP1(x, detail::vmax(x, detail::k<V>(0))) };
+struct softplus { FUGUE_PORTABLE_OP1(x, detail::softplus(x)) };
 
-// DDSP's core.exp_sigmoid: max_value * sigmoid(x)^ln(exponent) + threshold.
+// DDSP's core.exp_sigmoid: max_value * sigmoid(x)^ln(exponent) + threshold, evaluated as
+// max_value * exp(-p * softplus(-x)) + threshold with p = ln(exponent).
 struct exp_sigmoid {
   double log_exponent, max_value, threshold;
   explicit exp_sigmoid(double exponent = 10.0, double max_value_ = 2.0, double threshold_ = 1e-7)
       : log_exponent(std::log(exponent)), max_value(max_value_), threshold(threshold_) {}
-  template <class V>
-  V operator()(const V& x) const {
-    using detail::k;
-    // sigmoid(x)^p = exp(p * log sigmoid(x)) = exp(-p * softplus(-x)), p = ln(exponent).
-    const V p = k<V>(log_exponent);
-    return detail::vfma(k<V>(max_value), detail::vexp(-p * detail::softplus(-x)), k<V>(threshold));
-  }
+  FUGUE_PORTABLE_OP1(x, detail::vfma(detail::k<V>(max_value),
+                                     detail::vexp(-detail::k<V>(log_exponent) * detail::softplus(-x)),
+                                     detail::k<V>(threshold)))
 };
 
 // GELU, tanh approximation (PyTorch approximate="tanh"), as x * sigmoid(2u).
 struct gelu_tanh {
-  template <class V>
-  V operator()(const V& x) const {
-    using detail::k;
-    const V u = k<V>(2 * 0.7978845608028654) * detail::vfma(k<V>(0.044715) * x, x * x, x);
-    return x * detail::sigmoid(u);
-  }
+  FUGUE_PORTABLE_OP1(x, x * detail::sigmoid(detail::k<V>(2 * 0.7978845608028654) *
+                                            detail::vfma(detail::k<V>(0.044715) * x, x * x, x)))
 };
 
 // GELU, exact erf form (PyTorch's default), as 0.5 x erfc(-x/sqrt2).
 struct gelu_erf {
-  template <class V>
-  V operator()(const V& x) const {
-    using detail::k;
-    return k<V>(0.5) * x * detail::verfc(x * k<V>(-0.7071067811865476));
-  }
+  FUGUE_PORTABLE_OP1(x, detail::k<V>(0.5) * x * detail::verfc(x * detail::k<V>(-0.7071067811865476)))
 };
 using gelu = gelu_erf;
 
-struct silu {
-  template <class V> V operator()(const V& x) const { return x * detail::sigmoid(x); }
-};
+struct silu { FUGUE_PORTABLE_OP1(x, x * detail::sigmoid(x)) };
 
 // --- binary --------------------------------------------------------------------
-struct add {
-  template <class V> V operator()(const V& a, const V& b) const { return a + b; }
-};
-struct sub {
-  template <class V> V operator()(const V& a, const V& b) const { return a - b; }
-};
-struct mul {
-  template <class V> V operator()(const V& a, const V& b) const { return a * b; }
-};
-struct div {
-  template <class V> V operator()(const V& a, const V& b) const { return a / b; }
-};
-struct max {
-  template <class V> V operator()(const V& a, const V& b) const { return detail::vmax(a, b); }
-};
-struct min {
-  template <class V> V operator()(const V& a, const V& b) const { return detail::vmin(a, b); }
-};
+struct add { FUGUE_PORTABLE_OP2(a, b, a + b) };
+struct sub { FUGUE_PORTABLE_OP2(a, b, a - b) };
+struct mul { FUGUE_PORTABLE_OP2(a, b, a * b) };
+struct div { FUGUE_PORTABLE_OP2(a, b, a / b) };
+struct max { FUGUE_PORTABLE_OP2(a, b, detail::vmax(a, b)) };
+struct min { FUGUE_PORTABLE_OP2(a, b, detail::vmin(a, b)) };
 
 // --- ternary -------------------------------------------------------------------
 // fma(a, b, c) = a * b + c (fused in the SIMD body).
-struct fma {
-  template <class V> V operator()(const V& a, const V& b, const V& c) const { return detail::vfma(a, b, c); }
-};
+struct fma { FUGUE_PORTABLE_OP3(a, b, c, detail::vfma(a, b, c)) };
 
 }  // namespace fugue::cpu::fn
