@@ -92,3 +92,20 @@ TEST_CASE("Philox::words4(b) is the block word(4b) .. word(4b + 3) come from", "
     for (int j = 0; j < 4; ++j) CHECK(w.v[j] == r.word(4 * b + std::uint64_t(j)));
   }
 }
+
+TEMPLATE_TEST_CASE("Philox::for_each_uniform visits exactly uniform(first) .. uniform(first + count - 1)",
+                   "[core][rng]", float, double) {
+  const fugue::Philox r{0x5eedULL, 3};
+  // Starts and lengths that are and are not aligned to a block (4 floats / 2 doubles).
+  for (std::uint64_t first : {0ULL, 1ULL, 2ULL, 3ULL, 7ULL, (1ULL << 33) + 5}) {
+    for (std::uint64_t count : {0ULL, 1ULL, 3ULL, 4ULL, 5ULL, 17ULL}) {
+      std::uint64_t expected_j = 0, mismatches = 0;
+      r.for_each_uniform<TestType>(first, count, [&](std::uint64_t j, TestType u) {
+        if (j != expected_j || u != r.uniform<TestType>(first + j)) ++mismatches;
+        ++expected_j;
+      });
+      CHECK(expected_j == count);
+      CHECK(mismatches == 0);
+    }
+  }
+}

@@ -9,6 +9,8 @@
 //    counter {i/4 low, i/4 high, s low, s high} and key {k low, k high}.
 //  * uniform<float>(i) uses word i: (w >> 8) * 2^-24, in [0, 1).
 //    uniform<double>(i) uses words 2i, 2i+1 (53 bits), in [0, 1).
+//  * for_each_uniform(first, count, f) visits uniform(first) .. uniform(first+count-1)
+//    drawing each block once (the fast way to fill a buffer; same values).
 //  * normal(i) is Box-Muller over a pair of open-interval uniforms; element 2j
 //    and 2j+1 share one pair. Integer words and uniforms are bit-identical on
 //    every backend; normals agree to the last few ulps of the platform's log/cos.
@@ -80,6 +82,27 @@ struct Philox {
     } else {
       const std::uint64_t hi = word(2 * i) >> 5, lo = word(2 * i + 1) >> 6;
       return (T((hi << 26) | lo) + T(0.5)) * T(1.0 / 9007199254740992.0);
+    }
+  }
+
+  // Calls f(j, uniform<T>(first + j)) for j = 0 .. count-1 in order, computing each Philox
+  // block once: uniform(i) alone runs a whole 10-round block to keep one word, so filling
+  // a buffer element by element costs 4x (float) or 2x (double) the block function.
+  FUGUE_HD_TEMPLATE template <class T, class F>
+  FUGUE_HOST_DEVICE constexpr void for_each_uniform(std::uint64_t first, std::uint64_t count, F&& f) const {
+    constexpr std::uint64_t per_block = sizeof(T) == 4 ? 4 : 2;
+    std::uint64_t j = 0;
+    while (j < count) {
+      const std::uint64_t i = first + j;
+      const philox_block w = words4(i / per_block);
+      for (std::uint64_t s = i % per_block; s < per_block && j < count; ++s, ++j) {
+        if constexpr (sizeof(T) == 4) {
+          f(j, T(w.v[s] >> 8) * T(1.0 / 16777216.0));
+        } else {
+          const std::uint64_t hi = w.v[2 * s] >> 5, lo = w.v[2 * s + 1] >> 6;
+          f(j, T((hi << 26) | lo) * T(1.0 / 9007199254740992.0));
+        }
+      }
     }
   }
 

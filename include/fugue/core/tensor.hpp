@@ -118,20 +118,22 @@ class Tensor {
       Tensor t = empty(shape);
       B::fill_uniform(t.numel(), rng, lo, hi, t.data());
       return t;
+    } else {
+      std::vector<T> host(std::size_t(shape.numel()));
+      rng.for_each_uniform<T>(0, host.size(), [&](std::uint64_t i, T u) { host[i] = std::fma(hi - lo, u, lo); });
+      return from(host, shape);
     }
-    std::vector<T> host(std::size_t(shape.numel()));
-    for (std::size_t i = 0; i < host.size(); ++i) host[i] = std::fma(hi - lo, rng.uniform<T>(i), lo);
-    return from(host, shape);
   }
   static Tensor normal(const Shape& shape, Philox rng, T mean = 0, T stddev = 1) {
     if constexpr (requires(T* p) { B::fill_normal(index_t{}, rng, mean, stddev, p); }) {
       Tensor t = empty(shape);
       B::fill_normal(t.numel(), rng, mean, stddev, t.data());
       return t;
+    } else {
+      std::vector<T> host(std::size_t(shape.numel()));
+      for (std::size_t i = 0; i < host.size(); ++i) host[i] = std::fma(stddev, rng.normal<T>(i), mean);
+      return from(host, shape);
     }
-    std::vector<T> host(std::size_t(shape.numel()));
-    for (std::size_t i = 0; i < host.size(); ++i) host[i] = std::fma(stddev, rng.normal<T>(i), mean);
-    return from(host, shape);
   }
 
   // --- metadata ---------------------------------------------------------------

@@ -64,7 +64,7 @@ class FilteredNoise {
   std::vector<T> noise(std::size_t b) const {
     std::vector<T> v(opt_.n_samples);
     const Philox rng{opt_.seed, opt_.stream + b};
-    for (std::size_t n = 0; n < v.size(); ++n) v[n] = T(2) * rng.uniform<T>(n) - T(1);
+    rng.for_each_uniform<T>(0, v.size(), [&](std::uint64_t n, T u) { v[std::size_t(n)] = T(2) * u - T(1); });
     return v;
   }
 

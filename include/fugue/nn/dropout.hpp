@@ -12,10 +12,13 @@
 //    fused op (backward multiplies by the same mask); dropout_tensor(x, p, rng) the plain one.
 #pragma once
 
+#include <algorithm>
 #include <string_view>
 
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
+#include "fugue/backend/cpu/threads.hpp"
+#include "fugue/backend/host_only.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/module.hpp"
 #include "fugue/ops.hpp"
@@ -25,13 +28,21 @@ FUGUE_AD_OP(nn_dropout)
 namespace fugue::nn {
 
 namespace detail {
-// mask_i = keep ? 1/(1-p) : 0
+// mask_i = keep ? 1/(1-p) : 0. Drawn a Philox block at a time, in chunks spread over the
+// CPU threads (the values depend only on i, so the chunking changes nothing).
 template <class T, class B>
 Tensor<T, B> dropout_mask(const Shape& s, T p, Philox rng) {
+  FUGUE_REQUIRE_HOST_BACKEND(B, "the dropout mask");
   auto m = Tensor<T, B>::empty(s);
   const T scale = T(1) / (T(1) - p);
   T* d = m.data();
-  for (index_t i = 0; i < m.numel(); ++i) d[i] = rng.uniform<T>(std::uint64_t(i)) >= p ? scale : T(0);
+  constexpr index_t chunk = index_t(1) << 15;
+  const index_t n = m.numel();
+  cpu::parallel_for(int((n + chunk - 1) / chunk), [&](int c) {
+    const index_t first = index_t(c) * chunk, count = std::min(chunk, n - first);
+    rng.for_each_uniform<T>(std::uint64_t(first), std::uint64_t(count),
+                            [&](std::uint64_t j, T u) { d[first + index_t(j)] = u >= p ? scale : T(0); });
+  });
   return m;
 }
 }  // namespace detail

@@ -154,7 +154,7 @@ Var<T, B> dropout(const Var<T, B>& x, std::type_identity_t<T> p) {
   const index_t n = x.numel();
   std::vector<T> host(static_cast<std::size_t>(n));
   const T keep = T(1) / (T(1) - p);
-  for (index_t i = 0; i < n; ++i) host[std::size_t(i)] = rng.uniform<T>(std::uint64_t(i)) >= p ? keep : T(0);
+  rng.for_each_uniform<T>(0, std::uint64_t(n), [&](std::uint64_t i, T u) { host[std::size_t(i)] = u >= p ? keep : T(0); });
   Tensor<T, B> m = Tensor<T, B>::from(host, x.shape());
   return t.record(detail::zip(x.value(), m, cpu::fn::mul{}), {x},
                   [m](const Tensor<T, B>& g, GradSink<T, B>& s) {

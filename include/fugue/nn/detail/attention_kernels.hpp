@@ -90,10 +90,12 @@ void skew_backward(index_t L, const T* dout, T* ds) {
     }
 }
 
+// Row i of (n, h)'s dropout keep mask, scaled: mask[j] = keep(n, h, i, j) ? 1/(1-p) : 0.
 template <class T>
-inline bool attention_keep(const attention_problem<T>& p, index_t nh, index_t i, index_t j) {
-  const std::uint64_t idx = std::uint64_t((nh * p.lq + i) * p.lk + j);
-  return p.rng.template uniform<T>(idx) >= p.dropout;
+inline void attention_keep_row(const attention_problem<T>& p, index_t nh, index_t i, T* mask) {
+  const T inv = T(1) / (T(1) - p.dropout);
+  p.rng.template for_each_uniform<T>(std::uint64_t((nh * p.lq + i) * p.lk), std::uint64_t(p.lk),
+                                     [&](std::uint64_t j, T u) { mask[j] = u >= p.dropout ? inv : T(0); });
 }
 
 // Builds masked logits for one (n, h) in s [lq, lk]; srel is scratch [L, L] when rel.
@@ -153,10 +155,12 @@ void attention_forward(attention_problem<T> p, const T* q, const T* k, const T* 
         for (index_t j = 0; j < p.lk; ++j) s[i * p.lk + j] = T(0);
     const T* pd = s;
     if (p.dropout > 0) {
-      const T inv = T(1) / (T(1) - p.dropout);
-      for (index_t i = 0; i < p.lq; ++i)
-        for (index_t j = 0; j < p.lk; ++j)
-          drop[i * p.lk + j] = attention_keep(p, t, i, j) ? s[i * p.lk + j] * inv : T(0);
+      for (index_t i = 0; i < p.lq; ++i) {
+        T* d = drop.data() + i * p.lk;
+        const T* si = s + i * p.lk;
+        attention_keep_row(p, t, i, d);
+        for (index_t j = 0; j < p.lk; ++j) d[j] *= si[j];
+      }
       pd = drop.data();
     }
     const T* vp = v + n * p.lk * p.ldv + h * p.dv;
@@ -178,11 +182,9 @@ void attention_backward(attention_problem<T> p, const T* q, const T* k, const T*
     const T* kp = k + n * p.lk * p.ldk + h * p.dk;
     const T* vp = v + n * p.lk * p.ldv + h * p.dv;
     const T* dop = dout + n * p.lq * p.ldo + h * p.dv;
-    const T inv = p.dropout > 0 ? T(1) / (T(1) - p.dropout) : T(1);
     const T* pdrop = pr;
     if (p.dropout > 0) {  // pd = keep mask scaled by 1/(1-p), then pdrop = probs * mask in dp
-      for (index_t i = 0; i < p.lq; ++i)
-        for (index_t j = 0; j < p.lk; ++j) pd[i * p.lk + j] = attention_keep(p, t, i, j) ? inv : T(0);
+      for (index_t i = 0; i < p.lq; ++i) attention_keep_row(p, t, i, pd + i * p.lk);
       for (index_t i = 0; i < LL; ++i) dp[i] = pr[i] * pd[i];
       pdrop = dp;
     }
