@@ -1,23 +1,29 @@
-// fugue/backend/cuda/caching_allocator.hpp — reuse freed device blocks instead of freeing them.
+// fugue/backend/caching_allocator.hpp — reuse freed memory blocks instead of freeing them.
 //
 // Contract: caching_allocator<Raw> hands out blocks obtained from Raw::allocate(bytes) and
 // keeps freed blocks in per-size free lists, so a steady loop (a training step, a decode
-// step) stops calling Raw::allocate (cudaMalloc on the GPU, which synchronises the device)
-// after its first iteration. Requests are rounded up to a size class: multiples of 512 bytes
+// step) stops calling Raw::allocate after its first iteration: on the GPU that is cudaMalloc,
+// which synchronises the device; on the CPU it is fresh pages the kernel must fault in and
+// zero on first touch (large blocks come from mmap and go back on free). Requests are rounded up to a size class: multiples of 512 bytes
 // up to 1 MiB, multiples of 1 MiB above. deallocate must be given the size that was
 // requested (fugue's tensor storage always does). When Raw::allocate throws (out of
 // memory), the cache is released once and the request retried before the error propagates.
 // release_cached() returns every cached block to Raw; statistics() counts raw calls and
-// cache hits so tests can assert "no new device allocation". Thread-safe (one mutex).
-// Raw provides: static void* allocate(std::size_t); static void release(void*) noexcept.
+// cache hits so tests can assert "no new allocation". The cache holds at most cache_limit()
+// bytes (Raw::default_cache_limit when Raw names one, else unbounded; set_cache_limit
+// changes it, 0 turns caching off): a block freed beyond the limit goes back to Raw at once.
+// Thread-safe (one mutex).
+// Raw provides: static void* allocate(std::size_t); static void release(void*) noexcept;
+// optionally static constexpr std::size_t default_cache_limit.
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
-namespace fugue::cuda {
+namespace fugue {
 
 struct allocator_statistics {
   std::size_t raw_allocations = 0;  // calls to Raw::allocate that succeeded
@@ -75,9 +81,15 @@ class caching_allocator {
     if (!p) return;
     const std::size_t cls = size_class(bytes);
     std::lock_guard lock(mutex_);
-    try {
-      free_[cls].push_back(p);
-    } catch (...) {  // no memory for the free list itself: give the block back instead
+    bool cached = stats_.bytes_cached + cls <= limit_;
+    if (cached) {
+      try {
+        free_[cls].push_back(p);
+      } catch (...) {  // no memory for the free list itself: give the block back instead
+        cached = false;
+      }
+    }
+    if (!cached) {
       Raw::release(p);
       ++stats_.raw_releases;
       stats_.bytes_in_use -= cls;
@@ -97,6 +109,21 @@ class caching_allocator {
     }
   }
 
+  std::size_t cache_limit() const {
+    std::lock_guard lock(mutex_);
+    return limit_;
+  }
+  // Lowering the limit below what is cached releases the whole cache.
+  void set_cache_limit(std::size_t bytes) noexcept {
+    bool shrink;
+    {
+      std::lock_guard lock(mutex_);
+      limit_ = bytes;
+      shrink = stats_.bytes_cached > limit_;
+    }
+    if (shrink) release_cached();
+  }
+
   allocator_statistics statistics() const {
     std::lock_guard lock(mutex_);
     return stats_;
@@ -104,9 +131,14 @@ class caching_allocator {
 
  private:
   caching_allocator() = default;
+  static constexpr std::size_t initial_limit() {
+    if constexpr (requires { Raw::default_cache_limit; }) return Raw::default_cache_limit;
+    else return std::numeric_limits<std::size_t>::max();
+  }
   mutable std::mutex mutex_;
+  std::size_t limit_ = initial_limit();
   std::unordered_map<std::size_t, std::vector<void*>> free_;
   allocator_statistics stats_;
 };
 
-}  // namespace fugue::cuda
+}  // namespace fugue

@@ -4,7 +4,7 @@
 // architecture (xsimd::avx512f, xsimd::fma3<xsimd::avx2>, ...) or
 // cpu::scalar_arch; several instantiations can live side by side in one binary
 // (each needs the compiler to be allowed to emit its instructions). Memory is
-// host memory aligned to 64 bytes. The kernels are the ones in
+// host memory aligned to 64 bytes, large blocks reused (cpu/memory.hpp). The kernels are the ones in
 // fugue/backend/cpu/*.hpp, instantiated for Arch; their contracts are there.
 #pragma once
 
@@ -20,6 +20,7 @@
 #include "fugue/backend/cpu/gemm.hpp"
 #include "fugue/backend/cpu/gemv.hpp"
 #include "fugue/backend/cpu/layer_norm.hpp"
+#include "fugue/backend/cpu/memory.hpp"
 #include "fugue/backend/cpu/reduce.hpp"
 #include "fugue/backend/cpu/softmax.hpp"
 #include "fugue/backend/cpu/threads.hpp"
@@ -30,21 +31,16 @@ template <class Arch>
 struct simd {
   using arch = Arch;
   static constexpr bool host_accessible = true;
-  static constexpr std::size_t alignment = 64;
-
   static std::string_view name() {
     static const std::string full = std::string("cpu::simd<") + Arch::name() + ">";
     return full;
   }
 
   // --- memory ---------------------------------------------------------------
-  static void* allocate(std::size_t bytes) {
-    if (bytes == 0) bytes = alignment;
-    return ::operator new(bytes, std::align_val_t{alignment});
-  }
-  static void deallocate(void* p, std::size_t) noexcept {
-    ::operator delete(p, std::align_val_t{alignment});
-  }
+  static constexpr std::size_t alignment = memory_alignment;
+  // Large blocks are reused through cpu::block_cache (see backend/cpu/memory.hpp).
+  static void* allocate(std::size_t bytes) { return cpu::allocate(bytes); }
+  static void deallocate(void* p, std::size_t bytes) noexcept { cpu::deallocate(p, bytes); }
   static void copy(void* dst, const void* src, std::size_t bytes) {
     if (bytes) std::memcpy(dst, src, bytes);
   }
