@@ -14,6 +14,11 @@
 // observed error is far below (blocked sums are more accurate than sequential).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <utility>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -319,4 +324,48 @@ TEST_CASE("parallel_for runs every index once, nested calls inline, after restar
   }
   cpu::set_num_threads(1);
   CHECK(cpu::num_threads() == 1);
+}
+
+TEMPLATE_LIST_TEST_CASE("gemm_packed with a prepacked op(B) equals gemm bit for bit", "[gemm][packed]", configs) {
+  using Arch = typename TestType::arch;
+  using T = typename TestType::type;
+  std::mt19937 rng(2024);
+  // M values on both sides of the fallbacks (gemv at 1, small kernels up to 4 / 8 rows),
+  // K over several K blocks, N with a ragged last sliver; a padded ldb and A given transposed.
+  for (bool tb : {false, true})
+    for (bool ta : {false, true})
+      for (index_t M : {1, 3, 8, 9, 33, 70})
+        for (auto [N, K] : {std::pair<index_t, index_t>{37, 19}, {130, 600}, {64, 1100}}) {
+          const index_t ldb = (tb ? K : N) + 3, lda = (ta ? M : K) + 1, ldc = N + 2;
+          const auto A = random_vec<T>(rng, std::size_t((ta ? K : M) * lda));
+          const auto B = random_vec<T>(rng, std::size_t((tb ? N : K) * ldb));
+          const auto C0 = random_vec<T>(rng, std::size_t(M * ldc));
+          const auto packed = kn::pack_b_operand<Arch>(tb, K, N, B.data(), ldb);
+          for (int threads : {1, 2}) {
+            threads_scope ts(threads);
+            auto want = C0, got = C0;
+            kn::gemm<Arch, T>(ta, tb, M, N, K, T(0.75), A.data(), lda, B.data(), ldb, T(0.5), want.data(), ldc);
+            kn::gemm_packed<Arch, T>(ta, M, T(0.75), A.data(), lda, packed, T(0.5), got.data(), ldc);
+            INFO("ta=" << ta << " tb=" << tb << " M=" << M << " N=" << N << " K=" << K << " threads=" << threads);
+            CHECK(got == want);
+          }
+        }
+}
+
+TEST_CASE("parallel_for: spinning and sleeping hand-offs both complete every task", "[threads]") {
+  cpu::set_num_threads(2);
+  for (int spin : {0, 100, 5000}) {
+    cpu::set_spin_wait_microseconds(spin);
+    for (int rep = 0; rep < 40; ++rep) {
+      std::vector<int> hits(9, 0);
+      cpu::parallel_for(9, [&](int i) { ++hits[std::size_t(i)]; });
+      CHECK(std::count(hits.begin(), hits.end(), 1) == 9);
+      // Every few regions, a pause longer than the spin window: the workers must be asleep
+      // and woken by the next region.
+      if (rep % 8 == 7) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  cpu::set_spin_wait_microseconds(100);
+  CHECK_THROWS_AS(cpu::set_spin_wait_microseconds(-1), fugue::error);
+  cpu::set_num_threads(1);
 }

@@ -32,11 +32,13 @@
 #pragma once
 
 #include <algorithm>
+#include <utility>
 
 #include "fugue/backend/cpu/arch.hpp"
 #include "fugue/backend/cpu/gemm_microkernel.hpp"
 #include "fugue/backend/cpu/gemm_pack.hpp"
 #include "fugue/backend/cpu/gemv.hpp"
+#include "fugue/backend/cpu/memory.hpp"
 #include "fugue/backend/cpu/threads.hpp"
 #include "fugue/core/shape.hpp"
 
@@ -81,9 +83,13 @@ template <class T, class Arch>
 inline constexpr index_t no_pack_b_rows = blocking<T, Arch>::MC;
 
 // The serial BLIS loop nest on one band of C, with an MR x (NV vectors) tile.
+// `pre` (optional): op(B) already packed for the whole K x N product as pack_b_operand lays
+// it out (K block pc at pre + pc * pre_npad, sliver s of it at + s * NR * kc), this band's
+// first column being sliver pre_sliver0; then nothing of B is packed or read here.
 template <class Arch, int MR, int NV, class T>
 void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                  const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+                  const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* pre = nullptr,
+                  index_t pre_sliver0 = 0, index_t pre_npad = 0) {
   using Bk = blocking<T, Arch>;
   constexpr index_t NR = vec_ops<T, Arch>::W * NV;
   constexpr index_t KC = Bk::KC, MC = Bk::MC / MR * MR, NC = Bk::NC / NR * NR;
@@ -93,11 +99,12 @@ void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, co
   // few L1 sets (the 2048-wide recurrent weights: 8 KB rows), so such B is packed from 32 rows
   // on: measured 39-48 -> 57-67 GFLOP/s at M 64, N 2048, K 512 on the AVX2 EPYC.
   const bool aliasing_stride = (std::size_t(ldb) * sizeof(T)) % 4096 == 0;
-  const bool pack_whole_b = tb || M > no_pack_b_rows<T, Arch> || (aliasing_stride && M >= 32);
+  const bool pack_whole_b = pre || tb || M > no_pack_b_rows<T, Arch> || (aliasing_stride && M >= 32);
   const index_t mc_max = std::min(MC, M), kc_max = std::min(KC, K), nc_max = std::min(NC, N);
   T* Ap = workspace<T>(slot::a, (mc_max + MR - 1) / MR * MR * kc_max);
-  T* Bp = pack_whole_b ? workspace<T>(slot::b, (nc_max + NR - 1) / NR * NR * kc_max)
-                       : workspace<T>(slot::b_edge, NR * kc_max);
+  T* Bp = pre ? nullptr
+              : pack_whole_b ? workspace<T>(slot::b, (nc_max + NR - 1) / NR * NR * kc_max)
+                             : workspace<T>(slot::b_edge, NR * kc_max);
 
   for (index_t jc = 0; jc < N; jc += NC) {
     const index_t nc = std::min(NC, N - jc);
@@ -105,7 +112,9 @@ void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, co
     for (index_t pc = 0; pc < K; pc += KC) {
       const index_t kc = std::min(KC, K - pc);
       const T beta_k = pc == 0 ? beta : T(1);
-      if (pack_whole_b)
+      if (pre)
+        Bp = const_cast<T*>(pre) + pc * pre_npad + (pre_sliver0 + jc / NR) * NR * kc;
+      else if (pack_whole_b)
         pack_b<Arch, NR>(tb, B, ldb, pc, jc, kc, nc, Bp);
       else if (nc_full < nc)
         pack_b<Arch, NR>(false, B, ldb, pc, jc + nc_full, kc, nc - nc_full, Bp);
@@ -291,16 +300,38 @@ bool gemm_as_gemv(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, co
   return false;
 }
 
-// One product; nt == 1 keeps it on the calling thread.
+// Whether gemm_serial runs the main blocked kernel for a product with m_total rows (the
+// only path that can use a prepacked op(B)).
+template <class Arch, class T>
+constexpr bool uses_main_kernel(bool tb, index_t m_total, index_t K) {
+  if (tb && m_total <= small_tb_rows && K >= 2 * vec_ops<T, Arch>::W) return false;
+  return tb || m_total > 4;
+}
+
+// The main-kernel band [b0, b1) of columns (by_cols) or rows, with op(B) prepacked.
+template <class Arch, class T>
+void gemm_prepacked_band(bool ta, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* pre,
+                         index_t npad, index_t sliver0, T beta, T* C, index_t ldc) {
+  using Bk = blocking<T, Arch>;
+  gemm_blocked<Arch, Bk::MR, Bk::NV>(ta, false, M, N, K, alpha, A, lda, static_cast<const T*>(nullptr), 0, beta, C,
+                                     ldc, pre, sliver0, npad);
+}
+
+// One product; nt == 1 keeps it on the calling thread. pre/npad: op(B) prepacked by
+// pack_b_operand (only used when the main blocked kernel runs; B and tb still describe it).
 template <class Arch, class T>
 void gemm_one(int nt, bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-              index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+              index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* pre = nullptr,
+              index_t npad = 0) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
   if (gemm_as_gemv<Arch>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
+  if (pre && !uses_main_kernel<Arch, T>(trans_b, M, K)) pre = nullptr;
 
-  if (nt <= 1 || M * N * K < gemm_parallel_threshold)
+  if (nt <= 1 || M * N * K < gemm_parallel_threshold) {
+    if (pre) return gemm_prepacked_band<Arch>(trans_a, M, N, K, alpha, A, lda, pre, npad, 0, beta, C, ldc);
     return gemm_serial<Arch>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, M);
+  }
 
   // One band per thread: columns when N >= M (each thread packs its own part of
   // B and all of A), rows otherwise. Band edges are multiples of the micro-tile.
@@ -317,10 +348,14 @@ void gemm_one(int nt, bool trans_a, bool trans_b, index_t M, index_t N, index_t 
     const index_t b0 = u0 * unit, b1 = std::min(len, u1 * unit);
     if (b1 <= b0) return;
     if (by_cols) {
+      if (pre)
+        return gemm_prepacked_band<Arch>(trans_a, M, b1 - b0, K, alpha, A, lda, pre, npad, b0 / NR, beta, C + b0, ldc);
       const T* Bb = trans_b ? B + b0 * ldb : B + b0;
       gemm_serial<Arch>(trans_a, trans_b, M, b1 - b0, K, alpha, A, lda, Bb, ldb, beta, C + b0, ldc, M);
     } else {
       const T* Ab = trans_a ? A + b0 : A + b0 * lda;
+      if (pre)
+        return gemm_prepacked_band<Arch>(trans_a, b1 - b0, N, K, alpha, Ab, lda, pre, npad, 0, beta, C + b0 * ldc, ldc);
       gemm_serial<Arch>(trans_a, trans_b, b1 - b0, N, K, alpha, Ab, lda, B, ldb, beta, C + b0 * ldc, ldc, M);
     }
   });
@@ -332,6 +367,68 @@ template <class Arch, class T>
 void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
           index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
   gemm_detail::gemm_one<Arch>(num_threads(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+// op(B) packed once for many products against it (a recurrent weight at every time step):
+// the packing pass a large-M gemm makes over B on every call is made here once. Holds a
+// view of B too (products with few rows read B in place); B must outlive it unchanged.
+template <class T>
+class packed_b_operand {
+ public:
+  packed_b_operand() = default;
+  packed_b_operand(packed_b_operand&& o) noexcept { *this = std::move(o); }
+  packed_b_operand& operator=(packed_b_operand&& o) noexcept {
+    std::swap(trans, o.trans), std::swap(K, o.K), std::swap(N, o.N), std::swap(ldb, o.ldb);
+    std::swap(source, o.source), std::swap(npad, o.npad), std::swap(data_, o.data_), std::swap(bytes_, o.bytes_);
+    return *this;
+  }
+  packed_b_operand(const packed_b_operand&) = delete;
+  packed_b_operand& operator=(const packed_b_operand&) = delete;
+  ~packed_b_operand() { cpu::deallocate(data_, bytes_); }
+
+  bool trans = false;
+  index_t K = 0, N = 0, ldb = 0;
+  const T* source = nullptr;
+  index_t npad = 0;  // N rounded up to whole slivers
+  const T* data() const noexcept { return data_; }
+
+ private:
+  template <class Arch, class U>
+  friend packed_b_operand<U> pack_b_operand(bool, index_t, index_t, const U*, index_t);
+  T* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+// Packs op(B) (K x N; B stored N x K when trans_b) for Arch's main micro-kernel.
+template <class Arch, class T>
+packed_b_operand<T> pack_b_operand(bool trans_b, index_t K, index_t N, const T* B, index_t ldb) {
+  using Bk = gemm_detail::blocking<T, Arch>;
+  constexpr index_t NR = gemm_detail::vec_ops<T, Arch>::W * Bk::NV;
+  constexpr index_t KC = Bk::KC, NC = Bk::NC / NR * NR;
+  packed_b_operand<T> p;
+  p.trans = trans_b, p.K = K, p.N = N, p.ldb = ldb, p.source = B;
+  p.npad = (N + NR - 1) / NR * NR;
+  if (K <= 0 || N <= 0) return p;
+  p.bytes_ = std::size_t(p.npad) * std::size_t(K) * sizeof(T);
+  p.data_ = static_cast<T*>(cpu::allocate(p.bytes_));
+  for (index_t pc = 0; pc < K; pc += KC) {
+    const index_t kc = std::min(KC, K - pc);
+    for (index_t jc = 0; jc < N; jc += NC)
+      gemm_detail::pack_b<Arch, NR>(trans_b, B, ldb, pc, jc, kc, std::min(NC, N - jc),
+                                    p.data_ + pc * p.npad + jc * kc);
+  }
+  return p;
+}
+
+// C = alpha * op(A) * op(B) + beta * C with op(B) from pack_b_operand: the same result as
+// gemm(trans_a, b.trans, M, b.N, b.K, ..., b.source, b.ldb, ...), bit for bit when beta is
+// 0 or 1 (for other beta a row band of <= 4 rows may round its beta * C term differently,
+// as gemm itself does between thread counts).
+template <class Arch, class T>
+void gemm_packed(bool trans_a, index_t M, T alpha, const T* A, index_t lda, const packed_b_operand<T>& b, T beta,
+                 T* C, index_t ldc) {
+  gemm_detail::gemm_one<Arch>(num_threads(), trans_a, b.trans, M, b.N, b.K, alpha, A, lda, b.source, b.ldb, beta, C,
+                              ldc, b.data(), b.npad);
 }
 
 template <class Arch, class T>

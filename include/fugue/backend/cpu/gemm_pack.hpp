@@ -57,7 +57,7 @@ class scratch {
   std::size_t cap_ = 0;
 };
 
-enum class slot { a = 0, b = 1, b_edge = 2, vec = 3, count = 4 };
+enum class slot { a = 0, b = 1, b_edge = 2, vec = 3, gemv_acc = 4, count = 5 };
 
 template <class T>
 T* workspace(slot s, index_t elements) {

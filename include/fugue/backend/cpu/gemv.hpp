@@ -9,9 +9,9 @@
 // scalars):
 //  - op(A) = A: four rows at a time, two vector accumulators per row, so x is
 //    loaded once per four rows; horizontal sums at the end of each row.
-//  - op(A) = A^T: y is processed in column chunks of GV vectors held in
-//    registers while all M rows stream through (y never goes back to memory
-//    inside the loop): y_chunk += x[k] * A[k, chunk] with a broadcast x[k].
+//  - op(A) = A^T: four rows of A at a time stream contiguously into an accumulator
+//    row in the per-thread workspace (L1-resident for recurrent sizes):
+//    acc += x[k] * A[k, :] for k ascending, one FMA chain per column.
 // Both are memory-bound (one FMA per element of A). With cpu::num_threads() > 1
 // and M * N >= gemv_parallel_threshold, rows (resp. column chunks) are split
 // across the pool; the result does not depend on the thread count.
@@ -20,9 +20,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 
 #include "fugue/backend/cpu/arch.hpp"
 #include "fugue/backend/cpu/gemm_microkernel.hpp"
+#include "fugue/backend/cpu/gemm_pack.hpp"
 #include "fugue/backend/cpu/threads.hpp"
 #include "fugue/core/shape.hpp"
 
@@ -104,65 +106,67 @@ void gemv_n_rows(index_t r0, index_t r1, index_t N, T alpha, const T* A, index_t
   }
 }
 
-// y[j : j + GV*W] = alpha * A[:, j : j + GV*W]^T x + beta * y[...]  (A is M x *)
-template <class Arch, class T, int GV>
-void gemv_t_chunk(index_t M, index_t j, T alpha, const T* A, index_t lda, const T* x, T beta, T* y) {
+// acc[0:n] += sum over rows k0 .. k0+RB-1 of x[k] * A[k, 0:n], RB rows per pass: each row
+// is read contiguously (the hardware prefetchers follow RB streams; walking a 64-column
+// chunk down all M rows instead touched a new 4 KB page every row: measured 112 -> 75 us at
+// 512 x 2048, 410 -> 173 us at 1024 x 2048 on the AVX2 EPYC). Each column keeps one FMA
+// chain in ascending k, so a column's value does not depend on which columns share the call.
+template <class Arch, int RB, class T>
+FUGUE_GEMM_INLINE void gemv_t_pass(index_t k0, index_t n, const T* A, index_t lda, const T* x, T* acc) {
   using O = vec_ops<T, Arch>;
   using V = typename O::V;
   constexpr index_t W = O::W;
-  V acc[GV];
-#pragma GCC unroll 16
-  for (int v = 0; v < GV; ++v) acc[v] = O::zero();
-  const T* a = A + j;
-  for (index_t k = 0; k < M; ++k, a += lda) {
-    const V xk = O::bcast(x[k]);
-#pragma GCC unroll 16
-    for (int v = 0; v < GV; ++v) acc[v] = O::fma(xk, O::load(a + v * W), acc[v]);
+  V xs[RB];
+  const T* a[RB];
+#pragma GCC unroll 8
+  for (int r = 0; r < RB; ++r) {
+    xs[r] = O::bcast(x[k0 + r]);
+    a[r] = A + (k0 + r) * lda;
   }
-  const V va = O::bcast(alpha);
-  if (beta == T(0)) {
-#pragma GCC unroll 16
-    for (int v = 0; v < GV; ++v) O::store(y + j + v * W, O::mul(va, acc[v]));
-  } else {
-    const V vb = O::bcast(beta);
-#pragma GCC unroll 16
-    for (int v = 0; v < GV; ++v)
-      O::store(y + j + v * W, O::fma(vb, O::load(y + j + v * W), O::mul(va, acc[v])));
+  index_t j = 0;
+  for (; j + W <= n; j += W) {
+    V y = O::load(acc + j);
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) y = O::fma(xs[r], O::load(a[r] + j), y);
+    O::store(acc + j, y);
+  }
+  for (; j < n; ++j) {  // W > 1 here, where O::fma is a fused multiply-add
+    T y = acc[j];
+    for (int r = 0; r < RB; ++r) y = std::fma(x[k0 + r], a[r][j], y);
+    acc[j] = y;
   }
 }
 
+// Column chunk width of the parallel split (a multiple of every vector width).
 template <class Arch, class T>
-constexpr int gemv_t_group() {
-  constexpr index_t W = vec_ops<T, Arch>::W;
-  if constexpr (W == 1) return 8;
-#if XSIMD_WITH_AVX512F
-  else if constexpr (std::is_same_v<Arch, xsimd::avx512f>) return 16;  // 32 zmm registers
-#endif
-  else return 8;
+constexpr index_t gemv_t_chunk_width() {
+  return vec_ops<T, Arch>::W * 8;
 }
 
-// Columns [c0, c1) of the transposed product; c0 is a multiple of the chunk width
-// unless it is the tail.
+// Columns [c0, c1) of y = alpha * A^T x + beta * y (A is M x *).
 template <class Arch, class T>
 void gemv_t_cols(index_t c0, index_t c1, index_t M, T alpha, const T* A, index_t lda, const T* x, T beta,
                  T* y) {
-  constexpr index_t W = vec_ops<T, Arch>::W;
-  constexpr int GV = gemv_t_group<Arch, T>();
-  index_t j = c0;
-  for (; j + GV * W <= c1; j += GV * W) gemv_t_chunk<Arch, T, GV>(M, j, alpha, A, lda, x, beta, y);
-  if constexpr (GV >= 4)
-    for (; j + 4 * W <= c1; j += 4 * W) gemv_t_chunk<Arch, T, 4>(M, j, alpha, A, lda, x, beta, y);
-  for (; j + W <= c1; j += W) gemv_t_chunk<Arch, T, 1>(M, j, alpha, A, lda, x, beta, y);
-  for (; j < c1; ++j) {
-    T t0 = 0, t1 = 0;
-    index_t k = 0;
-    for (; k + 2 <= M; k += 2) {
-      t0 += A[k * lda + j] * x[k];
-      t1 += A[(k + 1) * lda + j] * x[k + 1];
-    }
-    if (k < M) t0 += A[k * lda + j] * x[k];
-    y[j] = axpby(alpha, t0 + t1, beta, y[j]);
+  using O = vec_ops<T, Arch>;
+  using V = typename O::V;
+  constexpr index_t W = O::W;
+  const index_t n = c1 - c0;
+  T* acc = workspace<T>(slot::gemv_acc, n);
+  std::fill(acc, acc + n, T(0));
+  const T* Ab = A + c0;
+  index_t k = 0;
+  for (; k + 4 <= M; k += 4) gemv_t_pass<Arch, 4>(k, n, Ab, lda, x, acc);
+  for (; k < M; ++k) gemv_t_pass<Arch, 1>(k, n, Ab, lda, x, acc);
+  T* yb = y + c0;
+  const V va = O::bcast(alpha);
+  index_t j = 0;
+  if (beta == T(0)) {
+    for (; j + W <= n; j += W) O::store(yb + j, O::mul(va, O::load(acc + j)));
+  } else {
+    const V vb = O::bcast(beta);
+    for (; j + W <= n; j += W) O::store(yb + j, O::fma(vb, O::load(yb + j), O::mul(va, O::load(acc + j))));
   }
+  for (; j < n; ++j) yb[j] = axpby(alpha, acc[j], beta, yb[j]);
 }
 
 }  // namespace gemm_detail
@@ -188,7 +192,7 @@ void gemv(bool trans, index_t M, index_t N, T alpha, const T* A, index_t lda, co
     });
   } else {
     if (!par) return gemv_t_cols<Arch>(0, N, M, alpha, A, lda, x, beta, y);
-    constexpr index_t CW = vec_ops<T, Arch>::W * gemv_t_group<Arch, T>();
+    constexpr index_t CW = gemv_t_chunk_width<Arch, T>();
     const index_t chunks = (N + CW - 1) / CW;
     const int parts = static_cast<int>(std::min<index_t>(nt, chunks));
     parallel_for(parts, [&](int p) {

@@ -53,6 +53,17 @@ struct simd {
                    const T* B, index_t ldb, T beta, T* C, index_t ldc) {
     kernels::gemm<Arch>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
+  // op(B) packed once for many products (see kernels::pack_b_operand); gemm_packed gives
+  // the same result as gemm with the unpacked B.
+  template <class T>
+  static kernels::packed_b_operand<T> pack_b(bool trans_b, index_t K, index_t N, const T* B, index_t ldb) {
+    return kernels::pack_b_operand<Arch>(trans_b, K, N, B, ldb);
+  }
+  template <class T>
+  static void gemm_packed(bool trans_a, index_t M, T alpha, const T* A, index_t lda,
+                          const kernels::packed_b_operand<T>& B, T beta, T* C, index_t ldc) {
+    kernels::gemm_packed<Arch>(trans_a, M, alpha, A, lda, B, beta, C, ldc);
+  }
   template <class T>
   static void gemm_batched(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A,
                            index_t lda, index_t sa, const T* B, index_t ldb, index_t sb, T beta, T* C,
