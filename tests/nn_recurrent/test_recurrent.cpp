@@ -283,6 +283,25 @@ TEST_CASE("nn_recurrent: GRU step() reproduces the sequence forward") {
   }
 }
 
+TEST_CASE("nn_recurrent: the multi-threaded batch-1 GRU step equals the sequence forward") {
+  // H 200 is not a multiple of the 64-unit slices (the last slice takes the rest), 512 is.
+  for (index_t H : {200, 512}) {
+    nn::GRU<float, Bk> gru(48, H, Philox{6, 0});
+    gru.cell(0).bias.value = rndf({2, 3 * H}, 97, 0.5f);
+    const Tf x = rndf({1, 6, 48}, 98);
+    const Tf y = gru.forward(x);
+    cpu::set_num_threads(2);
+    auto s = gru.make_state(1);
+    gru.reserve(1);
+    for (index_t t = 0; t < 6; ++t) {
+      const Tf& h = gru.step(x.select(1, t).contiguous(), s);
+      const auto hv = h.to_vector(), yv = y.select(1, t).to_vector();
+      for (std::size_t i = 0; i < hv.size(); ++i) REQUIRE(hv[i] == Approx(yv[i]).margin(1e-6));
+    }
+    cpu::set_num_threads(1);
+  }
+}
+
 TEST_CASE("nn_recurrent: tape forward equals inference forward (bidirectional stacked)") {
   nn::LSTM<float, Bk, 3, 4, 2, true> lstm(3, 4, Philox{5, 0});
   const Tf x = rndf({2, 5, 3}, 96);

@@ -29,6 +29,7 @@
 //  * Init: kernels U(-1/sqrt(H), 1/sqrt(H)) from the Philox stream given, bias 0.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@
 
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/autodiff/tape.hpp"
+#include "fugue/backend/cpu/threads.hpp"
 #include "fugue/core/extents.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/detail/recurrent_common.hpp"
@@ -110,6 +112,7 @@ class GRUCell {
     const index_t G = 3 * h_;
     T* p = p_.rows(n, G);
     T* q = q_.rows(n, G);
+    if (n == 1 && cpu::num_threads() > 1 && in_ > 0) return step_one_parallel(x, h, p, q);
     B::gemm(false, false, n, G, in_, T(1), x, in_, kernel.value.data(), G, T(0), p, G);
     B::gemm(false, false, n, G, h_, T(1), h, h_, recurrent_kernel.value.data(), G, T(0), q, G);
     for (index_t b = 0; b < n; ++b)
@@ -196,6 +199,27 @@ class GRUCell {
   static constexpr index_t torch_to_ours(int tg) { return tg == 0 ? 1 : tg == 1 ? 0 : 2; }
   void check_input(const Shape& s) const {
     FUGUE_CHECK(s.rank() == 3 && s[2] == in_, "GRU: input of shape ", s.str(), ", expected [B, T, ", in_, "]");
+  }
+
+  // Batch-1 step on several threads in one parallel region: x W and h U are independent
+  // GEMVs, so half the threads compute column bands of one and half of the other (with two
+  // threads: one whole GEMV each, every weight row streamed contiguously), then the gates
+  // run on the calling thread. Each column's sum is the one the serial GEMV computes.
+  void step_one_parallel(const T* x, T* h, T* p, T* q) {
+    const index_t G = 3 * h_;
+    constexpr index_t chunk = 64;  // band edges on whole SIMD chunks
+    const index_t chunks = (G + chunk - 1) / chunk;
+    const int per = int(std::min<index_t>(std::max(1, cpu::num_threads() / 2), chunks));
+    const T* w = kernel.value.data();
+    const T* u = recurrent_kernel.value.data();
+    cpu::parallel_for(2 * per, [&](int t) {
+      const int band = t % per;
+      const index_t c0 = chunks * band / per * chunk;
+      const index_t c1 = band + 1 == per ? G : chunks * (band + 1) / per * chunk;
+      if (t < per) B::gemv(true, in_, c1 - c0, T(1), w + c0, G, x, T(0), p + c0);
+      else B::gemv(true, h_, c1 - c0, T(1), u + c0, G, h, T(0), q + c0);
+    });
+    detail::gru_gates<B>(h_, p, q, bias.value.data(), h, static_cast<T*>(nullptr), h);
   }
 
   index_t in_, h_;
