@@ -12,13 +12,11 @@
 //    fused op (backward multiplies by the same mask); dropout_tensor(x, p, rng) the plain one.
 #pragma once
 
-#include <algorithm>
 #include <string_view>
 
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
-#include "fugue/backend/cpu/threads.hpp"
-#include "fugue/backend/host_only.hpp"
+#include "fugue/autodiff/ops/nn.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/module.hpp"
 #include "fugue/ops.hpp"
@@ -27,37 +25,17 @@ FUGUE_AD_OP(nn_dropout)
 
 namespace fugue::nn {
 
-namespace detail {
-// mask_i = keep ? 1/(1-p) : 0. Drawn a Philox block at a time, in chunks spread over the
-// CPU threads (the values depend only on i, so the chunking changes nothing).
-template <class T, class B>
-Tensor<T, B> dropout_mask(const Shape& s, T p, Philox rng) {
-  FUGUE_REQUIRE_HOST_BACKEND(B, "the dropout mask");
-  auto m = Tensor<T, B>::empty(s);
-  const T scale = T(1) / (T(1) - p);
-  T* d = m.data();
-  constexpr index_t chunk = index_t(1) << 15;
-  const index_t n = m.numel();
-  cpu::parallel_for(int((n + chunk - 1) / chunk), [&](int c) {
-    const index_t first = index_t(c) * chunk, count = std::min(chunk, n - first);
-    rng.for_each_uniform<T>(std::uint64_t(first), std::uint64_t(count),
-                            [&](std::uint64_t j, T u) { d[first + index_t(j)] = u >= p ? scale : T(0); });
-  });
-  return m;
-}
-}  // namespace detail
-
 template <class T, class B>
 Tensor<T, B> dropout_tensor(const Tensor<T, B>& x, T p, Philox rng) {
   if (p == T(0)) return x;
-  return ops::mul(x, detail::dropout_mask<T, B>(x.shape(), p, rng));
+  return ops::mul(x, ad::detail::dropout_mask<T, B>(x.shape(), p, rng));
 }
 
 template <class T, class B>
 ad::Var<T, B> dropout_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, T p, Philox rng) {
   FUGUE_CHECK(p >= T(0) && p < T(1), "dropout probability ", p, " outside [0, 1)");
   if (p == T(0)) return x;
-  Tensor<T, B> mask = detail::dropout_mask<T, B>(x.shape(), p, rng);
+  Tensor<T, B> mask = ad::detail::dropout_mask<T, B>(x.shape(), p, rng);
   return tape.record(ops::mul(x.value(), mask), {x}, [mask](const Tensor<T, B>& g, auto& sink) {
     if (sink.needs(0)) sink.accumulate(0, ops::mul(g, mask));
   }, "nn_dropout");

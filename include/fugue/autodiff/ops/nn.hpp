@@ -19,11 +19,13 @@
 //    out of [0, V) throw fugue::error.
 #pragma once
 
+#include <algorithm>
 #include <span>
 #include <vector>
 
 #include "fugue/autodiff/ops/common.hpp"
 #include "fugue/autodiff/ops/grad_functors.hpp"
+#include "fugue/backend/cpu/threads.hpp"
 
 namespace fugue::ad {
 
@@ -145,17 +147,40 @@ Var<T, B> layer_norm(const Var<T, B>& x, std::type_identity_t<T> eps = T(1e-5)) 
                          "layer_norm");
 }
 
+namespace detail {
+// The inverted-dropout mask m_i = [uniform(i) >= p] / (1 - p) of one Philox stream, drawn a
+// block at a time in chunks spread over the CPU threads (values depend only on i, not on the
+// chunking). Host-accessible backends get it in place, others through one host buffer.
+template <class T, class B>
+Tensor<T, B> dropout_mask(const Shape& shape, T p, Philox rng) {
+  const index_t n = shape.numel();
+  const T keep = T(1) / (T(1) - p);
+  auto fill = [&](T* d) {
+    constexpr index_t chunk = index_t(1) << 15;
+    cpu::parallel_for(int((n + chunk - 1) / chunk), [&](int c) {
+      const index_t first = index_t(c) * chunk, count = std::min(chunk, n - first);
+      rng.for_each_uniform<T>(std::uint64_t(first), std::uint64_t(count),
+                              [&](std::uint64_t j, T u) { d[first + index_t(j)] = u >= p ? keep : T(0); });
+    });
+  };
+  if constexpr (B::host_accessible) {
+    auto m = Tensor<T, B>::empty(shape);
+    fill(m.data());
+    return m;
+  } else {
+    std::vector<T> host(static_cast<std::size_t>(n));
+    fill(host.data());
+    return Tensor<T, B>::from(host, shape);
+  }
+}
+}  // namespace detail
+
 template <Scalar T, Backend B>
 Var<T, B> dropout(const Var<T, B>& x, std::type_identity_t<T> p) {
   FUGUE_CHECK(p >= 0 && p < 1, "dropout probability ", p, " outside [0, 1)");
   Tape<T, B>& t = x.tape();
   if (p == 0 || !t.training()) return x;
-  const Philox rng = t.next_rng();
-  const index_t n = x.numel();
-  std::vector<T> host(static_cast<std::size_t>(n));
-  const T keep = T(1) / (T(1) - p);
-  rng.for_each_uniform<T>(0, std::uint64_t(n), [&](std::uint64_t i, T u) { host[std::size_t(i)] = u >= p ? keep : T(0); });
-  Tensor<T, B> m = Tensor<T, B>::from(host, x.shape());
+  Tensor<T, B> m = detail::dropout_mask<T, B>(x.shape(), p, t.next_rng());
   return t.record(detail::zip(x.value(), m, cpu::fn::mul{}), {x},
                   [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
                     if (s.needs(0)) s.accumulate(0, detail::zip(g, m, cpu::fn::mul{}));

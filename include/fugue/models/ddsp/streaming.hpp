@@ -286,16 +286,7 @@ class Streamer {
     const T scale = T(1) / T(L);
     for (std::size_t i = 0; i < L; ++i) ir_[i] = ir_zero_phase_[(i + half) % L] * scale * noise_win_[i];
     const std::uint64_t n0 = std::uint64_t(frame_) * hop_;
-    if constexpr (std::is_same_v<T, float>) {  // uniform<float>(n) = (word(n) >> 8) 2^-24, a block per 4 words
-      philox_block w = noise_rng_.words4(n0 >> 2);
-      for (std::size_t i = 0; i < hop_; ++i) {
-        const std::uint64_t n = n0 + i;
-        if (i > 0 && (n & 3) == 0) w = noise_rng_.words4(n >> 2);
-        noise_blk_[i] = T(2) * (T(w.v[n & 3] >> 8) * T(1.0 / 16777216.0)) - T(1);
-      }
-    } else {
-      for (std::size_t i = 0; i < hop_; ++i) noise_blk_[i] = T(2) * noise_rng_.uniform<T>(n0 + i) - T(1);
-    }
+    noise_rng_.template for_each_uniform<T>(n0, hop_, [&](std::uint64_t i, T u) { noise_blk_[i] = T(2) * u - T(1); });
     T* z = zacc_.data() + hop_;
     for (std::size_t i = 0; i < hop_; ++i) {
       const T x = noise_blk_[i];
