@@ -4,8 +4,8 @@
 // Contract
 //  * Streamer<Model>(model): keeps a reference to the model (which must outlive it and must not
 //    be trained while streaming). All allocation happens in reset() and prewarm(). reset() also
-//    copies the GRU kernels transposed (for contiguous GEMV reads) and the reverb IR's
-//    partition spectra: after changing the model's weights, call reset() again.
+//    computes the reverb IR's partition spectra (and, with Weights::f16, binary16 copies of the
+//    GRU kernels): after changing the model's weights, call reset() again.
 //  * reset(sample_rate, max_block): sample_rate must equal the model's (host-rate resampling is
 //    the caller's job); 1 <= max_block; clears every state (GRU state, phases, noise counter,
 //    reverb history). Throws fugue::error otherwise. noise_stream selects the Philox stream of
@@ -115,7 +115,8 @@ class Streamer {
     s_cur_.assign(hop_, T(0));
     f0_up_.assign(hop_, T(0));
     ir_fft_ = std::make_unique<dsp::RealFFT<T>>(L);
-    step_weights_ = model_.decoder().step_weights(weights == Weights::f16);
+    half_weights_ = weights == Weights::f16;
+    if (half_weights_) step_weights_ = model_.decoder().half_step_weights();
     setup_reverb();
     clear_state();
   }
@@ -190,7 +191,7 @@ class Streamer {
   void run_frame(T f0_in, T ld_in) {
     const T f0 = std::isfinite(f0_in) && f0_in > T(0) ? f0_in : T(0);
     const T ld = std::isfinite(ld_in) ? ld_in : T(-kDbRange);
-    model_.decoder().step(ws_, scale_loudness(ld), scale_f0(f0), h_.data(), ctl_.data(), &step_weights_);
+    model_.decoder().step(ws_, scale_loudness(ld), scale_f0(f0), h_.data(), ctl_.data(), half_weights_ ? &step_weights_ : nullptr);
     frame_controls(f0);
     if (frame_ == 0) std::fill(dry_.begin(), dry_.end(), T(0));
     else harmonic_block(f0);  // frame 0 has no earlier frame: its hop is offline samples < 0
@@ -340,7 +341,8 @@ class Streamer {
   int max_block_ = 0;
   Philox noise_rng_{42, 0};
   typename Decoder::StepWorkspace ws_;
-  typename Decoder::StepWeights step_weights_;
+  typename Decoder::StepWeights step_weights_;  // binary16 GRU kernels (Weights::f16 only)
+  bool half_weights_ = false;
   avec<T> h_, ctl_, a_prev_, a_next_, dist_, mags_, ir_zero_phase_, ir_, zacc_, noise_blk_, dry_, pending_;
   avec<T> weights_, f0_weights_, phase_buf_, cos_buf_, s_prev_, s_cur_, f0_up_;
   std::vector<T> noise_win_;
