@@ -1,5 +1,7 @@
 // The CUDA backend compiled by nvcc. Status translation needs no GPU and always runs; the
-// GPU conformance cases (kernels, tensor ops and the autodiff tape's values and gradients on
+// GPU conformance cases (kernels, tensor ops, the autodiff tape's and the layers' (convolutions,
+// linear, MLP, layer norm)
+// values and gradients on
 // cuda::device against cpu::native, the
 // allocator's steady state, cuBLAS / cuFFT error reporting) run when a GPU is present and
 // otherwise print one skip line.
@@ -13,6 +15,7 @@ using backends_under_test = std::tuple<fugue::cuda::device>;
 
 #include "cases_autodiff.hpp"
 #include "cases_kernels.hpp"
+#include "cases_nn.hpp"
 
 namespace fcuda = fugue::cuda;
 
@@ -43,6 +46,8 @@ TEST_CASE("cuda device: conformance with cpu::native, allocator, library errors"
   conformance::kernel_cases<double, backends_under_test>();
   conformance::autodiff_cases<float, backends_under_test>();
   conformance::autodiff_cases<double, backends_under_test>();
+  conformance::nn_cases<float, backends_under_test>();
+  conformance::nn_cases<double, backends_under_test>();
   const auto& t = conformance::tally::get();
   std::printf("fugue conformance (cuda::device): %d cases, %d output comparisons against cpu::native passed\n", t.cases,
               t.comparisons);

@@ -1,5 +1,6 @@
 // The CUDA backend's Thrust code on the CPU (THRUST_DEVICE_SYSTEM_CPP or _OMP, set by the
-// build): backend kernels, tensor ops and the autodiff tape against cpu::native, plus the
+// build): backend kernels, tensor ops, the autodiff tape and the convolution layers against
+// cpu::native, plus the
 // caching allocator and error paths. Built twice: test_cuda_thrust_cpp and test_cuda_thrust_omp.
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,7 @@ using backends_under_test = std::tuple<fugue::cuda::thrust_cpp>;
 
 #include "cases_autodiff.hpp"
 #include "cases_kernels.hpp"
+#include "cases_nn.hpp"
 
 namespace {
 // One line per test case with its own counts (the tally restarts for each).
@@ -41,4 +43,10 @@ TEST_CASE("cuda backend on Thrust host systems: autodiff values and gradients", 
   conformance::autodiff_cases<float, backends_under_test>();
   conformance::autodiff_cases<double, backends_under_test>();
   print_tally("autodiff");
+}
+
+TEST_CASE("cuda backend on Thrust host systems: layers, values and gradients", "[cuda][conformance]") {
+  conformance::nn_cases<float, backends_under_test>();
+  conformance::nn_cases<double, backends_under_test>();
+  print_tally("layers: convolutions, linear, MLP, layer norm");
 }

@@ -2,7 +2,8 @@
 //
 // Contract: Activation<Fn> maps any shape to the same shape, y = Fn(x) elementwise,
 // with no parameters. Fn provides f(v) and df(x, y) = dy/dx for both T and the
-// backend's SIMD batch. operator()(tape, x) records one node named Fn::op_name
+// backend's SIMD batch (fugue's own: a FUGUE_HOST_DEVICE scalar overload too, so they run
+// on cuda::device). operator()(tape, x) records one node named Fn::op_name
 // (all listed in activation_op_names and gradchecked in tests/nn_recurrent);
 // forward(x) is the tape-free path. Static extents pass through unchanged
 // (input_extent = dyn, output_extent_for<X> = X), so activations compose in
@@ -30,46 +31,77 @@ namespace fugue::nn {
 
 namespace act {
 namespace detail {
-template <class V>
+template <::fugue::portable_scalar V>
+FUGUE_HOST_DEVICE inline V select_ge0(V x, V a, V b) {
+  return x >= V(0) ? a : b;
+}
+template <::fugue::portable_batch V>
 inline V select_ge0(const V& x, const V& a, const V& b) {
-  if constexpr (std::is_arithmetic_v<V>) return x >= V(0) ? a : b;
-  else return xsimd::select(x >= V(0), a, b);
+  return xsimd::select(x >= V(0), a, b);
 }
-template <class V>
-inline V k(double c) {
-  return cpu::fn::detail::k<V>(c);
-}
+using cpu::fn::detail::k;
 }  // namespace detail
+
+// f(x) and df(x, y) written once each: a scalar overload callable in CUDA device code and an
+// xsimd-batch one for the CPU kernels (as FUGUE_PORTABLE_OP*, core/host_device.hpp).
+#define FUGUE_ACT_F(x, ...)                                                                     \
+  template <::fugue::portable_scalar V>                                                         \
+  FUGUE_HOST_DEVICE V f(V x) const { return __VA_ARGS__; }                                      \
+  template <::fugue::portable_batch V>                                                          \
+  V f(const V& x) const { return __VA_ARGS__; }
+#define FUGUE_ACT_DF(x, y, ...)                                                                 \
+  template <::fugue::portable_scalar V>                                                         \
+  FUGUE_HOST_DEVICE V df([[maybe_unused]] V x, [[maybe_unused]] V y) const { return __VA_ARGS__; } \
+  template <::fugue::portable_batch V>                                                          \
+  V df([[maybe_unused]] const V& x, [[maybe_unused]] const V& y) const { return __VA_ARGS__; }
 
 struct Identity {
   static constexpr const char* op_name = "nn_identity";
-  template <class V> V f(const V& x) const { return x; }
-  template <class V> V df(const V&, const V&) const { return detail::k<V>(1); }
+  FUGUE_ACT_F(x, x)
+  FUGUE_ACT_DF(x, y, detail::k<V>(1))
 };
 struct Tanh {
   static constexpr const char* op_name = "nn_tanh";
-  template <class V> V f(const V& x) const { return cpu::fn::detail::vtanh(x); }
-  template <class V> V df(const V&, const V& y) const { return detail::k<V>(1) - y * y; }
+  FUGUE_ACT_F(x, cpu::fn::detail::vtanh(x))
+  FUGUE_ACT_DF(x, y, detail::k<V>(1) - y * y)
 };
 struct Sigmoid {
   static constexpr const char* op_name = "nn_sigmoid";
-  template <class V> V f(const V& x) const { return cpu::fn::detail::sigmoid(x); }
-  template <class V> V df(const V&, const V& y) const { return y * (detail::k<V>(1) - y); }
+  FUGUE_ACT_F(x, cpu::fn::detail::sigmoid(x))
+  FUGUE_ACT_DF(x, y, y * (detail::k<V>(1) - y))
 };
 struct ReLU {
   static constexpr const char* op_name = "nn_relu";
-  template <class V> V f(const V& x) const { return detail::select_ge0(x, x, detail::k<V>(0)); }
-  template <class V> V df(const V& x, const V&) const {
-    return detail::select_ge0(x, detail::k<V>(1), detail::k<V>(0));
-  }
+  FUGUE_ACT_F(x, detail::select_ge0(x, x, detail::k<V>(0)))
+  FUGUE_ACT_DF(x, y, detail::select_ge0(x, detail::k<V>(1), detail::k<V>(0)))
 };
 struct LeakyReLU {
   static constexpr const char* op_name = "nn_leaky_relu";
   double slope = 0.2;
-  template <class V> V f(const V& x) const { return detail::select_ge0(x, x, detail::k<V>(slope) * x); }
-  template <class V> V df(const V& x, const V&) const {
-    return detail::select_ge0(x, detail::k<V>(1), detail::k<V>(slope));
-  }
+  FUGUE_ACT_F(x, detail::select_ge0(x, x, detail::k<V>(slope) * x))
+  FUGUE_ACT_DF(x, y, detail::select_ge0(x, detail::k<V>(1), detail::k<V>(slope)))
+};
+#undef FUGUE_ACT_F
+#undef FUGUE_ACT_DF
+
+// Adaptors for B::map / B::zip3: y = fn.f(x) and dx = g * fn.df(x, y), for every backend.
+// (A user's Fn with host-only f / df still works on host backends: the device check is off
+// for these templates.)
+template <class Fn>
+struct forward_of {
+  Fn fn;
+  FUGUE_HD_TEMPLATE template <::fugue::portable_scalar V>
+  FUGUE_HOST_DEVICE V operator()(V x) const { return fn.f(x); }
+  template <::fugue::portable_batch V>
+  V operator()(const V& x) const { return fn.f(x); }
+};
+template <class Fn>
+struct backward_of {
+  Fn fn;
+  FUGUE_HD_TEMPLATE template <::fugue::portable_scalar V>
+  FUGUE_HOST_DEVICE V operator()(V g, V x, V y) const { return g * fn.df(x, y); }
+  template <::fugue::portable_batch V>
+  V operator()(const V& g, const V& x, const V& y) const { return g * fn.df(x, y); }
 };
 }  // namespace act
 
@@ -81,14 +113,13 @@ template <class Fn, class T, class B>
 ad::Var<T, B> activation_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, Fn fn = {}) {
   const Tensor<T, B> xv = x.value().contiguous();
   auto y = Tensor<T, B>::empty(xv.shape());
-  B::map(xv.numel(), xv.data(), y.data(), [fn](auto v) { return fn.f(v); });
+  B::map(xv.numel(), xv.data(), y.data(), act::forward_of<Fn>{fn});
   Tensor<T, B> yv = y;
   return tape.record(
       std::move(y), {x},
       [fn, xv, yv](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
         auto dx = Tensor<T, B>::empty(xv.shape());
-        B::zip3(xv.numel(), g.data(), xv.data(), yv.data(), dx.data(),
-                [fn](auto gg, auto xx, auto yy) { return gg * fn.df(xx, yy); });
+        B::zip3(xv.numel(), g.data(), xv.data(), yv.data(), dx.data(), act::backward_of<Fn>{fn});
         sink.accumulate(0, dx);
       },
       Fn::op_name);
@@ -111,7 +142,7 @@ class Activation {
   Tensor<T, B> forward(const Tensor<T, B>& x) const {
     const Tensor<T, B> xc = x.contiguous();
     auto y = Tensor<T, B>::empty(xc.shape());
-    B::map(xc.numel(), xc.data(), y.data(), [fn = fn_](auto v) { return fn.f(v); });
+    B::map(xc.numel(), xc.data(), y.data(), act::forward_of<Fn>{fn_});
     return y;
   }
   template <class F>

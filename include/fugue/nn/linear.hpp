@@ -16,12 +16,15 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/autodiff/registry.hpp"
+#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/host_device.hpp"
 #include "fugue/core/extents.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/detail/recurrent_common.hpp"
@@ -34,12 +37,24 @@ namespace fugue::nn {
 inline constexpr const char* linear_op_name = "nn_linear";
 
 namespace detail {
+// y[i] + b[i % out] over a row-major [rows, out] y (device backends' bias add).
+template <class T>
+struct add_row_bias_at {
+  const T* y;
+  const T* b;
+  index_t out;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t i) const { return y[i] + b[index_t(i) % out]; }
+};
 // y [rows, out] = x [rows, in] w^T (+ b)
 template <class T, class B>
 void linear_rows(index_t rows, index_t in, index_t out, const T* x, const T* w, const T* b, T* y) {
   B::gemm(false, true, rows, out, in, T(1), x, in, w, in, T(0), y, out);
-  if (b)
-    for (index_t r = 0; r < rows; ++r) B::zip(out, y + r * out, b, y + r * out, [](auto p, auto q) { return p + q; });
+  if (!b) return;
+  if constexpr (B::host_accessible) {
+    for (index_t r = 0; r < rows; ++r) B::zip(out, y + r * out, b, y + r * out, cpu::fn::add{});
+  } else {  // one pass over y instead of a launch per row
+    B::generate(rows * out, y, add_row_bias_at<T>{y, b, out});
+  }
 }
 }  // namespace detail
 

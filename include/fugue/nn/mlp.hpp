@@ -61,7 +61,7 @@ class MLP {
     for (int k = 0; k < Layers; ++k) {
       cur = linears_[std::size_t(k)].forward(cur);
       if constexpr (Norm) cur = norms_[std::size_t(k)].forward(cur);
-      B::map(cur.numel(), cur.data(), cur.data(), [a = act_](auto v) { return a.f(v); });
+      B::map(cur.numel(), cur.data(), cur.data(), act::forward_of<Act>{act_});
     }
     return cur;
   }

@@ -10,7 +10,8 @@
 //  * Memory comes from caching_allocator<System::raw_memory>; steady loops stop allocating.
 //  * map / zip / zip3 take a functor that must be callable with T on the system's side
 //    (a FUGUE_HOST_DEVICE functor on the GPU, such as fugue::fn's; any callable on the host
-//    systems).
+//    systems); generate(n, y, f) writes y[i] = f(i) the same way (index-computed gathers:
+//    the convolution's im2col / col2im).
 //  * Reductions accumulate in double. softmax / layer norm run one row per thread.
 //  * GEMM / GEMV / FFT go to System (cuBLAS / cuFFT on the GPU, CPU kernels on the host).
 // System = gpu_system (nvcc; alias cuda::device), thrust_cpp_system, thrust_omp_system.
@@ -114,6 +115,12 @@ struct basic_device {
   template <class T, class F>
   static void zip3(index_t n, const T* a, const T* b, const T* c, T* y, F f) {
     for_each_index(System::policy(), n, kernels::zip3_at<T, F>{a, b, c, y, f});
+  }
+  // y[i] = f(i) for i in [0, n), f a portable functor of the std::uint64_t index; it may read
+  // y[i] (an in-place update) but no other element of y.
+  template <class T, class F>
+  static void generate(index_t n, T* y, F f) {
+    generate_indexed(System::policy(), n, y, f);
   }
   template <class T>
   static void fill(index_t n, T value, T* y) {

@@ -13,13 +13,17 @@
 // The column buffer is [C_in/groups * kH * kW, Ho * Wo] per sample and group; rows are
 // ordered (c, kh, kw), i.e. the flattened weight row. Nothing here throws: the
 // callers (nn/conv*.hpp) validate shapes and raise fugue::error.
+// Backends: host-accessible ones run the row-wise im2col / col2im loops below; the others
+// (cuda::device and its Thrust host systems) build and fold the column buffer one element per
+// call of a portable functor through B::generate (im2col_at, col2im_at: col2im in gather form,
+// each dx element summing the column entries that read it, in the host loop's order), and
+// the GEMMs are B::gemm either way.
 #pragma once
 
-#include "fugue/backend/host_only.hpp"
-
 #include <algorithm>
-#include <vector>
+#include <cstdint>
 
+#include "fugue/core/host_device.hpp"
 #include "fugue/core/tensor.hpp"
 
 namespace fugue::nn::detail {
@@ -105,6 +109,89 @@ void col2im(const conv_geometry& g, const T* col, T* dx) {
       }
 }
 
+// The geometry as plain integers for the portable functors (conv_geometry's members are
+// host functions).
+struct conv_index_geometry {
+  index_t h, w, ho, wo, kh, kw, sh, sw, dh, dw, pt, pl;
+  explicit conv_index_geometry(const conv_geometry& g)
+      : h(g.h), w(g.w), ho(g.out_h()), wo(g.out_w()), kh(g.kh), kw(g.kw), sh(g.stride_h), sw(g.stride_w),
+        dh(g.dil_h), dw(g.dil_w), pt(g.pad_top), pl(g.pad_left) {}
+};
+
+// col[r, p] (flattened r * Ho*Wo + p) of one group's im2col (x: its channel 0, [cin_g, H, W]).
+template <class T>
+struct im2col_at {
+  conv_index_geometry d;
+  const T* x;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
+    const index_t P = d.ho * d.wo, r = index_t(idx) / P, p = index_t(idx) % P;
+    const index_t c = r / (d.kh * d.kw), i = (r / d.kw) % d.kh, j = r % d.kw;
+    const index_t ih = (p / d.wo) * d.sh - d.pt + i * d.dh, iw = (p % d.wo) * d.sw - d.pl + j * d.dw;
+    return ih >= 0 && ih < d.h && iw >= 0 && iw < d.w ? x[(c * d.h + ih) * d.w + iw] : T(0);
+  }
+};
+
+// dx[c, ih, iw] (flattened idx) plus every column entry of one group that read that input:
+// kernel taps (i, j) in the order col2im adds them, for the output position each maps to.
+template <class T>
+struct col2im_at {
+  conv_index_geometry d;
+  const T* col;
+  const T* dx;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
+    const index_t hw = d.h * d.w, c = index_t(idx) / hw, ih = (index_t(idx) % hw) / d.w, iw = index_t(idx) % d.w;
+    const index_t P = d.ho * d.wo;
+    T v = dx[idx];
+    for (index_t i = 0; i < d.kh; ++i) {
+      const index_t th = ih + d.pt - i * d.dh;
+      if (th < 0 || th % d.sh != 0 || th / d.sh >= d.ho) continue;
+      for (index_t j = 0; j < d.kw; ++j) {
+        const index_t tw = iw + d.pl - j * d.dw;
+        if (tw < 0 || tw % d.sw != 0 || tw / d.sw >= d.wo) continue;
+        v += col[((c * d.kh + i) * d.kw + j) * P + (th / d.sh) * d.wo + tw / d.sw];
+      }
+    }
+    return v;
+  }
+};
+
+// y [N, C, positions] (flattened) plus bias[c].
+template <class T>
+struct add_channel_bias_at {
+  const T* y;
+  const T* bias;
+  index_t positions, channels;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
+    return y[idx] + bias[(index_t(idx) / positions) % channels];
+  }
+};
+
+// The column buffer of one group and sample, on B.
+template <class B, class T>
+void fill_columns(const conv_geometry& g, const T* xg, T* col) {
+  if constexpr (B::host_accessible) im2col(g, xg, col);
+  else B::generate(g.col_rows() * g.col_cols(), col, im2col_at<T>{conv_index_geometry(g), xg});
+}
+// dxg (one group and sample) += col2im(col), on B.
+template <class B, class T>
+void fold_columns(const conv_geometry& g, const T* col, T* dxg) {
+  if constexpr (B::host_accessible) col2im(g, col, dxg);
+  else B::generate(g.cin_g() * g.h * g.w, dxg, col2im_at<T>{conv_index_geometry(g), col, dxg});
+}
+// y [n, channels, positions] += bias per channel, on B.
+template <class B, class T>
+void add_channel_bias(index_t n, index_t channels, index_t positions, const T* bias, T* y) {
+  if constexpr (B::host_accessible) {
+    for (index_t i = 0; i < n * channels; ++i) {
+      const T b = bias[i % channels];
+      T* r = y + i * positions;
+      for (index_t p = 0; p < positions; ++p) r[p] += b;
+    }
+  } else {
+    B::generate(n * channels * positions, y, add_channel_bias_at<T>{y, bias, positions, channels});
+  }
+}
+
 // True when the column matrix is the input itself (1x1 kernel, stride 1, no padding).
 inline bool conv_is_pointwise(const conv_geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_bottom == 0 &&
@@ -114,36 +201,29 @@ inline bool conv_is_pointwise(const conv_geometry& g) {
 // y[n, co, :] = sum W[co, :] col(x[n]) + bias[co].   x [N, C_in, H, W], y [N, C_out, Ho, Wo].
 template <class B, class T>
 void conv_forward(const conv_geometry& g, const T* x, const T* w, const T* bias, T* y) {
-  FUGUE_REQUIRE_HOST_BACKEND(B, "the im2col convolution");
   const index_t P = g.col_cols(), Kc = g.col_rows(), cog = g.cout_g();
   const bool pw = conv_is_pointwise(g);
-  std::vector<T> col(pw ? 0 : std::size_t(Kc * P));
+  auto col = Tensor<T, B>::empty({pw ? 0 : Kc * P});
   for (index_t n = 0; n < g.n; ++n)
     for (index_t gr = 0; gr < g.groups; ++gr) {
       const T* xg = x + (n * g.c_in + gr * g.cin_g()) * g.h * g.w;
       const T* src = xg;
       if (!pw) {
-        im2col(g, xg, col.data());
+        fill_columns<B>(g, xg, col.data());
         src = col.data();
       }
       T* yg = y + (n * g.c_out + gr * cog) * P;
       B::gemm(false, false, cog, P, Kc, T(1), w + gr * cog * Kc, Kc, src, P, T(0), yg, P);
-      if (bias)
-        for (index_t co = 0; co < cog; ++co) {
-          const T b = bias[gr * cog + co];
-          T* r = yg + co * P;
-          for (index_t p = 0; p < P; ++p) r[p] += b;
-        }
     }
+  if (bias) add_channel_bias<B>(g.n, g.c_out, P, bias, y);
 }
 
 // dx += col2im(W^T dy)   (dx [N, C_in, H, W] must be initialised by the caller).
 template <class B, class T>
 void conv_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) {
-  FUGUE_REQUIRE_HOST_BACKEND(B, "the im2col convolution");
   const index_t P = g.col_cols(), Kc = g.col_rows(), cog = g.cout_g();
   const bool pw = conv_is_pointwise(g);
-  std::vector<T> col(pw ? 0 : std::size_t(Kc * P));
+  auto col = Tensor<T, B>::empty({pw ? 0 : Kc * P});
   for (index_t n = 0; n < g.n; ++n)
     for (index_t gr = 0; gr < g.groups; ++gr) {
       const T* dyg = dy + (n * g.c_out + gr * cog) * P;
@@ -152,7 +232,7 @@ void conv_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) 
         B::gemm(true, false, Kc, P, cog, T(1), w + gr * cog * Kc, Kc, dyg, P, T(1), dxg, P);
       } else {
         B::gemm(true, false, Kc, P, cog, T(1), w + gr * cog * Kc, Kc, dyg, P, T(0), col.data(), P);
-        col2im(g, col.data(), dxg);
+        fold_columns<B>(g, col.data(), dxg);
       }
     }
 }
@@ -160,16 +240,15 @@ void conv_backward_data(const conv_geometry& g, const T* dy, const T* w, T* dx) 
 // dw += dy col(x)^T   (dw [C_out, C_in/groups, kH, kW] initialised by the caller).
 template <class B, class T>
 void conv_backward_weight(const conv_geometry& g, const T* x, const T* dy, T* dw) {
-  FUGUE_REQUIRE_HOST_BACKEND(B, "the im2col convolution");
   const index_t P = g.col_cols(), Kc = g.col_rows(), cog = g.cout_g();
   const bool pw = conv_is_pointwise(g);
-  std::vector<T> col(pw ? 0 : std::size_t(Kc * P));
+  auto col = Tensor<T, B>::empty({pw ? 0 : Kc * P});
   for (index_t n = 0; n < g.n; ++n)
     for (index_t gr = 0; gr < g.groups; ++gr) {
       const T* xg = x + (n * g.c_in + gr * g.cin_g()) * g.h * g.w;
       const T* src = xg;
       if (!pw) {
-        im2col(g, xg, col.data());
+        fill_columns<B>(g, xg, col.data());
         src = col.data();
       }
       const T* dyg = dy + (n * g.c_out + gr * cog) * P;
@@ -178,15 +257,21 @@ void conv_backward_weight(const conv_geometry& g, const T* x, const T* dy, T* dw
 }
 
 // db[co] += sum over n and positions of dy[n, co, :].
-template <class T>
+template <class B, class T>
 void conv_backward_bias(index_t n, index_t c, index_t positions, const T* dy, T* db) {
-  for (index_t i = 0; i < n; ++i)
-    for (index_t co = 0; co < c; ++co) {
-      const T* r = dy + (i * c + co) * positions;
-      T s = 0;
-      for (index_t p = 0; p < positions; ++p) s += r[p];
-      db[co] += s;
-    }
+  if constexpr (B::host_accessible) {
+    for (index_t i = 0; i < n; ++i)
+      for (index_t co = 0; co < c; ++co) {
+        const T* r = dy + (i * c + co) * positions;
+        T s = 0;
+        for (index_t p = 0; p < positions; ++p) s += r[p];
+        db[co] += s;
+      }
+  } else {  // per (sample, channel) row sums, then down the samples into db
+    auto rows = Tensor<T, B>::empty({n * c});
+    B::row_sum(n * c, positions, dy, rows.data());
+    B::col_sum(n, c, rows.data(), db, true);
+  }
 }
 
 }  // namespace fugue::nn::detail

@@ -41,13 +41,7 @@ Tensor<T, B> conv_transpose_forward_tensor(const conv_geometry& g, const Tensor<
   conv_backward_data<B>(g, xc.data(), wc.data(), y.data());
   if (b) {
     Tensor<T, B> bc = b->contiguous();
-    const index_t hw = g.h * g.w;
-    for (index_t n = 0; n < g.n; ++n)
-      for (index_t c = 0; c < g.c_in; ++c) {
-        T* r = y.data() + (n * g.c_in + c) * hw;
-        const T v = bc.data()[c];
-        for (index_t i = 0; i < hw; ++i) r[i] += v;
-      }
+    add_channel_bias<B>(g.n, g.c_in, g.h * g.w, bc.data(), y.data());
   }
   return y;
 }
@@ -73,7 +67,7 @@ ad::Var<T, B> conv_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::Va
     }
     if (has_b && sink.needs(2)) {
       auto db = Tensor<T, B>::zeros({g.c_out});
-      conv_backward_bias(g.n, g.c_out, g.col_cols(), gc.data(), db.data());
+      conv_backward_bias<B>(g.n, g.c_out, g.col_cols(), gc.data(), db.data());
       sink.accumulate(2, db);
     }
   };
@@ -103,7 +97,7 @@ ad::Var<T, B> conv_transpose_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
     }
     if (has_b && sink.needs(2)) {
       auto db = Tensor<T, B>::zeros({g.c_in});
-      conv_backward_bias(g.n, g.c_in, g.h * g.w, gc.data(), db.data());
+      conv_backward_bias<B>(g.n, g.c_in, g.h * g.w, gc.data(), db.data());
       sink.accumulate(2, db);
     }
   };
