@@ -14,7 +14,7 @@
 #   FUGUE_COMPARE_MIN_TIME  seconds per repetition (default 0.2)
 #   FUGUE_COMPARE_FILTER    regex restricting the cases (default: all of the suite)
 #   OPENBLAS_CORETYPE   the peer OpenBLAS's kernels (default: its own detection, SkylakeX on
-#                       AVX-512 CPUs, see below)
+#                       AMD AVX-512 CPUs, see below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,15 +40,16 @@ shift
 # The peer at its best. Debian bookworm's OpenBLAS (0.3.21) does not recognise AMD Zen 4 / Zen 5
 # and runs its AVX2 "Haswell" kernels there: half the speed of its own AVX-512 "SkylakeX" kernels
 # on the same CPU (measured on an EPYC family 26: sgemm 2048 143 vs 78 ms). torch's matmuls go
-# through the same OpenBLAS. So unless the caller chose a core type, a CPU with the AVX-512 subsets
-# those kernels use gets OPENBLAS_CORETYPE=SkylakeX (on Intel AVX-512 CPUs that is what OpenBLAS
-# picks anyway).
+# through the same OpenBLAS. So unless the caller chose a core type, an AMD CPU with the AVX-512
+# subsets those kernels use gets OPENBLAS_CORETYPE=SkylakeX (Intel AVX-512 CPUs are detected by
+# OpenBLAS itself and keep its choice).
 if [[ -z ${OPENBLAS_CORETYPE:-} ]] && [[ -r /proc/cpuinfo ]]; then
   flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
-  if [[ " $flags " == *" avx512f "* && " $flags " == *" avx512bw "* && " $flags " == *" avx512vl "* &&
-        " $flags " == *" avx512dq "* ]]; then
+  vendor=$(grep -m1 '^vendor_id' /proc/cpuinfo || true)
+  if [[ $vendor == *AuthenticAMD* && " $flags " == *" avx512f "* && " $flags " == *" avx512bw "* &&
+        " $flags " == *" avx512vl "* && " $flags " == *" avx512dq "* ]]; then
     export OPENBLAS_CORETYPE=SkylakeX
-    echo "compare.sh: AVX-512 CPU: the peer's OpenBLAS runs its SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX; set OPENBLAS_CORETYPE to override)" >&2
+    echo "compare.sh: AMD AVX-512 CPU: the peer's OpenBLAS runs its SkylakeX kernels (OPENBLAS_CORETYPE=SkylakeX; set OPENBLAS_CORETYPE to override)" >&2
   fi
 fi
 

@@ -1,6 +1,6 @@
 // Conformance cases for the layers that run on every backend: the convolutions (Conv1d:
-// dilated, causal, strided, grouped, pointwise; Conv2d: padded, strided, dilated, grouped,
-// TF "SAME"; ConvTranspose2d: strided with output padding, grouped), Linear, MLP, LayerNorm. Each case builds the layer on the
+// dilated, causal, strided, grouped, asymmetric padding, pointwise; Conv2d: padded, strided,
+// dilated (also both on one axis), grouped, TF "SAME" with odd and even kernels; ConvTranspose2d: strided with output padding, grouped), Linear, MLP, LayerNorm. Each case builds the layer on the
 // backend (the same Philox init everywhere), records it on a tape, runs backward with a fixed
 // random seed, and returns the output, the input's gradient, every parameter's gradient and
 // the tape-free forward(x): all compared against cpu::native. The device path is the
@@ -46,6 +46,10 @@ void nn_cases() {
   nn::Conv1dOptions c1s;
   c1s.in_channels = 6, c1s.out_channels = 4, c1s.kernel_size = 5, c1s.stride = 3, c1s.padding = 2, c1s.groups = 2;
   CONF_LAYER("nn Conv1d strided, padded, 2 groups", nn::Conv1d, c1s, ({3, 6, 23}))
+  nn::Conv1dOptions c1a;
+  c1a.in_channels = 3, c1a.out_channels = 4, c1a.kernel_size = 4, c1a.stride = 2, c1a.dilation = 2;
+  c1a.asymmetric = true, c1a.pad_left = 3, c1a.pad_right = 1;
+  CONF_LAYER("nn Conv1d stride 2, dilation 2, asymmetric padding", nn::Conv1d, c1a, ({2, 3, 21}))
   nn::Conv1dOptions c1p;
   c1p.in_channels = 5, c1p.out_channels = 7, c1p.kernel_size = 1, c1p.bias = false;
   CONF_LAYER("nn Conv1d pointwise, no bias", nn::Conv1d, c1p, ({2, 5, 11}))
@@ -54,6 +58,13 @@ void nn_cases() {
   c2.in_channels = 3, c2.out_channels = 4, c2.kernel_h = 3, c2.kernel_w = 2, c2.stride_h = 2, c2.stride_w = 1;
   c2.padding_h = 1, c2.padding_w = 1, c2.dilation_w = 2;
   CONF_LAYER("nn Conv2d strided, padded, dilated", nn::Conv2d, c2, ({2, 3, 9, 8}))
+  nn::Conv2dOptions c2sd;
+  c2sd.in_channels = 2, c2sd.out_channels = 3, c2sd.kernel_h = 3, c2sd.kernel_w = 3, c2sd.stride_h = 2;
+  c2sd.dilation_h = 2, c2sd.stride_w = 3, c2sd.dilation_w = 2, c2sd.padding_h = 2, c2sd.padding_w = 1;
+  CONF_LAYER("nn Conv2d stride 2 with dilation 2 on both axes", nn::Conv2d, c2sd, ({2, 2, 13, 14}))
+  nn::Conv2dOptions c2e;
+  c2e.in_channels = 3, c2e.out_channels = 2, c2e.kernel_h = 2, c2e.kernel_w = 4, c2e.same = true;
+  CONF_LAYER("nn Conv2d SAME with an even kernel (pad bottom / right > top / left)", nn::Conv2d, c2e, ({2, 3, 5, 7}))
   nn::Conv2dOptions c2g;
   c2g.in_channels = 4, c2g.out_channels = 6, c2g.kernel_h = 3, c2g.kernel_w = 3, c2g.groups = 2, c2g.same = true;
   CONF_LAYER("nn Conv2d SAME, 2 groups", nn::Conv2d, c2g, ({2, 4, 7, 6}))

@@ -148,30 +148,34 @@ Var<T, B> layer_norm(const Var<T, B>& x, std::type_identity_t<T> eps = T(1e-5)) 
 }
 
 namespace detail {
-// The inverted-dropout mask m_i = [uniform(i) >= p] / (1 - p) of one Philox stream, drawn a
-// block at a time in chunks spread over the CPU threads (values depend only on i, not on the
-// chunking). Host-accessible backends get it in place, others through one host buffer.
+// m_i = [uniform(i) >= p] * keep, one element per call (device backends' mask).
+template <class T>
+struct dropout_mask_at {
+  Philox rng;
+  T p, keep;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t i) const { return rng.template uniform<T>(i) >= p ? keep : T(0); }
+};
+
+// The inverted-dropout mask m_i = [uniform(i) >= p] / (1 - p) of one Philox stream. Host
+// backends draw it a block at a time in chunks spread over the CPU threads; device backends
+// one element per call of dropout_mask_at, on the device. The values depend only on i.
 template <class T, class B>
 Tensor<T, B> dropout_mask(const Shape& shape, T p, Philox rng) {
   const index_t n = shape.numel();
   const T keep = T(1) / (T(1) - p);
-  auto fill = [&](T* d) {
+  auto m = Tensor<T, B>::empty(shape);
+  if constexpr (B::host_accessible) {
+    T* d = m.data();
     constexpr index_t chunk = index_t(1) << 15;
     cpu::parallel_for(int((n + chunk - 1) / chunk), [&](int c) {
       const index_t first = index_t(c) * chunk, count = std::min(chunk, n - first);
       rng.for_each_uniform<T>(std::uint64_t(first), std::uint64_t(count),
                               [&](std::uint64_t j, T u) { d[first + index_t(j)] = u >= p ? keep : T(0); });
     });
-  };
-  if constexpr (B::host_accessible) {
-    auto m = Tensor<T, B>::empty(shape);
-    fill(m.data());
-    return m;
   } else {
-    std::vector<T> host(static_cast<std::size_t>(n));
-    fill(host.data());
-    return Tensor<T, B>::from(host, shape);
+    B::generate(n, m.data(), dropout_mask_at<T>{rng, p, keep});
   }
+  return m;
 }
 }  // namespace detail
 

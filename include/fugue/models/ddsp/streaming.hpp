@@ -115,8 +115,11 @@ class Streamer {
     s_cur_.assign(hop_, T(0));
     f0_up_.assign(hop_, T(0));
     ir_fft_ = std::make_unique<dsp::RealFFT<T>>(L);
+    // (built before anything is assigned: a refused binary16 conversion leaves no stale copy)
+    typename Decoder::StepWeights half = weights == Weights::f16 ? model_.decoder().half_step_weights()
+                                                                 : typename Decoder::StepWeights{};
+    step_weights_ = std::move(half);
     half_weights_ = weights == Weights::f16;
-    if (half_weights_) step_weights_ = model_.decoder().half_step_weights();
     setup_reverb();
     clear_state();
   }
