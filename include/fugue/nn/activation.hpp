@@ -31,15 +31,8 @@ namespace fugue::nn {
 
 namespace act {
 namespace detail {
-template <::fugue::portable_scalar V>
-FUGUE_HOST_DEVICE inline V select_ge0(V x, V a, V b) {
-  return x >= V(0) ? a : b;
-}
-template <::fugue::portable_batch V>
-inline V select_ge0(const V& x, const V& a, const V& b) {
-  return xsimd::select(x >= V(0), a, b);
-}
 using cpu::fn::detail::k;
+using cpu::fn::detail::vselect;  // c ? a : b, lane-wise for batches
 }  // namespace detail
 
 // f(x) and df(x, y) written once each: a scalar overload callable in CUDA device code and an
@@ -72,14 +65,14 @@ struct Sigmoid {
 };
 struct ReLU {
   static constexpr const char* op_name = "nn_relu";
-  FUGUE_ACT_F(x, detail::select_ge0(x, x, detail::k<V>(0)))
-  FUGUE_ACT_DF(x, y, detail::select_ge0(x, detail::k<V>(1), detail::k<V>(0)))
+  FUGUE_ACT_F(x, detail::vselect(x >= detail::k<V>(0), x, detail::k<V>(0)))
+  FUGUE_ACT_DF(x, y, detail::vselect(x >= detail::k<V>(0), detail::k<V>(1), detail::k<V>(0)))
 };
 struct LeakyReLU {
   static constexpr const char* op_name = "nn_leaky_relu";
   double slope = 0.2;
-  FUGUE_ACT_F(x, detail::select_ge0(x, x, detail::k<V>(slope) * x))
-  FUGUE_ACT_DF(x, y, detail::select_ge0(x, detail::k<V>(1), detail::k<V>(slope)))
+  FUGUE_ACT_F(x, detail::vselect(x >= detail::k<V>(0), x, detail::k<V>(slope) * x))
+  FUGUE_ACT_DF(x, y, detail::vselect(x >= detail::k<V>(0), detail::k<V>(1), detail::k<V>(slope)))
 };
 #undef FUGUE_ACT_F
 #undef FUGUE_ACT_DF

@@ -16,7 +16,6 @@
 #pragma once
 
 #include <cmath>
-#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,9 +23,9 @@
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/backend/cpu/functors.hpp"
-#include "fugue/core/host_device.hpp"
 #include "fugue/core/extents.hpp"
 #include "fugue/core/rng.hpp"
+#include "fugue/nn/detail/channel_bias.hpp"
 #include "fugue/nn/detail/recurrent_common.hpp"
 #include "fugue/nn/module.hpp"
 
@@ -37,14 +36,6 @@ namespace fugue::nn {
 inline constexpr const char* linear_op_name = "nn_linear";
 
 namespace detail {
-// y[i] + b[i % out] over a row-major [rows, out] y (device backends' bias add).
-template <class T>
-struct add_row_bias_at {
-  const T* y;
-  const T* b;
-  index_t out;
-  FUGUE_HOST_DEVICE T operator()(std::uint64_t i) const { return y[i] + b[index_t(i) % out]; }
-};
 // y [rows, out] = x [rows, in] w^T (+ b)
 template <class T, class B>
 void linear_rows(index_t rows, index_t in, index_t out, const T* x, const T* w, const T* b, T* y) {
@@ -53,7 +44,7 @@ void linear_rows(index_t rows, index_t in, index_t out, const T* x, const T* w, 
   if constexpr (B::host_accessible) {
     for (index_t r = 0; r < rows; ++r) B::zip(out, y + r * out, b, y + r * out, cpu::fn::add{});
   } else {  // one pass over y instead of a launch per row
-    B::generate(rows * out, y, add_row_bias_at<T>{y, b, out});
+    add_channel_bias<B>(rows, out, 1, b, y);
   }
 }
 }  // namespace detail

@@ -115,11 +115,7 @@ class Streamer {
     s_cur_.assign(hop_, T(0));
     f0_up_.assign(hop_, T(0));
     ir_fft_ = std::make_unique<dsp::RealFFT<T>>(L);
-    // (built before anything is assigned: a refused binary16 conversion leaves no stale copy)
-    typename Decoder::StepWeights half = weights == Weights::f16 ? model_.decoder().half_step_weights()
-                                                                 : typename Decoder::StepWeights{};
-    step_weights_ = std::move(half);
-    half_weights_ = weights == Weights::f16;
+    step_weights_ = weights == Weights::f16 ? model_.decoder().half_step_weights() : typename Decoder::StepWeights{};
     setup_reverb();
     clear_state();
   }
@@ -194,7 +190,8 @@ class Streamer {
   void run_frame(T f0_in, T ld_in) {
     const T f0 = std::isfinite(f0_in) && f0_in > T(0) ? f0_in : T(0);
     const T ld = std::isfinite(ld_in) ? ld_in : T(-kDbRange);
-    model_.decoder().step(ws_, scale_loudness(ld), scale_f0(f0), h_.data(), ctl_.data(), half_weights_ ? &step_weights_ : nullptr);
+    model_.decoder().step(ws_, scale_loudness(ld), scale_f0(f0), h_.data(), ctl_.data(),
+                          step_weights_.kernel_h.empty() ? nullptr : &step_weights_);
     frame_controls(f0);
     if (frame_ == 0) std::fill(dry_.begin(), dry_.end(), T(0));
     else harmonic_block(f0);  // frame 0 has no earlier frame: its hop is offline samples < 0
@@ -344,8 +341,7 @@ class Streamer {
   int max_block_ = 0;
   Philox noise_rng_{42, 0};
   typename Decoder::StepWorkspace ws_;
-  typename Decoder::StepWeights step_weights_;  // binary16 GRU kernels (Weights::f16 only)
-  bool half_weights_ = false;
+  typename Decoder::StepWeights step_weights_;  // binary16 GRU kernels (Weights::f16), else empty
   avec<T> h_, ctl_, a_prev_, a_next_, dist_, mags_, ir_zero_phase_, ir_, zacc_, noise_blk_, dry_, pending_;
   avec<T> weights_, f0_weights_, phase_buf_, cos_buf_, s_prev_, s_cur_, f0_up_;
   std::vector<T> noise_win_;

@@ -25,6 +25,7 @@
 
 #include "fugue/core/host_device.hpp"
 #include "fugue/core/tensor.hpp"
+#include "fugue/nn/detail/channel_bias.hpp"
 
 namespace fugue::nn::detail {
 
@@ -155,17 +156,6 @@ struct col2im_at {
   }
 };
 
-// y [N, C, positions] (flattened) plus bias[c].
-template <class T>
-struct add_channel_bias_at {
-  const T* y;
-  const T* bias;
-  index_t positions, channels;
-  FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
-    return y[idx] + bias[(index_t(idx) / positions) % channels];
-  }
-};
-
 // The column buffer of one group and sample, on B.
 template <class B, class T>
 void fill_columns(const conv_geometry& g, const T* xg, T* col) {
@@ -178,20 +168,6 @@ void fold_columns(const conv_geometry& g, const T* col, T* dxg) {
   if constexpr (B::host_accessible) col2im(g, col, dxg);
   else B::generate(g.cin_g() * g.h * g.w, dxg, col2im_at<T>{conv_index_geometry(g), col, dxg});
 }
-// y [n, channels, positions] += bias per channel, on B.
-template <class B, class T>
-void add_channel_bias(index_t n, index_t channels, index_t positions, const T* bias, T* y) {
-  if constexpr (B::host_accessible) {
-    for (index_t i = 0; i < n * channels; ++i) {
-      const T b = bias[i % channels];
-      T* r = y + i * positions;
-      for (index_t p = 0; p < positions; ++p) r[p] += b;
-    }
-  } else {
-    B::generate(n * channels * positions, y, add_channel_bias_at<T>{y, bias, positions, channels});
-  }
-}
-
 // True when the column matrix is the input itself (1x1 kernel, stride 1, no padding).
 inline bool conv_is_pointwise(const conv_geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_bottom == 0 &&
