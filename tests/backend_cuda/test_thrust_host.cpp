@@ -1,6 +1,6 @@
 // The CUDA backend's Thrust code on the CPU (THRUST_DEVICE_SYSTEM_CPP or _OMP, set by the
-// build): backend kernels, tensor ops, the autodiff tape and the convolution layers against
-// cpu::native, plus the
+// build): backend kernels, tensor ops, the autodiff tape, the convolution / dense layers and
+// the recurrent layers against cpu::native, plus the
 // caching allocator and error paths. Built twice: test_cuda_thrust_cpp and test_cuda_thrust_omp.
 #include <catch2/catch.hpp>
 
@@ -17,6 +17,8 @@ using backends_under_test = std::tuple<fugue::cuda::thrust_cpp>;
 #include "cases_autodiff.hpp"
 #include "cases_kernels.hpp"
 #include "cases_nn.hpp"
+#include "cases_attention.hpp"
+#include "cases_rnn.hpp"
 
 namespace {
 // One line per test case with its own counts (the tally restarts for each).
@@ -49,4 +51,17 @@ TEST_CASE("cuda backend on Thrust host systems: layers, values and gradients", "
   conformance::nn_cases<float, backends_under_test>();
   conformance::nn_cases<double, backends_under_test>();
   print_tally("layers: convolutions, linear, MLP, layer norm");
+}
+
+TEST_CASE("cuda backend on Thrust host systems: recurrent layers, values and gradients", "[cuda][conformance]") {
+  conformance::rnn_cases<float, backends_under_test>();
+  conformance::rnn_cases<double, backends_under_test>();
+  print_tally("layers: LSTM, GRU (sequences, bidirectional stacks, step)");
+}
+
+TEST_CASE("cuda backend on Thrust host systems: attention and Transformer layers, values and gradients",
+          "[cuda][conformance]") {
+  conformance::attention_cases<float, backends_under_test>();
+  conformance::attention_cases<double, backends_under_test>();
+  print_tally("layers: multi-head / relative attention, skew, Transformer encoder and decoder");
 }

@@ -19,6 +19,8 @@
 //  * operator()(tape, x) records one fused op with a hand-written backward (train: through the
 //    batch statistics; eval: an affine map). forward(x) is the tape-free path (uses the mode too,
 //    and in train mode also updates the running statistics).
+//  * Host-accessible backends only (its statistics loops read tensor memory on the host): on a
+//    device backend both are compile-time errors that say so.
 #pragma once
 
 #include <cmath>
@@ -29,6 +31,8 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
+#include "fugue/backend/host_only.hpp"
+#include "fugue/core/extents.hpp"
 #include "fugue/nn/module.hpp"
 
 FUGUE_AD_OP(nn_batch_norm)
@@ -102,6 +106,7 @@ class BatchNorm {
   const BatchNormOptions& options() const noexcept { return o_; }
 
   ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
+    FUGUE_REQUIRE_HOST_BACKEND(B, "the batch-norm kernel");
     const auto [n, c, s] = dims(x.shape());
     Tensor_ xv = x.value().contiguous();
     const index_t ch = c;
@@ -171,6 +176,7 @@ class BatchNorm {
   }
 
   Tensor_ forward(const Tensor_& x) {
+    FUGUE_REQUIRE_HOST_BACKEND(B, "the batch-norm kernel");
     const auto [n, c, s] = dims(x.shape());
     Tensor_ xv = x.contiguous();
     auto mean = Tensor_::empty({c}), rstd = Tensor_::empty({c});

@@ -112,12 +112,11 @@ class GRUCell {
     const index_t G = 3 * h_;
     T* p = p_.rows(n, G);
     T* q = q_.rows(n, G);
-    if (n == 1 && cpu::num_threads() > 1 && in_ > 0) return step_one_parallel(x, h, p, q);
+    if constexpr (B::host_accessible)
+      if (n == 1 && cpu::num_threads() > 1 && in_ > 0) return step_one_parallel(x, h, p, q);
     B::gemm(false, false, n, G, in_, T(1), x, in_, kernel.value.data(), G, T(0), p, G);
     B::gemm(false, false, n, G, h_, T(1), h, h_, recurrent_kernel.value.data(), G, T(0), q, G);
-    for (index_t b = 0; b < n; ++b)
-      detail::gru_gates<B>(h_, p + b * G, q + b * G, bias.value.data(), h + b * h_, static_cast<T*>(nullptr),
-                           h + b * h_);
+    detail::gru_gates_rows<B>(n, h_, p, G, q, G, bias.value.data(), h, h_, h, h_);
   }
   void reserve(index_t batch) {
     p_.rows(batch, 3 * h_);

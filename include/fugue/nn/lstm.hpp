@@ -133,8 +133,8 @@ class LSTMCell {
       B::copy(xh + b * K + in_, h + b * h_, sizeof(T) * std::size_t(h_));
     }
     B::gemm(false, false, n, G, K, T(1), xh, K, kernel.value.data(), G, T(0), a, G);
-    for (index_t b = 0; b < n; ++b)
-      detail::lstm_gates<B>(h_, a + b * G, bias.value.data(), forget_bias_, c + b * h_, c + b * h_, h + b * h_);
+    detail::lstm_gates_rows<B>(n, h_, a, G, static_cast<const T*>(nullptr), 0, bias.value.data(), forget_bias_, c, h_,
+                               c, h_, h, h_);
   }
   void reserve(index_t batch) {
     xh_.rows(batch, in_ + h_);

@@ -11,7 +11,8 @@
 //  * map / zip / zip3 take a functor that must be callable with T on the system's side
 //    (a FUGUE_HOST_DEVICE functor on the GPU, such as fugue::fn's; any callable on the host
 //    systems); generate(n, y, f) writes y[i] = f(i) the same way (index-computed gathers:
-//    the convolution's im2col / col2im).
+//    the convolution's im2col / col2im); for_each(n, f) calls f(i), for functors with several
+//    outputs per index (the recurrent gate kernels).
 //  * Reductions accumulate in double. softmax / layer norm run one row per thread.
 //  * GEMM / GEMV / FFT go to System (cuBLAS / cuFFT on the GPU, CPU kernels on the host).
 // System = gpu_system (nvcc; alias cuda::device), thrust_cpp_system, thrust_omp_system.
@@ -121,6 +122,13 @@ struct basic_device {
   template <class T, class F>
   static void generate(index_t n, T* y, F f) {
     generate_indexed(System::policy(), n, y, f);
+  }
+  // f(i) for i in [0, n), f a portable functor of the index that writes only outputs it owns
+  // (no two indices write the same element): kernels with several outputs per index, such as
+  // the LSTM / GRU gate functors of nn/detail/recurrent_device.hpp.
+  template <class F>
+  static void for_each(index_t n, F f) {
+    for_each_index(System::policy(), n, f);
   }
   template <class T>
   static void fill(index_t n, T value, T* y) {

@@ -23,7 +23,9 @@
 //    overwritten, not accumulated — zero them first if they alias a packed buffer
 //    whose other columns are not written) and accumulates drel [H, max_rel, dk].
 // Work is spread over cpu::parallel_for (forward: N*H tasks; backward: H tasks when rel
-// is present so that drel is accumulated without races, else N*H).
+// is present so that drel is accumulated without races, else N*H). On backends that are not
+// host-accessible attention_forward / attention_backward run attention_device.hpp instead
+// (the key padding mask then comes as key_padding_values).
 #pragma once
 
 #include "fugue/backend/host_only.hpp"
@@ -36,6 +38,7 @@
 #include "fugue/backend/cpu/threads.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/core/shape.hpp"
+#include "fugue/nn/detail/attention_device.hpp"
 
 namespace fugue::nn::detail {
 
@@ -46,6 +49,7 @@ struct attention_problem {
   T scale = T(1);
   bool causal = false;
   const std::uint8_t* key_padding = nullptr;  // [n, lk], nonzero = masked
+  const T* key_padding_values = nullptr;      // device backends: the same mask as T in device memory
   const T* attn_bias = nullptr;               // [lq, lk] additive (may hold -inf)
   const T* rel = nullptr;                     // [heads, max_rel, dk]
   index_t max_rel = 0;
@@ -137,11 +141,8 @@ void attention_logits(const attention_problem<T>& p, index_t n, index_t h, const
 }
 
 template <class B, class T>
-void attention_forward(attention_problem<T> p, const T* q, const T* k, const T* v, T* out, T* probs) {
+void host_attention_forward(attention_problem<T> p, const T* q, const T* k, const T* v, T* out, T* probs) {
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused (relative) attention kernel");
-  p.finalize();
-  FUGUE_CHECK(!p.rel || p.lq == p.lk, "relative attention needs equal query and key lengths, got ", p.lq,
-              " and ", p.lk);
   const index_t LL = p.lq * p.lk;
   const int tasks = int(p.n * p.heads);
   cpu::parallel_for(tasks, [&](int t) {
@@ -170,10 +171,9 @@ void attention_forward(attention_problem<T> p, const T* q, const T* k, const T* 
 }
 
 template <class B, class T>
-void attention_backward(attention_problem<T> p, const T* q, const T* k, const T* v, const T* probs,
-                        const T* dout, T* dq, T* dk, T* dv, T* drel) {
+void host_attention_backward(attention_problem<T> p, const T* q, const T* k, const T* v, const T* probs,
+                             const T* dout, T* dq, T* dk, T* dv, T* drel) {
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused (relative) attention kernel");
-  p.finalize();
   const index_t LL = p.lq * p.lk;
   auto one = [&](index_t n, index_t h, T* dp, T* pd, T* dsrel) {
     const index_t t = n * p.heads + h;
@@ -230,6 +230,24 @@ void attention_backward(attention_problem<T> p, const T* q, const T* k, const T*
       one(t / p.heads, t % p.heads, dp.data(), pd.data(), nullptr);
     });
   }
+}
+
+// The entry points: host loops on host-accessible backends, attention_device.hpp otherwise.
+template <class B, class T>
+void attention_forward(attention_problem<T> p, const T* q, const T* k, const T* v, T* out, T* probs) {
+  p.finalize();
+  FUGUE_CHECK(!p.rel || p.lq == p.lk, "relative attention needs equal query and key lengths, got ", p.lq,
+              " and ", p.lk);
+  if constexpr (B::host_accessible) host_attention_forward<B>(p, q, k, v, out, probs);
+  else device_attn::attention_forward<B>(p, q, k, v, out, probs);
+}
+
+template <class B, class T>
+void attention_backward(attention_problem<T> p, const T* q, const T* k, const T* v, const T* probs,
+                        const T* dout, T* dq, T* dk, T* dv, T* drel) {
+  p.finalize();
+  if constexpr (B::host_accessible) host_attention_backward<B>(p, q, k, v, probs, dout, dq, dk, dv, drel);
+  else device_attn::attention_backward<B>(p, q, k, v, probs, dout, dq, dk, dv, drel);
 }
 
 }  // namespace fugue::nn::detail

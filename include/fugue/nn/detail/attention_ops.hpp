@@ -13,6 +13,9 @@
 //  * skew_op(tape, s): the relative-attention skew (pad-left, reshape, drop row) on the last two
 //    axes of s [..., L, L], with its adjoint as backward; for tests and for composing attention
 //    from primitive ops. skew_tensor is the plain function.
+// Every node runs on every backend: on device backends the bias add, the activations and
+// their gradients are portable functors, the attention core is attention_device.hpp and the
+// skew is a gather functor (skew_at / skew_transpose_at).
 #pragma once
 
 #include <cmath>
@@ -21,7 +24,10 @@
 
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
+#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/host_device.hpp"
 #include "fugue/nn/detail/attention_kernels.hpp"
+#include "fugue/nn/detail/channel_bias.hpp"
 #include "fugue/ops.hpp"
 
 FUGUE_AD_OP(nn_dense)
@@ -38,15 +44,29 @@ enum class DenseActivation { none, relu, gelu };
 namespace detail {
 
 template <class T>
-inline T gelu_exact(T z) {
+FUGUE_HOST_DEVICE inline T gelu_exact(T z) {
   return T(0.5) * z * (T(1) + std::erf(z * T(0.70710678118654752440)));
 }
 template <class T>
-inline T gelu_grad(T z) {
+FUGUE_HOST_DEVICE inline T gelu_grad(T z) {
   const T cdf = T(0.5) * (T(1) + std::erf(z * T(0.70710678118654752440)));
   const T pdf = T(0.39894228040143267794) * std::exp(T(-0.5) * z * z);
   return cdf + z * pdf;
 }
+
+// The dense activations as functors for device backends (scalar only: the host keeps its loops).
+struct gelu_exact_fn {
+  template <portable_scalar V>
+  FUGUE_HOST_DEVICE V operator()(V z) const { return gelu_exact(z); }
+};
+struct relu_grad_fn {  // (saved output, upstream grad)
+  template <portable_scalar V>
+  FUGUE_HOST_DEVICE V operator()(V y, V g) const { return y > V(0) ? g : V(0); }
+};
+struct gelu_grad_fn {  // (saved pre-activation, upstream grad)
+  template <portable_scalar V>
+  FUGUE_HOST_DEVICE V operator()(V z, V g) const { return g * gelu_grad(z); }
+};
 
 // z = x W[r0:r1]^T + b[r0:r1] as [M, n] for x viewed as [M, In].
 template <class T, class B>
@@ -57,15 +77,22 @@ Tensor<T, B> dense_pre(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tenso
   if (b) {
     const T* bp = b->data() + r0;
     T* zp = z.data();
-    for (index_t i = 0; i < M; ++i)
-      B::zip(n, zp + i * n, bp, zp + i * n, [](auto p, auto q) { return p + q; });
+    if constexpr (B::host_accessible) {
+      for (index_t i = 0; i < M; ++i)
+        B::zip(n, zp + i * n, bp, zp + i * n, [](auto p, auto q) { return p + q; });
+    } else {
+      add_channel_bias<B>(M, n, 1, bp, zp);
+    }
   }
   return z;
 }
 
 template <class T, class B>
 void apply_activation(DenseActivation act, const Tensor<T, B>& z, Tensor<T, B>& y) {
-  if (act == DenseActivation::relu) {
+  if constexpr (!B::host_accessible) {
+    if (act == DenseActivation::relu) B::map(z.numel(), z.data(), y.data(), cpu::fn::relu{});
+    else if (act == DenseActivation::gelu) B::map(z.numel(), z.data(), y.data(), gelu_exact_fn{});
+  } else if (act == DenseActivation::relu) {
     B::map(z.numel(), z.data(), y.data(), [](auto v) {
       using std::max; using xsimd::max;
       return max(v, decltype(v)(T(0)));
@@ -123,10 +150,14 @@ ad::Var<T, B> dense_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::V
       const T* s = saved.data();
       const T* g = dz.data();
       T* o = d.data();
-      if (act == DenseActivation::relu)
+      if constexpr (!B::host_accessible) {
+        if (act == DenseActivation::relu) B::zip(M * n, s, g, o, relu_grad_fn{});
+        else B::zip(M * n, s, g, o, gelu_grad_fn{});
+      } else if (act == DenseActivation::relu) {
         for (index_t i = 0; i < M * n; ++i) o[i] = s[i] > T(0) ? g[i] : T(0);
-      else
+      } else {
         for (index_t i = 0; i < M * n; ++i) o[i] = g[i] * gelu_grad(s[i]);
+      }
       dz = d;
     }
     if (sink.needs(0)) {
@@ -161,13 +192,29 @@ ad::Var<T, B> add_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& a, const ad::Var
 }
 
 // --- skew -------------------------------------------------------------------------
+// skew(s) element (i, j) of each [L, L] matrix, gathered (device backends).
+template <class T>
+struct skew_at {
+  const T* s;
+  index_t L;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
+    const index_t f = index_t(idx), m = f / (L * L), i = (f / L) % L, j = f % L;
+    const index_t g = (i + 1) * L + j, r = g / (L + 1), c = g % (L + 1) - 1;
+    return c < 0 ? T(0) : s[(m * L + r) * L + c];
+  }
+};
+
 template <class T, class B>
 Tensor<T, B> skew_tensor(const Tensor<T, B>& s) {
   FUGUE_CHECK(s.rank() >= 2 && s.dim(-1) == s.dim(-2), "skew: needs [..., L, L], got ", s.shape().str());
   const index_t L = s.dim(-1), mats = L ? s.numel() / (L * L) : 0;
   Tensor<T, B> sc = s.contiguous();
   auto out = Tensor<T, B>::empty(s.shape());
-  for (index_t m = 0; m < mats; ++m) skew_forward(L, sc.data() + m * L * L, out.data() + m * L * L);
+  if constexpr (B::host_accessible) {
+    for (index_t m = 0; m < mats; ++m) skew_forward(L, sc.data() + m * L * L, out.data() + m * L * L);
+  } else {
+    B::generate(mats * L * L, out.data(), skew_at<T>{sc.data(), L});
+  }
   return out;
 }
 
@@ -180,7 +227,11 @@ ad::Var<T, B> skew_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& s) {
     const index_t L = sh[-1], mats = L ? sh.numel() / (L * L) : 0;
     Tensor<T, B> gc = g.contiguous();
     auto ds = Tensor<T, B>::zeros(sh);
-    for (index_t m = 0; m < mats; ++m) skew_backward(L, gc.data() + m * L * L, ds.data() + m * L * L);
+    if constexpr (B::host_accessible) {
+      for (index_t m = 0; m < mats; ++m) skew_backward(L, gc.data() + m * L * L, ds.data() + m * L * L);
+    } else {  // the mats matrices as [1, mats, L, L] for skew_transpose_at's [H, N] order
+      B::generate(mats * L * L, ds.data(), skew_transpose_at<T>{gc.data(), mats, 1, L});
+    }
     sink.accumulate(0, ds);
   }, "nn_skew");
 }
@@ -211,13 +262,21 @@ Tensor<T, B> attention_forward_tensors(attention_problem<T>& p, const std::vecto
   p.ldk = src[std::size_t(wk.source)].dim(-1);
   p.ldv = src[std::size_t(wv.source)].dim(-1);
   p.ldo = p.heads * p.dv;
+  Tensor<T, B> kpt;
   if (key_padding.defined()) {
     FUGUE_CHECK(key_padding.rank() == 2 && key_padding.dim(0) == p.n && key_padding.dim(1) == p.lk,
                 "attention: key_padding_mask ", key_padding.shape().str(), ", expected [", p.n, ", ", p.lk, "]");
-    auto v = key_padding.to_vector();
-    kpm.assign(v.size(), 0);
-    for (std::size_t i = 0; i < v.size(); ++i) kpm[i] = v[i] != T(0);
-    p.key_padding = kpm.data();
+    if constexpr (B::host_accessible) {
+      auto v = key_padding.to_vector();
+      kpm.assign(v.size(), 0);
+      for (std::size_t i = 0; i < v.size(); ++i) kpm[i] = v[i] != T(0);
+      p.key_padding = kpm.data();
+    } else {
+      // Freed at return, after the kernels that read it were queued: the caching allocator
+      // hands it out again only to later work on the same stream.
+      kpt = key_padding.contiguous();
+      p.key_padding_values = kpt.data();
+    }
   }
   if (attn_bias.defined()) {
     FUGUE_CHECK(attn_bias.rank() == 2 && attn_bias.dim(0) == p.lq && attn_bias.dim(1) == p.lk, "attention: attn_mask ",
@@ -271,6 +330,7 @@ ad::Var<T, B> attention_op(ad::Tape<T, B>& tape, const attention_inputs<T, B>& i
   auto bw = [=, kpm = std::move(kpm)](const Tensor<T, B>& gy, auto& sink) {
     attention_problem<T> pp = p;
     pp.key_padding = kpm.empty() ? nullptr : kpm.data();
+    pp.key_padding_values = nullptr;  // the backward reads probs, not the masks
     pp.attn_bias = biasc.defined() ? biasc.data() : nullptr;
     pp.rel = has_rel ? relv.data() : nullptr;
     Tensor<T, B> gc = gy.contiguous();

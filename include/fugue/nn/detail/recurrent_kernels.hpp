@@ -26,7 +26,9 @@
 // Workspace for the backward passes is allocated per call from the backend (cached);
 // the step() paths only call the gate kernels and the backend's gemm/gemv.
 // Kernels use xsimd through B::arch when the backend has one (cpu::simd<Arch>), plain
-// scalar loops otherwise; they need a host-accessible backend.
+// scalar loops otherwise. On a backend that is not host-accessible the *_seq functions and
+// lstm_gates_rows / gru_gates_rows run the device kernels of recurrent_device.hpp (same
+// arguments, same results); the per-row lstm_gates / gru_gates need a host-accessible one.
 #pragma once
 
 #include "fugue/backend/host_only.hpp"
@@ -41,6 +43,7 @@
 #include "fugue/backend/cpu/functors.hpp"
 #include "fugue/core/shape.hpp"
 #include "fugue/core/tensor.hpp"
+#include "fugue/nn/detail/recurrent_device.hpp"
 
 namespace fugue::nn::detail {
 
@@ -208,33 +211,47 @@ inline void lstm_gates_backward(index_t H, const T* act, const T* c, const T* cp
   });
 }
 
-struct seq_dims {
-  index_t B = 0, T = 0, In = 0, H = 0;
-};
+// lstm_gates over rows b in [0, n): row b's pre-activations at a + b * lda, optional q at
+// q + b * ldq, cprev (null: zeros) at cprev + b * ldcp, outputs at c + b * ldc, h + b * ldh.
+template <class B, class T>
+void lstm_gates_rows(index_t n, index_t H, T* a, index_t lda, const T* q, index_t ldq, const T* bias, T forget_bias,
+                     const T* cprev, index_t ldcp, T* c, index_t ldc, T* h, index_t ldh) {
+  if constexpr (B::host_accessible) {
+    for (index_t b = 0; b < n; ++b)
+      lstm_gates<B>(H, a + b * lda, bias, forget_bias, cprev ? cprev + b * ldcp : nullptr, c + b * ldc, h + b * ldh,
+                    q ? q + b * ldq : nullptr);
+  } else if (n > 0) {
+    B::for_each(n * H, lstm_gates_at<T>{H, a, lda, q, ldq, bias, forget_bias, cprev, ldcp, c, ldc, h, ldh});
+  }
+}
 
 template <class Bk, class T>
 void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* bias, T forget_bias,
                       const T* h0, const T* c0, bool reverse, T* y, T* acts, T* cs) {
-  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
-  if (Bn == 0 || Tn == 0) return;
-  // All input projections at once: acts = x W_x.
-  if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
-  else std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
-  const T* Wh = kernel + In * G;
-  const step_weight<Bk, T> wh(false, H, G, Wh, G, Tn > 1 ? Bn : 0);
-  // h_{t-1} W_h goes to a contiguous [B, 4H] buffer, not into acts' step-t slice: that
-  // slice's rows are T*4H apart (a multiple of 4 KB for 2^k sizes), which made the GEMM's
-  // C tile alias in L1 (measured 50 -> 65-70 GFLOP/s at B 64, H 512, T 32).
-  work_buffer<Bk, T> q(Bn * G);
-  for (index_t s = 0; s < Tn; ++s) {
-    const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
-    const T* hp = s == 0 ? h0 : y + tp * H;
-    const index_t ldh = s == 0 ? H : Tn * H;
-    if (hp) wh.gemm(Bn, T(1), hp, ldh, T(0), q.data(), G);
-    for (index_t b = 0; b < Bn; ++b) {
-      const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
-      lstm_gates<Bk>(H, acts + (b * Tn + t) * G, bias, forget_bias, cp, cs + (b * Tn + t) * H,
-                     y + (b * Tn + t) * H, hp ? q.data() + b * G : nullptr);
+  if constexpr (!Bk::host_accessible) {
+    device_rnn::lstm_forward_seq<Bk>(d, x, kernel, bias, forget_bias, h0, c0, reverse, y, acts, cs);
+  } else {
+    const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
+    if (Bn == 0 || Tn == 0) return;
+    // All input projections at once: acts = x W_x.
+    if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
+    else std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
+    const T* Wh = kernel + In * G;
+    const step_weight<Bk, T> wh(false, H, G, Wh, G, Tn > 1 ? Bn : 0);
+    // h_{t-1} W_h goes to a contiguous [B, 4H] buffer, not into acts' step-t slice: that
+    // slice's rows are T*4H apart (a multiple of 4 KB for 2^k sizes), which made the GEMM's
+    // C tile alias in L1 (measured 50 -> 65-70 GFLOP/s at B 64, H 512, T 32).
+    work_buffer<Bk, T> q(Bn * G);
+    for (index_t s = 0; s < Tn; ++s) {
+      const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
+      const T* hp = s == 0 ? h0 : y + tp * H;
+      const index_t ldh = s == 0 ? H : Tn * H;
+      if (hp) wh.gemm(Bn, T(1), hp, ldh, T(0), q.data(), G);
+      for (index_t b = 0; b < Bn; ++b) {
+        const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
+        lstm_gates<Bk>(H, acts + (b * Tn + t) * G, bias, forget_bias, cp, cs + (b * Tn + t) * H,
+                       y + (b * Tn + t) * H, hp ? q.data() + b * G : nullptr);
+      }
     }
   }
 }
@@ -243,39 +260,43 @@ template <class Bk, class T>
 void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* h0, const T* c0, bool reverse,
                        const T* y, const T* acts, const T* cs, const T* dy, const T* dcT, T* dx, T* dkernel,
                        T* dbias, T* dh0, T* dc0) {
-  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
-  work_buffer<Bk, T> dA(Bn * Tn * G), dhn(Bn * H, true), dc(Bn * H, true), dh(H), hprev(Bn * Tn * H, true);
-  if (dcT) std::memcpy(dc.data(), dcT, sizeof(T) * std::size_t(Bn * H));
-  const T* Wh = kernel + In * G;
-  const step_weight<Bk, T> wht(true, G, H, Wh, G, Tn > 1 ? Bn : 0);  // op(W_h) = W_h^T
-  for (index_t s = Tn - 1; s >= 0; --s) {
-    const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
-    for (index_t b = 0; b < Bn; ++b) {
-      const T* dyr = dy ? dy + (b * Tn + t) * H : nullptr;
-      const T* dn = dhn.data() + b * H;
-      for_lanes<Bk, T>(H, [&](auto io, index_t k) {
-        using IO = decltype(io);
-        IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
-      });
-      const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
-      lstm_gates_backward<Bk>(H, acts + (b * Tn + t) * G, cs + (b * Tn + t) * H, cp, dh.data(),
-                              dc.data() + b * H, dA.data() + (b * Tn + t) * G);
-      // h_{t-1} as the GEMM operand of the weight gradient.
-      const T* hp = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
-      if (hp) std::memcpy(hprev.data() + (b * Tn + t) * H, hp, sizeof(T) * std::size_t(H));
+  if constexpr (!Bk::host_accessible) {
+    device_rnn::lstm_backward_seq<Bk>(d, x, kernel, h0, c0, reverse, y, acts, cs, dy, dcT, dx, dkernel, dbias, dh0, dc0);
+  } else {
+    const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
+    work_buffer<Bk, T> dA(Bn * Tn * G), dhn(Bn * H, true), dc(Bn * H, true), dh(H), hprev(Bn * Tn * H, true);
+    if (dcT) std::memcpy(dc.data(), dcT, sizeof(T) * std::size_t(Bn * H));
+    const T* Wh = kernel + In * G;
+    const step_weight<Bk, T> wht(true, G, H, Wh, G, Tn > 1 ? Bn : 0);  // op(W_h) = W_h^T
+    for (index_t s = Tn - 1; s >= 0; --s) {
+      const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
+      for (index_t b = 0; b < Bn; ++b) {
+        const T* dyr = dy ? dy + (b * Tn + t) * H : nullptr;
+        const T* dn = dhn.data() + b * H;
+        for_lanes<Bk, T>(H, [&](auto io, index_t k) {
+          using IO = decltype(io);
+          IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
+        });
+        const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
+        lstm_gates_backward<Bk>(H, acts + (b * Tn + t) * G, cs + (b * Tn + t) * H, cp, dh.data(),
+                                dc.data() + b * H, dA.data() + (b * Tn + t) * G);
+        // h_{t-1} as the GEMM operand of the weight gradient.
+        const T* hp = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
+        if (hp) std::memcpy(hprev.data() + (b * Tn + t) * H, hp, sizeof(T) * std::size_t(H));
+      }
+      // dh_{t-1} = dA_t W_h^T
+      wht.gemm(Bn, T(1), dA.data() + t * G, Tn * G, T(0), dhn.data(), H);
     }
-    // dh_{t-1} = dA_t W_h^T
-    wht.gemm(Bn, T(1), dA.data() + t * G, Tn * G, T(0), dhn.data(), H);
+    if (dh0) std::memcpy(dh0, dhn.data(), sizeof(T) * std::size_t(Bn * H));
+    if (dc0) std::memcpy(dc0, dc.data(), sizeof(T) * std::size_t(Bn * H));
+    const index_t R = Bn * Tn;
+    if (dkernel) {
+      if (In > 0) Bk::gemm(true, false, In, G, R, T(1), x, In, dA.data(), G, T(1), dkernel, G);
+      Bk::gemm(true, false, H, G, R, T(1), hprev.data(), H, dA.data(), G, T(1), dkernel + In * G, G);
+    }
+    if (dbias) Bk::col_sum(R, G, dA.data(), dbias, true);
+    if (dx && In > 0) Bk::gemm(false, true, R, In, G, T(1), dA.data(), G, kernel, G, T(0), dx, In);
   }
-  if (dh0) std::memcpy(dh0, dhn.data(), sizeof(T) * std::size_t(Bn * H));
-  if (dc0) std::memcpy(dc0, dc.data(), sizeof(T) * std::size_t(Bn * H));
-  const index_t R = Bn * Tn;
-  if (dkernel) {
-    if (In > 0) Bk::gemm(true, false, In, G, R, T(1), x, In, dA.data(), G, T(1), dkernel, G);
-    Bk::gemm(true, false, H, G, R, T(1), hprev.data(), H, dA.data(), G, T(1), dkernel + In * G, G);
-  }
-  if (dbias) Bk::col_sum(R, G, dA.data(), dbias, true);
-  if (dx && In > 0) Bk::gemm(false, true, R, In, G, T(1), dA.data(), G, kernel, G, T(0), dx, In);
 }
 
 // ---------------------------------------------------------------------------------
@@ -334,23 +355,41 @@ inline void gru_gates_backward(index_t H, const T* act, const T* hn, const T* hp
   });
 }
 
+// gru_gates over rows b in [0, n): row b's input projection at p + b * ldp, q (null: zeros)
+// at q + b * ldq, hprev (null: zeros) at hprev + b * ldhp, h at h + b * ldh (may be hprev).
+template <class B, class T>
+void gru_gates_rows(index_t n, index_t H, T* p, index_t ldp, const T* q, index_t ldq, const T* bias, const T* hprev,
+                    index_t ldhp, T* h, index_t ldh) {
+  if constexpr (B::host_accessible) {
+    for (index_t b = 0; b < n; ++b)
+      gru_gates<B>(H, p + b * ldp, q ? q + b * ldq : nullptr, bias, hprev ? hprev + b * ldhp : nullptr,
+                   static_cast<T*>(nullptr), h + b * ldh);
+  } else if (n > 0) {
+    B::for_each(n * H, gru_gates_at<T>{H, p, ldp, q, ldq, bias, hprev, ldhp, nullptr, 0, h, ldh});
+  }
+}
+
 template <class Bk, class T>
 void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* bias,
                      const T* h0, bool reverse, T* y, T* acts, T* hn, T* qbuf /* [B, 3H] */) {
-  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
-  if (Bn == 0 || Tn == 0) return;
-  if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
-  else std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
-  const step_weight<Bk, T> u(false, H, G, rkernel, G, Tn > 1 ? Bn : 0);
-  for (index_t s = 0; s < Tn; ++s) {
-    const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
-    const T* hp = s == 0 ? h0 : y + tp * H;
-    const index_t ldh = s == 0 ? H : Tn * H;
-    if (hp) u.gemm(Bn, T(1), hp, ldh, T(0), qbuf, G);
-    for (index_t b = 0; b < Bn; ++b) {
-      const T* hpb = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
-      gru_gates<Bk>(H, acts + (b * Tn + t) * G, hp ? qbuf + b * G : nullptr, bias, hpb,
-                    hn + (b * Tn + t) * H, y + (b * Tn + t) * H);
+  if constexpr (!Bk::host_accessible) {
+    device_rnn::gru_forward_seq<Bk>(d, x, kernel, rkernel, bias, h0, reverse, y, acts, hn, qbuf);
+  } else {
+    const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
+    if (Bn == 0 || Tn == 0) return;
+    if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
+    else std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
+    const step_weight<Bk, T> u(false, H, G, rkernel, G, Tn > 1 ? Bn : 0);
+    for (index_t s = 0; s < Tn; ++s) {
+      const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
+      const T* hp = s == 0 ? h0 : y + tp * H;
+      const index_t ldh = s == 0 ? H : Tn * H;
+      if (hp) u.gemm(Bn, T(1), hp, ldh, T(0), qbuf, G);
+      for (index_t b = 0; b < Bn; ++b) {
+        const T* hpb = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
+        gru_gates<Bk>(H, acts + (b * Tn + t) * G, hp ? qbuf + b * G : nullptr, bias, hpb,
+                      hn + (b * Tn + t) * H, y + (b * Tn + t) * H);
+      }
     }
   }
 }
@@ -359,37 +398,41 @@ template <class Bk, class T>
 void gru_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* h0, bool reverse,
                       const T* y, const T* acts, const T* hn, const T* dy, T* dx, T* dkernel, T* drkernel,
                       T* dbias, T* dh0) {
-  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
-  work_buffer<Bk, T> dP(Bn * Tn * G), dQ(Bn * Tn * G), dhn(Bn * H, true), dhz(Bn * H), dh(H), hprev(Bn * Tn * H, true);
-  const step_weight<Bk, T> ut(true, G, H, rkernel, G, Tn > 1 ? Bn : 0);  // op(U) = U^T
-  for (index_t s = Tn - 1; s >= 0; --s) {
-    const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
-    for (index_t b = 0; b < Bn; ++b) {
-      const T* dyr = dy ? dy + (b * Tn + t) * H : nullptr;
-      const T* dn = dhn.data() + b * H;
-      for_lanes<Bk, T>(H, [&](auto io, index_t k) {
-        using IO = decltype(io);
-        IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
-      });
-      const T* hp = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
-      const index_t r = b * Tn + t;
-      gru_gates_backward<Bk>(H, acts + r * G, hn + r * H, hp, dh.data(), dP.data() + r * G, dQ.data() + r * G,
-                             dhz.data() + b * H);
-      if (hp) std::memcpy(hprev.data() + r * H, hp, sizeof(T) * std::size_t(H));
+  if constexpr (!Bk::host_accessible) {
+    device_rnn::gru_backward_seq<Bk>(d, x, kernel, rkernel, h0, reverse, y, acts, hn, dy, dx, dkernel, drkernel, dbias, dh0);
+  } else {
+    const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
+    work_buffer<Bk, T> dP(Bn * Tn * G), dQ(Bn * Tn * G), dhn(Bn * H, true), dhz(Bn * H), dh(H), hprev(Bn * Tn * H, true);
+    const step_weight<Bk, T> ut(true, G, H, rkernel, G, Tn > 1 ? Bn : 0);  // op(U) = U^T
+    for (index_t s = Tn - 1; s >= 0; --s) {
+      const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
+      for (index_t b = 0; b < Bn; ++b) {
+        const T* dyr = dy ? dy + (b * Tn + t) * H : nullptr;
+        const T* dn = dhn.data() + b * H;
+        for_lanes<Bk, T>(H, [&](auto io, index_t k) {
+          using IO = decltype(io);
+          IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
+        });
+        const T* hp = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
+        const index_t r = b * Tn + t;
+        gru_gates_backward<Bk>(H, acts + r * G, hn + r * H, hp, dh.data(), dP.data() + r * G, dQ.data() + r * G,
+                               dhz.data() + b * H);
+        if (hp) std::memcpy(hprev.data() + r * H, hp, sizeof(T) * std::size_t(H));
+      }
+      // dh_{t-1} = dh * z + dQ_t U^T
+      ut.gemm(Bn, T(1), dQ.data() + t * G, Tn * G, T(1), dhz.data(), H);
+      dhn.swap(dhz);
     }
-    // dh_{t-1} = dh * z + dQ_t U^T
-    ut.gemm(Bn, T(1), dQ.data() + t * G, Tn * G, T(1), dhz.data(), H);
-    dhn.swap(dhz);
+    if (dh0) std::memcpy(dh0, dhn.data(), sizeof(T) * std::size_t(Bn * H));
+    const index_t R = Bn * Tn;
+    if (dkernel && In > 0) Bk::gemm(true, false, In, G, R, T(1), x, In, dP.data(), G, T(1), dkernel, G);
+    if (drkernel) Bk::gemm(true, false, H, G, R, T(1), hprev.data(), H, dQ.data(), G, T(1), drkernel, G);
+    if (dbias) {
+      Bk::col_sum(R, G, dP.data(), dbias, true);
+      Bk::col_sum(R, G, dQ.data(), dbias + G, true);
+    }
+    if (dx && In > 0) Bk::gemm(false, true, R, In, G, T(1), dP.data(), G, kernel, G, T(0), dx, In);
   }
-  if (dh0) std::memcpy(dh0, dhn.data(), sizeof(T) * std::size_t(Bn * H));
-  const index_t R = Bn * Tn;
-  if (dkernel && In > 0) Bk::gemm(true, false, In, G, R, T(1), x, In, dP.data(), G, T(1), dkernel, G);
-  if (drkernel) Bk::gemm(true, false, H, G, R, T(1), hprev.data(), H, dQ.data(), G, T(1), drkernel, G);
-  if (dbias) {
-    Bk::col_sum(R, G, dP.data(), dbias, true);
-    Bk::col_sum(R, G, dQ.data(), dbias + G, true);
-  }
-  if (dx && In > 0) Bk::gemm(false, true, R, In, G, T(1), dP.data(), G, kernel, G, T(0), dx, In);
 }
 
 }  // namespace fugue::nn::detail

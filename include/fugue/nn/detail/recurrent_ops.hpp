@@ -140,7 +140,7 @@ lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
     B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(BTH));
     for (index_t b = 0; b < d.B; ++b) {
       T* row = dy.data() + (b * d.T + tl) * d.H;
-      B::zip(d.H, row, g.data() + BTH + b * d.H, row, [](auto p, auto q) { return p + q; });
+      B::zip(d.H, row, g.data() + BTH + b * d.H, row, cpu::fn::add{});
     }
     Tensor<T, B> dx, dk, db, dh0, dc0;
     if (sink.needs(0)) dx = Tensor<T, B>::empty(xv.shape());
@@ -207,7 +207,7 @@ gru_seq_vars<T, B> gru_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, cons
     B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(BTH));
     for (index_t b = 0; b < d.B; ++b) {
       T* row = dy.data() + (b * d.T + tl) * d.H;
-      B::zip(d.H, row, g.data() + BTH + b * d.H, row, [](auto p, auto q) { return p + q; });
+      B::zip(d.H, row, g.data() + BTH + b * d.H, row, cpu::fn::add{});
     }
     Tensor<T, B> dx, dk, dr, db, dh0;
     if (sink.needs(0)) dx = Tensor<T, B>::empty(xv.shape());
