@@ -10,6 +10,7 @@
 #include <fugue/nn/conv1d.hpp>
 #include <fugue/nn/conv2d.hpp>
 #include <fugue/nn/conv_transpose2d.hpp>
+#include <fugue/nn/embedding.hpp>
 #include <fugue/nn/layer_norm.hpp>
 #include <fugue/nn/linear.hpp>
 #include <fugue/nn/mlp.hpp>
@@ -88,6 +89,14 @@ void nn_cases() {
     nn::MLP<T, B, fugue::dyn, fugue::dyn, 2> layer(6, 8, Philox{0xc0de, 2});
     return layer_value_and_grads<T, B>(layer, Shape{5, 6}, 302);
   }, loose<T>());
+  check<T, Backends>("nn Embedding (repeated ids)" + ty, [&]<class B>() {
+    nn::Embedding<T, B> layer(6, 5, Philox{0xc0de, 3});
+    const std::vector<index_t> ids{4, 0, 4, 2, 5, 4};
+    ad::Tape<T, B> tape;
+    auto y = layer(tape, ids, Shape{2, 3});
+    tape.backward(y, random_tensor<T, B>(y.value().shape(), 306));
+    return Arrays<T>{y.value().to_vector(), layer.weight.grad.to_vector(), layer.forward(ids, Shape{3, 2}).to_vector()};
+  }, tight<T>());
   check<T, Backends>("nn LayerNorm" + ty, [&]<class B>() {
     nn::LayerNorm<T, B> layer(nn::LayerNormOptions{12, 1e-5, true});
     layer.weight.value = random_tensor<T, B>({12}, 303, 0.5, 1.5);

@@ -10,6 +10,8 @@
 //    tape-free path. output_extent = Dim for nn::Sequential (ids are not a float
 //    tensor, so an Embedding is meant to be the input stage, not a Sequential member).
 //  * Init: N(0, 1) as torch, from the given Philox stream.
+//  * Every backend: the ids stay on the host; each is one row copy (forward) or one row add
+//    (backward) on the backend.
 #pragma once
 
 #include <span>
@@ -20,6 +22,7 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/autodiff/registry.hpp"
+#include "fugue/backend/cpu/functors.hpp"
 #include "fugue/core/extents.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/detail/recurrent_common.hpp"
@@ -65,7 +68,7 @@ class Embedding {
           auto dw = tensor_type::zeros({num, dim});
           for (std::size_t i = 0; i < idv.size(); ++i) {
             T* row = dw.data() + idv[i] * dim;
-            B::zip(dim, row, g.data() + index_t(i) * dim, row, [](auto p, auto q) { return p + q; });
+            B::zip(dim, row, g.data() + index_t(i) * dim, row, cpu::fn::add{});  // portable: any backend
           }
           sink.accumulate(0, dw);
         },

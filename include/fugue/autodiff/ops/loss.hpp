@@ -3,7 +3,8 @@
 // Contract (N examples in the leading axes, classes/features in the last):
 //  * softmax_cross_entropy(logits [N, C], labels (N ints in [0, C)), reduction):
 //    -log softmax(logits)[i, label_i]; reduction mean (default) / sum over N, or
-//    none ([N]). Fused backward: (softmax - onehot) * g.
+//    none ([N]). Fused backward: (softmax - onehot) * g. Every backend (on device ones the
+//    labels are copied to device memory once per call).
 //  * soft_cross_entropy(logits [..., C], targets [..., C], reduction):
 //    -sum_c t_c log softmax(x)_c per row; targets may require grad.
 //  * sigmoid_bernoulli_log_loss(logits, targets, reduction): elementwise
@@ -51,8 +52,29 @@ Tensor<T, B> expand_loss_grad(const Tensor<T, B>& g, Reduction r, const Shape& s
 }
 }  // namespace detail
 
+// Device backends: the labels travel as T values (exact below 2^24 classes) and the pick and
+// the gradient are gathers of one element per call.
+template <class T>
+struct cross_entropy_pick_at {  // per[i] = -logp[i, label_i]
+  const T* logp;
+  const T* label;
+  index_t C;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t i) const { return -logp[index_t(i) * C + index_t(label[i])]; }
+};
+template <class T>
+struct cross_entropy_grad_at {  // gx[i, c] = exp(logp[i, c]) g_i - [c == label_i] g_i
+  const T* logp;
+  const T* label;
+  const T* g;
+  index_t C;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
+    const index_t i = index_t(idx) / C, c = index_t(idx) - i * C;
+    const T gv = g[i], v = cpu::fn::detail::vexp(logp[idx]) * gv;
+    return c == index_t(label[i]) ? v - gv : v;
+  }
+};
+
 template <Scalar T, Backend B>
-  requires B::host_accessible
 Var<T, B> softmax_cross_entropy(const Var<T, B>& logits, std::span<const int> labels,
                                 Reduction reduction = Reduction::mean) {
   FUGUE_CHECK(logits.rank() == 2, "softmax_cross_entropy: logits must be [N, C], got ", logits.shape().str());
@@ -62,19 +84,31 @@ Var<T, B> softmax_cross_entropy(const Var<T, B>& logits, std::span<const int> la
   for (int l : labels) FUGUE_CHECK(l >= 0 && l < C, "softmax_cross_entropy: label ", l, " out of range [0, ", C, ")");
   Tensor<T, B> logp = ops::log_softmax(logits.value());
   auto per = Tensor<T, B>::empty({N});
-  for (index_t i = 0; i < N; ++i) per.data()[i] = -logp.data()[i * C + labels[std::size_t(i)]];
+  Tensor<T, B> lab_t;  // device backends: the labels in device memory
+  if constexpr (B::host_accessible) {
+    for (index_t i = 0; i < N; ++i) per.data()[i] = -logp.data()[i * C + labels[std::size_t(i)]];
+  } else {
+    FUGUE_CHECK(C <= (index_t(1) << 24), "softmax_cross_entropy: ", C, " classes on ", B::name(),
+                " (labels travel as floating-point values, exact up to 2^24)");
+    lab_t = Tensor<T, B>::from(std::vector<T>(labels.begin(), labels.end()), {N});
+    B::generate(N, per.data(), cross_entropy_pick_at<T>{logp.data(), lab_t.data(), C});
+  }
   return logits.tape().record(
       detail::reduce_loss(per, reduction), {logits},
-      [logp, lab = std::vector<int>(labels.begin(), labels.end()), reduction, N, C](const Tensor<T, B>& g,
-                                                                                   GradSink<T, B>& s) {
+      [logp, lab_t, lab = std::vector<int>(labels.begin(), labels.end()), reduction, N, C](const Tensor<T, B>& g,
+                                                                                          GradSink<T, B>& s) {
         if (!s.needs(0)) return;
-        Tensor<T, B> gi = detail::expand_loss_grad(g, reduction, Shape{N});
+        Tensor<T, B> gi = detail::expand_loss_grad(g, reduction, Shape{N}).contiguous();
         auto gx = Tensor<T, B>::empty({N, C});
-        for (index_t i = 0; i < N; ++i) {
-          const T gv = gi.data()[i];
-          B::map(C, logp.data() + i * C, gx.data() + i * C,
-                 [gv](auto lp) { return cpu::fn::exp{}(lp) * detail::k<decltype(lp)>(gv); });
-          gx.data()[i * C + lab[std::size_t(i)]] -= gv;
+        if constexpr (B::host_accessible) {
+          for (index_t i = 0; i < N; ++i) {
+            const T gv = gi.data()[i];
+            B::map(C, logp.data() + i * C, gx.data() + i * C,
+                   [gv](auto lp) { return cpu::fn::exp{}(lp) * detail::k<decltype(lp)>(gv); });
+            gx.data()[i * C + lab[std::size_t(i)]] -= gv;
+          }
+        } else {
+          B::generate(N * C, gx.data(), cross_entropy_grad_at<T>{logp.data(), lab_t.data(), gi.data(), C});
         }
         s.accumulate(0, gx);
       },
