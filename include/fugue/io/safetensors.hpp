@@ -735,17 +735,17 @@ struct visit_probe {
 template <class M>
 concept ParameterVisitable = requires(M& m) { m.visit_parameters(detail::visit_probe{}, std::string_view{}); };
 
-// Adds every parameter value of `module` (names prefixed by `prefix.` when given).
+// Adds every parameter value of `model` (names prefixed by `prefix.` when given).
 template <ParameterVisitable M>
-void add_parameters(SafetensorsWriter& w, M& module, std::string_view prefix = {}) {
-  module.visit_parameters([&](const std::string& name, auto& p) { w.add(name, p.value); }, prefix);
+void add_parameters(SafetensorsWriter& w, M& model, std::string_view prefix = {}) {
+  model.visit_parameters([&](const std::string& name, auto& p) { w.add(name, p.value); }, prefix);
 }
 
 template <ParameterVisitable M>
-void save_parameters(M& module, const std::filesystem::path& path,
+void save_parameters(M& model, const std::filesystem::path& path,
                      const SafetensorsWriter::Metadata& metadata = {}) {
   SafetensorsWriter w;
-  add_parameters(w, module);
+  add_parameters(w, model);
   w.set_metadata(metadata);
   w.save(path);
 }
@@ -757,11 +757,11 @@ struct LoadOptions {
 };
 
 template <ParameterVisitable M>
-void load_parameters(M& module, const SafetensorsFile& file, const LoadOptions& opt) {
+void load_parameters(M& model, const SafetensorsFile& file, const LoadOptions& opt) {
   std::vector<std::string> missing;
   std::set<std::string, std::less<>> seen;
   std::vector<std::function<void()>> assign;
-  module.visit_parameters(
+  model.visit_parameters(
       [&](const std::string& name, auto& p) {
         seen.insert(name);
         if (!file.contains(name)) {
@@ -799,14 +799,14 @@ void load_parameters(M& module, const SafetensorsFile& file, const LoadOptions& 
 }
 
 template <ParameterVisitable M>
-void load_parameters(M& module, const SafetensorsFile& file, bool strict = true) {
+void load_parameters(M& model, const SafetensorsFile& file, bool strict = true) {
   LoadOptions o;
   o.strict = strict;
-  load_parameters(module, file, o);
+  load_parameters(model, file, o);
 }
 template <ParameterVisitable M>
-void load_parameters(M& module, const std::filesystem::path& path, bool strict = true) {
-  load_parameters(module, SafetensorsFile::open(path), strict);
+void load_parameters(M& model, const std::filesystem::path& path, bool strict = true) {
+  load_parameters(model, SafetensorsFile::open(path), strict);
 }
 
 }  // namespace fugue::io
