@@ -9,6 +9,8 @@
 
 namespace conformance {
 
+inline constexpr int cross_entropy_labels[5] = {3, 0, 8, 8, 5};
+
 template <class T, class Backends>
 void autodiff_cases() {
   const std::string ty = sizeof(T) == 4 ? " f32" : " f64";
@@ -55,13 +57,10 @@ void autodiff_cases() {
   CONF_AD("ad soft_cross_entropy", ({{4, 9}, {4, 9}}), 0.05, 1, loose<T>(), ad::soft_cross_entropy(v[0], v[1]))
   CONF_AD("ad sigmoid_bernoulli_log_loss", ({{4, 9}, {4, 9}}), 0.05, 1, loose<T>(),
           ad::sigmoid_bernoulli_log_loss(v[0], v[1]))
-  {
-    static const int labels[5] = {3, 0, 8, 8, 5};
-    CONF_AD("ad softmax_cross_entropy (mean)", ({{5, 9}}), -2, 2, loose<T>(),
-            ad::softmax_cross_entropy(v[0], std::span<const int>(labels)))
-    CONF_AD("ad softmax_cross_entropy (none: per-row seed)", ({{5, 9}}), -2, 2, loose<T>(),
-            ad::softmax_cross_entropy(v[0], std::span<const int>(labels), ad::Reduction::none))
-  }
+  CONF_AD("ad softmax_cross_entropy (mean)", ({{5, 9}}), -2, 2, loose<T>(),
+          ad::softmax_cross_entropy(v[0], std::span<const int>(cross_entropy_labels)))
+  CONF_AD("ad softmax_cross_entropy (none: per-row seed)", ({{5, 9}}), -2, 2, loose<T>(),
+          ad::softmax_cross_entropy(v[0], std::span<const int>(cross_entropy_labels), ad::Reduction::none))
   CONF_AD("ad dropout (train mode: the tape's Philox mask)", ({{9, 31}}), -1, 1, tight<T>(), ad::dropout(v[0], T(0.3)))
   CONF_AD("ad tanh(matmul) chain", ({{8, 12}, {12, 12}, {12}}), -1, 1, loose<T>(),
           ad::sum(ad::tanh(ad::add(ad::matmul(ad::tanh(ad::matmul(v[0], v[1])), v[1]), v[2]))))

@@ -15,6 +15,8 @@ using backends_under_test = std::tuple<fugue::cuda::device>;
 
 #include "cases_autodiff.hpp"
 #include "cases_kernels.hpp"
+#include "cases_ddsp.hpp"
+#include "cases_models.hpp"
 #include "cases_nn.hpp"
 #include "cases_attention.hpp"
 #include "cases_rnn.hpp"
@@ -54,6 +56,10 @@ TEST_CASE("cuda device: conformance with cpu::native, allocator, library errors"
   conformance::rnn_cases<double, backends_under_test>();
   conformance::attention_cases<float, backends_under_test>();
   conformance::attention_cases<double, backends_under_test>();
+  conformance::model_cases<float, backends_under_test>();
+  conformance::model_cases<double, backends_under_test>();
+  conformance::ddsp_cases<float, backends_under_test>();
+  conformance::ddsp_cases<double, backends_under_test>();
   const auto& t = conformance::tally::get();
   std::printf("fugue conformance (cuda::device): %d cases, %d output comparisons against cpu::native passed\n", t.cases,
               t.comparisons);

@@ -16,6 +16,8 @@ using backends_under_test = std::tuple<fugue::cuda::thrust_cpp>;
 
 #include "cases_autodiff.hpp"
 #include "cases_kernels.hpp"
+#include "cases_ddsp.hpp"
+#include "cases_models.hpp"
 #include "cases_nn.hpp"
 #include "cases_attention.hpp"
 #include "cases_rnn.hpp"
@@ -50,7 +52,7 @@ TEST_CASE("cuda backend on Thrust host systems: autodiff values and gradients", 
 TEST_CASE("cuda backend on Thrust host systems: layers, values and gradients", "[cuda][conformance]") {
   conformance::nn_cases<float, backends_under_test>();
   conformance::nn_cases<double, backends_under_test>();
-  print_tally("layers: convolutions, linear, MLP, layer norm");
+  print_tally("layers: convolutions, linear, MLP, layer norm, batch norm");
 }
 
 TEST_CASE("cuda backend on Thrust host systems: recurrent layers, values and gradients", "[cuda][conformance]") {
@@ -64,4 +66,18 @@ TEST_CASE("cuda backend on Thrust host systems: attention and Transformer layers
   conformance::attention_cases<float, backends_under_test>();
   conformance::attention_cases<double, backends_under_test>();
   print_tally("layers: multi-head / relative attention, skew, Transformer encoder and decoder");
+}
+
+TEST_CASE("cuda backend on Thrust host systems: MusicVAE models, loss, gradients, sampling, training",
+          "[cuda][conformance]") {
+  conformance::model_cases<float, backends_under_test>();
+  conformance::model_cases<double, backends_under_test>();
+  print_tally("models: MusicVAE flat / chord-conditioned / hierarchical (loss, grads, encode, decode, slerp, 2 Trainer steps)");
+}
+
+TEST_CASE("cuda backend on Thrust host systems: DDSP ops (host-staged) and models, loss, gradients, training",
+          "[cuda][conformance]") {
+  conformance::ddsp_cases<float, backends_under_test>();
+  conformance::ddsp_cases<double, backends_under_test>();
+  print_tally("DDSP: staged synth / noise / reverb / spectral-loss / STFT ops; models with trainable and noise reverbs, autoencoder");
 }

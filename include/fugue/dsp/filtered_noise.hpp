@@ -27,6 +27,7 @@
 #include <memory>
 #include <vector>
 
+#include "fugue/autodiff/host_staged.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/backend/cpu/threads.hpp"
@@ -68,9 +69,20 @@ class FilteredNoise {
     return v;
   }
 
+  // On a device backend the op runs host-staged (ad::host_staged): the same values and
+  // gradients, plus a host<->device copy of each input and output.
+  template <Backend B>
+  ad::Var<T, B> operator()(const ad::Var<T, B>& mags) {
+    if constexpr (B::host_accessible)
+      return run(mags);
+    else
+      return ad::host_staged("dsp_filtered_noise", [this](const auto&... v) { return run(v...); }, mags);
+  }
+
+ private:
   template <Backend B>
     requires B::host_accessible
-  ad::Var<T, B> operator()(const ad::Var<T, B>& mags) {
+  ad::Var<T, B> run(const ad::Var<T, B>& mags) {
     FUGUE_CHECK(mags.defined() && mags.rank() == 3, "filtered_noise: magnitudes must be [B, F, M], got ",
                 mags.defined() ? mags.shape().str() : std::string("undefined"));
     const std::size_t Bn = std::size_t(mags.dim(0)), F = std::size_t(mags.dim(1)), M = std::size_t(mags.dim(2));
@@ -234,7 +246,6 @@ class FilteredNoise {
 
 // DDSP filtered noise (see FilteredNoise); builds the noise spectra per call.
 template <Scalar T, Backend B>
-  requires B::host_accessible
 ad::Var<T, B> filtered_noise(const ad::Var<T, B>& magnitudes, const FilteredNoiseOptions& o = {}) {
   FilteredNoise<T> fn(o);
   return fn(magnitudes);

@@ -39,6 +39,7 @@
 #include <numbers>
 #include <vector>
 
+#include "fugue/autodiff/host_staged.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/backend/cpu/threads.hpp"
@@ -132,9 +133,20 @@ class HarmonicSynth {
   }
   const HarmonicOptions& options() const noexcept { return opt_; }
 
+  // On a device backend the op runs host-staged (ad::host_staged): the same values and
+  // gradients, plus a host<->device copy of each input and output.
+  template <Backend B>
+  ad::Var<T, B> operator()(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
+    if constexpr (B::host_accessible)
+      return run(amps, dist, f0);
+    else
+      return ad::host_staged("dsp_harmonic_synth", [this](const auto&... v) { return run(v...); }, amps, dist, f0);
+  }
+
+ private:
   template <Backend B>
     requires B::host_accessible
-  ad::Var<T, B> operator()(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
+  ad::Var<T, B> run(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
     FUGUE_CHECK(amps.defined() && dist.defined() && f0.defined(), "harmonic_synth: undefined input");
     FUGUE_CHECK(&amps.tape() == &dist.tape() && &amps.tape() == &f0.tape(), "harmonic_synth: Vars from different tapes");
     FUGUE_CHECK(dist.rank() == 3, "harmonic_synth: distribution must be [B, F, K], got ", dist.shape().str());
@@ -529,7 +541,6 @@ class HarmonicSynth {
 
 // DDSP harmonic synthesizer (see HarmonicSynth); builds the resampling tables per call.
 template <Scalar T, Backend B>
-  requires B::host_accessible
 ad::Var<T, B> harmonic_synth(const ad::Var<T, B>& amplitudes, const ad::Var<T, B>& distribution,
                              const ad::Var<T, B>& f0_hz, const HarmonicOptions& o = {}) {
   HarmonicSynth<T> h(o);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "fugue/autodiff/host_staged.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/core/error.hpp"
@@ -34,9 +35,10 @@ struct ReverbOptions {
   bool mask_first_tap = true;
 };
 
+namespace detail {
 template <Scalar T, Backend B>
   requires B::host_accessible
-ad::Var<T, B> reverb(const ad::Var<T, B>& audio, const ad::Var<T, B>& ir, const ReverbOptions& o = {}) {
+ad::Var<T, B> reverb_host(const ad::Var<T, B>& audio, const ad::Var<T, B>& ir, const ReverbOptions& o) {
   using complex = std::complex<T>;
   using cvec = std::vector<complex, xsimd::aligned_allocator<complex, 64>>;
   FUGUE_CHECK(audio.defined() && ir.defined(), "reverb: undefined input");
@@ -109,6 +111,17 @@ ad::Var<T, B> reverb(const ad::Var<T, B>& audio, const ad::Var<T, B>& ir, const 
         if (s.needs(1)) s.accumulate(1, dh);
       },
       "dsp_reverb");
+}
+}  // namespace detail
+
+// On a device backend the op runs host-staged (ad::host_staged): the same values and gradients,
+// plus a host<->device copy of each input and output.
+template <Scalar T, Backend B>
+ad::Var<T, B> reverb(const ad::Var<T, B>& audio, const ad::Var<T, B>& ir, const ReverbOptions& o = {}) {
+  if constexpr (B::host_accessible)
+    return detail::reverb_host(audio, ir, o);
+  else
+    return ad::host_staged("dsp_reverb", [&](const auto&... v) { return detail::reverb_host(v..., o); }, audio, ir);
 }
 
 }  // namespace fugue::dsp

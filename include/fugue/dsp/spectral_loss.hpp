@@ -24,6 +24,7 @@
 #include <span>
 #include <vector>
 
+#include "fugue/autodiff/host_staged.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/backend/cpu/threads.hpp"
@@ -61,9 +62,20 @@ class SpectralLoss {
 
   const SpectralLossOptions& options() const noexcept { return opt_; }
 
+  // On a device backend the op runs host-staged (ad::host_staged): the same values and
+  // gradients, plus a host<->device copy of each input and output.
+  template <Backend B>
+  ad::Var<T, B> operator()(const ad::Var<T, B>& x, const ad::Var<T, B>& y) const {
+    if constexpr (B::host_accessible)
+      return run(x, y);
+    else
+      return ad::host_staged("dsp_spectral_loss", [this](const auto&... v) { return run(v...); }, x, y);
+  }
+
+ private:
   template <Backend B>
     requires B::host_accessible
-  ad::Var<T, B> operator()(const ad::Var<T, B>& x, const ad::Var<T, B>& y) const {
+  ad::Var<T, B> run(const ad::Var<T, B>& x, const ad::Var<T, B>& y) const {
     FUGUE_CHECK(x.defined() && y.defined(), "spectral_loss: undefined input");
     FUGUE_CHECK(&x.tape() == &y.tape(), "spectral_loss: Vars from different tapes");
     FUGUE_CHECK(x.shape() == y.shape() && (x.rank() == 1 || x.rank() == 2), "spectral_loss: x ",
@@ -237,7 +249,6 @@ class SpectralLoss {
 
 // Multi-scale spectral loss (see SpectralLoss). Builds the kernels per call; keep a SpectralLoss<T> to reuse.
 template <Scalar T, Backend B>
-  requires B::host_accessible
 ad::Var<T, B> spectral_loss(const ad::Var<T, B>& x, const ad::Var<T, B>& y, const SpectralLossOptions& o = {}) {
   return SpectralLoss<T>(o)(x, y);
 }

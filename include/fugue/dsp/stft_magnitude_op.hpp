@@ -25,6 +25,7 @@
 #include <span>
 #include <vector>
 
+#include "fugue/autodiff/host_staged.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/core/error.hpp"
@@ -175,9 +176,10 @@ class StftMagKernel {
 };
 
 // |STFT(x)|: x [N] or [B, N] -> [frames, bins] or [B, frames, bins]. Op `dsp_stft_magnitude`.
+namespace detail {
 template <Scalar T, Backend B>
   requires B::host_accessible
-ad::Var<T, B> stft_magnitude(const ad::Var<T, B>& x, Framing framing, std::size_t fft_length = 0) {
+ad::Var<T, B> stft_magnitude_host(const ad::Var<T, B>& x, Framing framing, std::size_t fft_length) {
   FUGUE_CHECK(x.defined(), "stft_magnitude: undefined input");
   FUGUE_CHECK(x.rank() == 1 || x.rank() == 2, "stft_magnitude: x must be [N] or [B, N], got ",
               x.shape().str());
@@ -212,6 +214,17 @@ ad::Var<T, B> stft_magnitude(const ad::Var<T, B>& x, Framing framing, std::size_
         s.accumulate(0, dx);
       },
       "dsp_stft_magnitude");
+}
+}  // namespace detail
+
+// On a device backend the op runs host-staged (ad::host_staged): the same values and gradients,
+// plus a host<->device copy of each input and output.
+template <Scalar T, Backend B>
+ad::Var<T, B> stft_magnitude(const ad::Var<T, B>& x, Framing framing, std::size_t fft_length = 0) {
+  if constexpr (B::host_accessible)
+    return detail::stft_magnitude_host(x, framing, fft_length);
+  else
+    return ad::host_staged("dsp_stft_magnitude", [&](const auto&... v) { return detail::stft_magnitude_host(v..., framing, fft_length); }, x);
 }
 
 }  // namespace fugue::dsp

@@ -32,6 +32,7 @@
 
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/core/error.hpp"
+#include "fugue/core/host_span.hpp"
 #include "fugue/core/tensor.hpp"
 
 namespace fugue::optim {
@@ -75,28 +76,8 @@ inline std::int64_t parse_int(std::string_view s, std::string_view what) {
   return v;
 }
 
-// Host pointer to a contiguous tensor's elements; on a device backend, a host copy that
-// commit() writes back.
-template <Scalar T, Backend B>
-class HostSpan {
- public:
-  explicit HostSpan(Tensor<T, B>& t) : t_(t) {
-    FUGUE_CHECK(t.is_contiguous(), "optimizer: non-contiguous tensor of shape ", t.shape().str());
-    if constexpr (!B::host_accessible) copy_ = t.to_vector();
-  }
-  T* data() {
-    if constexpr (B::host_accessible) return t_.data();
-    else return copy_.data();
-  }
-  void commit() {
-    if constexpr (!B::host_accessible)
-      if (!copy_.empty()) B::copy_from_host(t_.data(), copy_.data(), copy_.size() * sizeof(T));
-  }
-
- private:
-  Tensor<T, B>& t_;
-  std::vector<T> copy_;
-};
+// Host pointer to a contiguous tensor's elements (core/host_span.hpp).
+using fugue::HostSpan;
 }  // namespace detail
 
 template <Scalar T, Backend B = cpu::native>

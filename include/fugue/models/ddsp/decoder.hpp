@@ -11,7 +11,7 @@
 //    reset_after=True), "out_stack.*", "dense.weight" [Outputs, in], "dense.bias" [Outputs].
 //  * operator()(tape, ld, f0): training path (one fused BPTT node for the GRU).
 //    forward(ld, f0): tape-free, whole sequences.
-//  * Streaming (models/ddsp/streaming.hpp, ZDims == 0 only): StepWorkspace holds every buffer one frame needs;
+//  * Streaming (models/ddsp/streaming.hpp, ZDims == 0, host backends only): StepWorkspace holds every buffer one frame needs;
 //    step(ws, ld, f0, h, out) runs one frame at batch 1 on the calling thread with serial
 //    GEMVs: no allocation, lock or system call. Results equal forward() up to float rounding
 //    (the GEMV and the batched GEMM sum in different orders).
@@ -106,7 +106,9 @@ class RnnFcDecoder {
   struct StepWeights {
     std::vector<std::uint16_t> kernel_h, recurrent_h;
   };
-  StepWeights half_step_weights() const {
+  StepWeights half_step_weights() const
+    requires B::host_accessible
+  {
     FUGUE_CHECK((std::is_same_v<T, float>), "RnnFcDecoder::half_step_weights: half-precision weights need a float model");
     auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
     auto conv = [](const std::vector<T>& v) {
@@ -126,7 +128,9 @@ class RnnFcDecoder {
 
   // One frame: h [Rnn] is the GRU state (updated in place), out [Outputs] the raw controls.
   // With sw (from half_step_weights()) the GRU reads its binary16 copies.
-  void step(StepWorkspace& ws, T ld, T f0, T* h, T* out, const StepWeights* sw = nullptr) const {
+  void step(StepWorkspace& ws, T ld, T f0, T* h, T* out, const StepWeights* sw = nullptr) const
+    requires B::host_accessible
+  {
     static_assert(ZDims == 0, "the per-frame step has no z input (the MFCC encoder needs whole clips)");
     stack_step(ld_stack_, ld, ws, ws.cat.data());
     stack_step(f0_stack_, f0, ws, ws.cat.data() + stack_width);
@@ -169,7 +173,17 @@ class RnnFcDecoder {
   }
 
  private:
-  using Arch = typename B::arch;
+  // The streaming step's SIMD kernels (host backends only; a device backend has no arch).
+  template <class Bk>
+  struct step_arch {
+    using type = cpu::best_arch;
+  };
+  template <class Bk>
+    requires requires { typename Bk::arch; }
+  struct step_arch<Bk> {
+    using type = typename Bk::arch;
+  };
+  using Arch = typename step_arch<B>::type;
 
   static void check_inputs(const Shape& ld, const Shape& f0, const Shape* z) {
     FUGUE_CHECK(ld.rank() == 3 && ld[2] == 1 && f0 == ld, "RnnFcDecoder: ld_scaled and f0_scaled must both be [N, F, 1], got ",

@@ -20,6 +20,7 @@
 #include "fugue/autodiff/ops/elementwise.hpp"
 #include "fugue/autodiff/ops/linalg.hpp"
 #include "fugue/autodiff/ops/reduce.hpp"
+#include "fugue/core/host_span.hpp"
 #include "fugue/dsp/features.hpp"
 #include "fugue/nn/gru.hpp"
 #include "fugue/nn/linear.hpp"
@@ -56,8 +57,8 @@ class MfccRnnEncoder {
   static tensor_type features(const tensor_type& audio) {
     FUGUE_CHECK(audio.defined() && audio.rank() == 2 && audio.dim(1) >= 1, "MfccRnnEncoder: audio must be [N, S], got ",
                 audio.defined() ? audio.shape().str() : std::string("undefined"));
-    const tensor_type a = audio.contiguous();
-    const std::size_t n = std::size_t(a.dim(0)), s = std::size_t(a.dim(1));
+    const HostReadSpan<T, B> a(audio);  // MFCCs are computed on the host on every backend
+    const std::size_t n = std::size_t(audio.dim(0)), s = std::size_t(audio.dim(1));
     std::vector<T> out;
     index_t tz = 0;
     for (std::size_t r = 0; r < n; ++r) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fugue/core/error.hpp"
+#include "fugue/core/host_span.hpp"
 #include "fugue/models/music_vae/configs.hpp"
 #include "fugue/models/music_vae/model.hpp"
 #include "fugue/music/dataset.hpp"
@@ -20,10 +21,12 @@ Batch<T, B> melody_batch(const std::vector<int32_t>& ids, index_t n, index_t ste
   Batch<T, B> b;
   b.enc_input = Tensor<T, B>::zeros({n, steps, kMelodyDepth});
   b.targets.assign(1, std::vector<int>(ids.begin(), ids.end()));
+  HostSpan<T, B> x(b.enc_input);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     FUGUE_CHECK(ids[i] >= 0 && ids[i] < kMelodyDepth, "melody_batch: class ", ids[i], " at ", i, " outside [0, 90)");
-    b.enc_input.data()[index_t(i) * kMelodyDepth + ids[i]] = T(1);
+    x[index_t(i) * kMelodyDepth + ids[i]] = T(1);
   }
+  x.commit();
   return b;
 }
 template <Scalar T = float, Backend B = cpu::native>
@@ -37,13 +40,15 @@ Batch<T, B> drum_batch(const std::vector<int32_t>& ids, index_t n, index_t steps
   Batch<T, B> b;
   b.enc_input = Tensor<T, B>::zeros({n, steps, kDrumRollDepth});
   b.targets.assign(1, std::vector<int>(ids.begin(), ids.end()));
+  HostSpan<T, B> x(b.enc_input);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     FUGUE_CHECK(ids[i] >= 0 && ids[i] < kDrumOutputDepth, "drum_batch: class ", ids[i], " at ", i, " outside [0, 512)");
-    T* row = b.enc_input.data() + index_t(i) * kDrumRollDepth;
+    T* row = x.data() + index_t(i) * kDrumRollDepth;
     if (ids[i] == 0) row[9] = T(1);
     for (int k = 0; k < 9; ++k)
       if (ids[i] & (1 << k)) row[k] = T(1);
   }
+  x.commit();
   return b;
 }
 

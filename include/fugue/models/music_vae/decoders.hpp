@@ -31,11 +31,13 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
+#include "fugue/core/host_span.hpp"
 #include "fugue/models/music_vae/layers.hpp"
 #include "fugue/nn/linear.hpp"
 #include "fugue/nn/lstm.hpp"
@@ -69,16 +71,21 @@ template <class T, class B>
 void fill_step_input(Tensor<T, B>& x, const std::vector<int>& prev, index_t depth, const Tensor<T, B>& cond,
                      const Tensor<T, B>* ctl, index_t step) {
   const index_t n = x.dim(0), w = x.dim(1), c = cond.dim(1);
-  T* d = x.data();
+  HostSpan<T, B> xs(x, false);
+  const HostReadSpan<T, B> cs(cond);
+  std::optional<HostReadSpan<T, B>> ks;
+  if (ctl) ks.emplace(*ctl);
+  T* d = xs.data();
   std::fill(d, d + n * w, T(0));
   for (index_t r = 0; r < n; ++r) {
     if (prev[std::size_t(r)] >= 0) d[r * w + prev[std::size_t(r)]] = T(1);
-    std::copy(cond.data() + r * c, cond.data() + (r + 1) * c, d + r * w + depth);
+    std::copy(cs.data() + r * c, cs.data() + (r + 1) * c, d + r * w + depth);
     if (ctl) {
       const index_t k = ctl->dim(2), s = ctl->dim(1);
-      std::copy(ctl->data() + (r * s + step) * k, ctl->data() + (r * s + step + 1) * k, d + r * w + depth + c);
+      std::copy(ks->data() + (r * s + step) * k, ks->data() + (r * s + step + 1) * k, d + r * w + depth + c);
     }
   }
+  xs.commit();
 }
 
 }  // namespace detail
@@ -138,9 +145,10 @@ class CategoricalLstmDecoder {
       detail::fill_step_input(x, prev, Out, cond, ctl, t);
       const tensor_type& h = lstm.step(x, st);
       const tensor_type lg = output.forward(h);
+      const HostReadSpan<T, B> lgs(lg);
       for (index_t r = 0; r < n; ++r) {
         const std::uint64_t i = std::uint64_t((r * steps + t)) * num_outputs_total + output_index;
-        const int tok = detail::draw_token(lg.data() + r * Out, Out, temperature, rng.uniform<double>(i));
+        const int tok = detail::draw_token(lgs.data() + r * Out, Out, temperature, rng.uniform<double>(i));
         ids[std::size_t(r * steps + t)] = prev[std::size_t(r)] = tok;
       }
     }
@@ -170,6 +178,7 @@ class CategoricalLstmDecoder {
         }
     if (count == 0) return {prev, 0};
     tensor_type mod = prev.clone();
+    HostSpan<T, B> ms(mod);  // host-side edits; committed before mod is returned
     typename lstm_type::State st;
     init_state.state(cond, st);
     lstm.reserve(n);
@@ -177,7 +186,7 @@ class CategoricalLstmDecoder {
     std::vector<int> tok(static_cast<std::size_t>(n), -1);
     for (index_t t = 0; t < last; ++t) {
       for (index_t r = 0; r < n; ++r) {
-        const T* row = mod.data() + (r * steps + t) * Out;
+        const T* row = ms.data() + (r * steps + t) * Out;
         tok[std::size_t(r)] = -1;
         for (index_t j = 0; j < Out; ++j)
           if (row[j] != T(0)) tok[std::size_t(r)] = int(j);
@@ -188,15 +197,17 @@ class CategoricalLstmDecoder {
       for (index_t r = 0; r < n; ++r) any = any || pick[std::size_t(r * steps + t + 1)];
       if (!any) continue;
       const tensor_type lg = output.forward(h);
+      const HostReadSpan<T, B> lgs(lg);
       for (index_t r = 0; r < n; ++r) {
         if (!pick[std::size_t(r * steps + t + 1)]) continue;
-        const int s = detail::draw_token(lg.data() + r * Out, Out, 1.0,
+        const int s = detail::draw_token(lgs.data() + r * Out, Out, 1.0,
                                          rng.uniform<double>(2 * std::uint64_t(r * steps + t + 1) + 1));
-        T* dst = mod.data() + (r * steps + t + 1) * Out;
+        T* dst = ms.data() + (r * steps + t + 1) * Out;
         std::fill(dst, dst + Out, T(0));
         dst[s] = T(1);
       }
     }
+    ms.commit();
     return {mod, count};
   }
 

@@ -20,6 +20,7 @@
 #include "fugue/autodiff/ops/elementwise.hpp"
 #include "fugue/autodiff/ops/shape.hpp"
 #include "fugue/autodiff/tape.hpp"
+#include "fugue/core/host_span.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/linear.hpp"
 #include "fugue/nn/lstm.hpp"
@@ -66,6 +67,7 @@ class StateInit {
   template <class State>
   void state(const Tensor<T, B>& cond, State& s) const {
     const Tensor<T, B> all = dense.forward(cond);
+    const HostReadSpan<T, B> av(all);
     const index_t n = cond.dim(0);
     s.h.resize(Layers);
     s.c.resize(Layers);
@@ -74,8 +76,10 @@ class StateInit {
         Tensor<T, B>& dst = which == 0 ? s.c[std::size_t(l)] : s.h[std::size_t(l)];
         if (dst.shape() != Shape{n, H}) dst = Tensor<T, B>::empty({n, H});
         const index_t off = (2 * l + which) * H;
+        HostSpan<T, B> dv(dst, false);
         for (index_t r = 0; r < n; ++r)
-          for (index_t j = 0; j < H; ++j) dst.data()[r * H + j] = std::tanh(all.data()[r * width + off + j]);
+          for (index_t j = 0; j < H; ++j) dv[r * H + j] = std::tanh(av[r * width + off + j]);
+        dv.commit();
       }
   }
 

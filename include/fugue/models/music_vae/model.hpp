@@ -30,6 +30,7 @@
 #include "fugue/autodiff/ops/loss.hpp"
 #include "fugue/autodiff/ops/reduce.hpp"
 #include "fugue/autodiff/ops/shape.hpp"
+#include "fugue/core/host_span.hpp"
 #include "fugue/models/music_vae/decoders.hpp"
 #include "fugue/models/music_vae/layers.hpp"
 #include "fugue/models/music_vae/schedules.hpp"
@@ -67,13 +68,15 @@ template <Scalar T, Backend B>
 Tensor<T, B> shifted_one_hot(const std::vector<int>& ids, index_t n, index_t steps, index_t depth) {
   FUGUE_CHECK(index_t(ids.size()) == n * steps, "targets hold ", ids.size(), " ids, expected ", n, " x ", steps);
   auto t = Tensor<T, B>::zeros({n, steps, depth});
+  HostSpan<T, B> ts(t);
   for (index_t r = 0; r < n; ++r)
     for (index_t s = 1; s < steps; ++s) {
       const int id = ids[std::size_t(r * steps + s - 1)];
       FUGUE_CHECK(id >= 0 && id < depth, "target id ", id, " at sequence ", r, " step ", s - 1, " outside [0, ", depth,
                   ")");
-      t.data()[(r * steps + s) * depth + id] = T(1);
+      ts[(r * steps + s) * depth + id] = T(1);
     }
+  ts.commit();
   return t;
 }
 
@@ -124,7 +127,8 @@ class MusicVAE {
       auto ce = ad::softmax_cross_entropy(logits[k], std::span<const int>(b.targets[k]), ad::Reduction::sum);
       rsum = k == 0 ? ce : ad::add(rsum, ce);
       const index_t depth = Decoder::output_depths[k];
-      const T* lg = logits[k].value().data();
+      const HostReadSpan<T, B> lgs(logits[k].value());
+      const T* lg = lgs.data();
       for (index_t i = 0; i < n * steps; ++i) {
         index_t best = 0;
         for (index_t j = 1; j < depth; ++j)
@@ -203,16 +207,19 @@ Tensor<T, B> slerp(const Tensor<T, B>& p0, const Tensor<T, B>& p1, double t) {
   FUGUE_CHECK(p0.shape() == p1.shape(), "slerp: shapes ", p0.shape().str(), " and ", p1.shape().str());
   const auto a = p0.contiguous(), b = p1.contiguous();
   const index_t n = a.numel();
+  const HostReadSpan<T, B> as(a), bs(b);
   double na = 0, nb = 0, dot = 0;
   for (index_t i = 0; i < n; ++i) {
-    na += double(a.data()[i]) * a.data()[i];
-    nb += double(b.data()[i]) * b.data()[i];
-    dot += double(a.data()[i]) * b.data()[i];
+    na += double(as[i]) * as[i];
+    nb += double(bs[i]) * bs[i];
+    dot += double(as[i]) * bs[i];
   }
   const double c = std::clamp(dot / std::sqrt(na * nb), -1.0, 1.0), omega = std::acos(c), so = std::sin(omega);
   const double wa = so < 1e-9 ? 1 - t : std::sin((1 - t) * omega) / so, wb = so < 1e-9 ? t : std::sin(t * omega) / so;
   auto out = Tensor<T, B>::empty(a.shape());
-  for (index_t i = 0; i < n; ++i) out.data()[i] = T(wa * a.data()[i] + wb * b.data()[i]);
+  HostSpan<T, B> os(out, false);
+  for (index_t i = 0; i < n; ++i) os[i] = T(wa * as[i] + wb * bs[i]);
+  os.commit();
   return out;
 }
 
