@@ -1,12 +1,13 @@
 // Conformance cases for the layers that run on every backend: the convolutions (Conv1d:
 // dilated, causal, strided, grouped, asymmetric padding, pointwise; Conv2d: padded, strided,
-// dilated (also both on one axis), grouped, TF "SAME" with odd and even kernels; ConvTranspose2d: strided with output padding, grouped), Linear, MLP, LayerNorm. Each case builds the layer on the
+// dilated (also both on one axis), grouped, TF "SAME" with odd and even kernels; ConvTranspose2d: strided with output padding, grouped), Linear, MLP, LayerNorm, BatchNorm (train and eval, with the running statistics). Each case builds the layer on the
 // backend (the same Philox init everywhere), records it on a tape, runs backward with a fixed
 // random seed, and returns the output, the input's gradient, every parameter's gradient and
 // the tape-free forward(x): all compared against cpu::native. The device path is the
 // gather-form im2col / col2im of fugue/nn/detail/conv_kernels.hpp.
 #pragma once
 
+#include <fugue/nn/batch_norm.hpp>
 #include <fugue/nn/conv1d.hpp>
 #include <fugue/nn/conv2d.hpp>
 #include <fugue/nn/conv_transpose2d.hpp>
@@ -102,6 +103,27 @@ void nn_cases() {
     layer.weight.value = random_tensor<T, B>({12}, 303, 0.5, 1.5);
     layer.bias.value = random_tensor<T, B>({12}, 304);
     return layer_value_and_grads<T, B>(layer, Shape{4, 3, 12}, 305);
+  }, loose<T>());
+  // Train mode: batch statistics (tape op and forward each update the running ones); then eval
+  // mode without a learned scale, from those running statistics.
+  check<T, Backends>("nn BatchNorm train [3, 4, 5] then eval [2, 4, 2, 2] (center only)" + ty, [&]<class B>() {
+    nn::BatchNormOptions o;
+    o.num_features = 4;
+    nn::BatchNorm<T, B> layer(o);
+    layer.weight.value = random_tensor<T, B>({4}, 307, 0.5, 1.5);
+    layer.bias.value = random_tensor<T, B>({4}, 308);
+    auto r = layer_value_and_grads<T, B>(layer, Shape{3, 4, 5}, 309);
+    o.scale = false;
+    nn::BatchNorm<T, B> centred(o);
+    centred.bias.value = random_tensor<T, B>({4}, 310);
+    (void)centred.forward(random_tensor<T, B>({6, 4}, 311, -2, 3));  // running statistics away from 0 / 1
+    centred.eval();
+    auto e = layer_value_and_grads<T, B>(centred, Shape{2, 4, 2, 2}, 312);
+    r.insert(r.end(), e.begin(), e.end());
+    for (auto* bn_buffers : {&layer.running_mean, &layer.running_var, &layer.num_batches_tracked,
+                             &centred.running_mean, &centred.running_var})
+      r.push_back(bn_buffers->to_vector());
+    return r;
   }, loose<T>());
 }
 

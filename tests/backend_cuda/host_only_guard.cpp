@@ -1,15 +1,14 @@
-// Must NOT compile: batch normalisation (its statistics loops read host memory) over a device
-// backend. tests/backend_cuda/CMakeLists.txt runs the compiler on this file and expects the
-// FUGUE_REQUIRE_HOST_BACKEND message. (The LSTM / GRU and attention layers used to be the
-// example; they now have device kernels and are covered by the conformance cases.)
+// Must NOT compile: a host-loop kernel (the fused LSTM gate kernel, which the layers call only on
+// host backends) over a device backend. tests/backend_cuda/CMakeLists.txt runs the compiler on
+// this file and expects the FUGUE_REQUIRE_HOST_BACKEND message. (Every layer now has a device
+// path, covered by the conformance cases; the guard keeps the host kernels from being handed
+// device pointers.)
 #include <fugue/backend/cuda.hpp>
-#include <fugue/nn/batch_norm.hpp>
+#include <fugue/nn/detail/recurrent_kernels.hpp>
 
 int main() {
   using B = fugue::cuda::thrust_cpp;
-  fugue::nn::BatchNormOptions o;
-  o.num_features = 4;
-  fugue::nn::BatchNorm<float, B> bn(o);
-  auto y = bn.forward(fugue::Tensor<float, B>::zeros({2, 4, 3}));
-  return int(y.numel());
+  float a[4] = {}, bias[4] = {}, c[1] = {}, h[1] = {};
+  fugue::nn::detail::lstm_gates<B>(1, a, bias, 1.0f, static_cast<const float*>(nullptr), c, h);
+  return int(h[0]);
 }

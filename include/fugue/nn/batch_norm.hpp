@@ -19,11 +19,15 @@
 //  * operator()(tape, x) records one fused op with a hand-written backward (train: through the
 //    batch statistics; eval: an affine map). forward(x) is the tape-free path (uses the mode too,
 //    and in train mode also updates the running statistics).
-//  * Host-accessible backends only (its statistics loops read tensor memory on the host): on a
-//    device backend both are compile-time errors that say so.
+//  * Every backend: host backends loop; device backends run the same sums (one call per channel,
+//    in the host loop's order, statistics in double) and the per-element maps as portable
+//    functors (batch_norm_*_at) through B::for_each / B::generate. The C-length steps (running
+//    statistics, 1 / sqrt(var + eps)) go through host copies (core/host_span.hpp).
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <utility>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -31,7 +35,8 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
-#include "fugue/backend/host_only.hpp"
+#include "fugue/core/host_device.hpp"
+#include "fugue/core/host_span.hpp"
 #include "fugue/core/extents.hpp"
 #include "fugue/nn/module.hpp"
 
@@ -82,6 +87,91 @@ void batch_norm_apply(index_t n, index_t c, index_t s, const T* x, const T* mean
       for (index_t k = 0; k < s; ++k) o[k] = r[k] * a + b;
     }
 }
+
+// Device forms, one channel or one element per call (x, y viewed as [n, c, s], contiguous).
+template <class T>
+struct batch_norm_stats_at {  // mean[ch], var[ch]: the host loop for one channel
+  index_t n, c, s;
+  const T* x;
+  T *mean, *var;
+  FUGUE_HOST_DEVICE void operator()(std::uint64_t idx) const {
+    const index_t ch = index_t(idx);
+    const double m = double(n * s);
+    double acc = 0;
+    for (index_t i = 0; i < n; ++i)
+      for (index_t k = 0; k < s; ++k) acc += x[(i * c + ch) * s + k];
+    const double mu = acc / m;
+    double sq = 0;
+    for (index_t i = 0; i < n; ++i)
+      for (index_t k = 0; k < s; ++k) {
+        const double d = x[(i * c + ch) * s + k] - mu;
+        sq += d * d;
+      }
+    mean[ch] = T(mu);
+    var[ch] = T(sq / m);
+  }
+};
+template <class T>
+struct batch_norm_apply_at {  // y = (x - mean) * rstd * gamma + beta, as batch_norm_apply
+  index_t c, s;
+  const T *x, *mean, *rstd, *gamma, *beta;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
+    const index_t ch = (index_t(idx) / s) % c;
+    const T a = rstd[ch] * (gamma ? gamma[ch] : T(1));
+    const T b = (beta ? beta[ch] : T(0)) - mean[ch] * a;
+    return x[idx] * a + b;
+  }
+};
+template <class T>
+struct batch_norm_grad_sums_at {  // sum dy and sum dy * xhat per channel, in the host's order
+  index_t n, c, s;
+  const T *x, *dy, *mean, *rstd;
+  T *sum_dy, *sum_dy_xhat;
+  FUGUE_HOST_DEVICE void operator()(std::uint64_t idx) const {
+    const index_t k = index_t(idx);
+    const T mu = mean[k], rs = rstd[k];
+    T acc_dy = 0, acc_dx = 0;
+    for (index_t i = 0; i < n; ++i) {
+      const T* r = x + (i * c + k) * s;
+      const T* d = dy + (i * c + k) * s;
+      T a = 0, b2 = 0;
+      for (index_t j = 0; j < s; ++j) {
+        a += d[j];
+        b2 += d[j] * (r[j] - mu) * rs;
+      }
+      acc_dy += a;
+      acc_dx += b2;
+    }
+    sum_dy[k] = acc_dy;
+    sum_dy_xhat[k] = acc_dx;
+  }
+};
+template <class T>
+struct batch_norm_dx_at {  // the input gradient (through the batch statistics when batch_stats)
+  index_t c, s;
+  T inv_m;
+  bool batch_stats;
+  const T *x, *dy, *mean, *rstd, *gamma, *sum_dy, *sum_dy_xhat;
+  FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
+    const index_t k = (index_t(idx) / s) % c;
+    const T g = gamma ? gamma[k] : T(1), rs = rstd[k];
+    if (!batch_stats) return g * rs * dy[idx];
+    const T mdy = sum_dy[k] * inv_m, mdx = sum_dy_xhat[k] * inv_m;
+    return g * rs * (dy[idx] - mdy - (x[idx] - mean[k]) * rs * mdx);
+  }
+};
+
+template <class B, class T>
+void batch_norm_stats_on(index_t n, index_t c, index_t s, const T* x, T* mean, T* var) {
+  if constexpr (B::host_accessible) batch_norm_stats(n, c, s, x, mean, var);
+  else B::for_each(c, batch_norm_stats_at<T>{n, c, s, x, mean, var});
+}
+template <class B, class T>
+void batch_norm_apply_on(index_t n, index_t c, index_t s, const T* x, const T* mean, const T* rstd, const T* gamma,
+                         const T* beta, T* y) {
+  if constexpr (B::host_accessible) batch_norm_apply(n, c, s, x, mean, rstd, gamma, beta, y);
+  else B::generate(n * c * s, y, batch_norm_apply_at<T>{c, s, x, mean, rstd, gamma, beta});
+}
 }  // namespace detail
 
 template <Scalar T, Backend B = cpu::native, index_t C = dyn>
@@ -106,68 +196,60 @@ class BatchNorm {
   const BatchNormOptions& options() const noexcept { return o_; }
 
   ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
-    FUGUE_REQUIRE_HOST_BACKEND(B, "the batch-norm kernel");
     const auto [n, c, s] = dims(x.shape());
     Tensor_ xv = x.value().contiguous();
     const index_t ch = c;
-    auto mean = Tensor_::empty({c}), rstd = Tensor_::empty({c});
+    auto [mean, rstd] = statistics(xv, n, c, s);
     const bool batch_stats = use_batch_stats();
-    if (batch_stats) {
-      auto var = Tensor_::empty({c});
-      detail::batch_norm_stats(n, c, s, xv.data(), mean.data(), var.data());
-      update_running(mean, var, n * s);
-      for (index_t i = 0; i < c; ++i) rstd.data()[i] = T(1) / std::sqrt(var.data()[i] + T(o_.eps));
-    } else {
-      eval_stats(mean, rstd);
-    }
-    auto y = Tensor_::empty(x.shape());
     Tensor_ gv = o_.scale ? weight.value.contiguous() : Tensor_{};
     Tensor_ bv = o_.center ? bias.value.contiguous() : Tensor_{};
-    detail::batch_norm_apply(n, c, s, xv.data(), mean.data(), rstd.data(), o_.scale ? gv.data() : nullptr,
-                             o_.center ? bv.data() : nullptr, y.data());
+    auto y = apply(xv, n, c, s, mean, rstd, gv, bv);
     const bool has_g = o_.scale, has_b = o_.center;
     auto bw = [=](const Tensor_& gy, auto& sink) {
       Tensor_ gc = gy.contiguous();
-      const T* dy = gc.data();
-      const T* xp = xv.data();
-      std::vector<T> sum_dy(std::size_t(ch), T(0)), sum_dy_xhat(std::size_t(ch), T(0));
-      for (index_t i = 0; i < n; ++i)
-        for (index_t k = 0; k < ch; ++k) {
-          const T mu = mean.data()[k], rs = rstd.data()[k];
-          const T* r = xp + (i * ch + k) * s;
-          const T* d = dy + (i * ch + k) * s;
-          T a = 0, b2 = 0;
-          for (index_t j = 0; j < s; ++j) {
-            a += d[j];
-            b2 += d[j] * (r[j] - mu) * rs;
-          }
-          sum_dy[std::size_t(k)] += a;
-          sum_dy_xhat[std::size_t(k)] += b2;
-        }
-      if (sink.needs(0)) {
-        auto dx = Tensor_::empty(xv.shape());
-        const T inv_m = T(1) / T(n * s);
+      auto sum_dy = Tensor_::empty({ch}), sum_dy_xhat = Tensor_::empty({ch});
+      if constexpr (B::host_accessible) {
+        const T* dy = gc.data();
+        const T* xp = xv.data();
+        T* sd = sum_dy.data();
+        T* sx = sum_dy_xhat.data();
+        for (index_t k = 0; k < ch; ++k) sd[k] = sx[k] = T(0);
         for (index_t i = 0; i < n; ++i)
           for (index_t k = 0; k < ch; ++k) {
-            const T mu = mean.data()[k], rs = rstd.data()[k], g = has_g ? gv.data()[k] : T(1);
+            const T mu = mean.data()[k], rs = rstd.data()[k];
             const T* r = xp + (i * ch + k) * s;
             const T* d = dy + (i * ch + k) * s;
-            T* o = dx.data() + (i * ch + k) * s;
-            if (batch_stats) {
-              const T mdy = sum_dy[std::size_t(k)] * inv_m, mdx = sum_dy_xhat[std::size_t(k)] * inv_m;
-              for (index_t j = 0; j < s; ++j) o[j] = g * rs * (d[j] - mdy - (r[j] - mu) * rs * mdx);
-            } else {
-              for (index_t j = 0; j < s; ++j) o[j] = g * rs * d[j];
+            T a = 0, b2 = 0;
+            for (index_t j = 0; j < s; ++j) {
+              a += d[j];
+              b2 += d[j] * (r[j] - mu) * rs;
             }
+            sd[k] += a;
+            sx[k] += b2;
           }
+      } else {
+        B::for_each(ch, detail::batch_norm_grad_sums_at<T>{n, ch, s, xv.data(), gc.data(), mean.data(), rstd.data(),
+                                                            sum_dy.data(), sum_dy_xhat.data()});
+      }
+      if (sink.needs(0)) {
+        auto dx = Tensor_::empty(xv.shape());
+        const detail::batch_norm_dx_at<T> f{ch,          s,         T(1) / T(n * s), batch_stats,   xv.data(),
+                                            gc.data(),   mean.data(), rstd.data(),   has_g ? gv.data() : nullptr,
+                                            sum_dy.data(), sum_dy_xhat.data()};
+        if constexpr (B::host_accessible) {
+          T* o = dx.data();
+          for (index_t i = 0; i < n * ch * s; ++i) o[i] = f(std::uint64_t(i));
+        } else {
+          B::generate(n * ch * s, dx.data(), f);
+        }
         sink.accumulate(0, dx);
       }
       int slot = 1;
       if (has_g) {
-        if (sink.needs(slot)) sink.accumulate(slot, Tensor_::from(sum_dy_xhat, Shape{ch}));
+        if (sink.needs(slot)) sink.accumulate(slot, sum_dy_xhat);
         ++slot;
       }
-      if (has_b && sink.needs(slot)) sink.accumulate(slot, Tensor_::from(sum_dy, Shape{ch}));
+      if (has_b && sink.needs(slot)) sink.accumulate(slot, sum_dy);
     };
     if (has_g && has_b) return tape.record(std::move(y), {x, tape.param(weight), tape.param(bias)}, std::move(bw), "nn_batch_norm");
     if (has_g) return tape.record(std::move(y), {x, tape.param(weight)}, std::move(bw), "nn_batch_norm");
@@ -176,24 +258,12 @@ class BatchNorm {
   }
 
   Tensor_ forward(const Tensor_& x) {
-    FUGUE_REQUIRE_HOST_BACKEND(B, "the batch-norm kernel");
     const auto [n, c, s] = dims(x.shape());
     Tensor_ xv = x.contiguous();
-    auto mean = Tensor_::empty({c}), rstd = Tensor_::empty({c});
-    if (use_batch_stats()) {
-      auto var = Tensor_::empty({c});
-      detail::batch_norm_stats(n, c, s, xv.data(), mean.data(), var.data());
-      update_running(mean, var, n * s);
-      for (index_t i = 0; i < c; ++i) rstd.data()[i] = T(1) / std::sqrt(var.data()[i] + T(o_.eps));
-    } else {
-      eval_stats(mean, rstd);
-    }
-    auto y = Tensor_::empty(x.shape());
+    auto [mean, rstd] = statistics(xv, n, c, s);
     Tensor_ gv = o_.scale ? weight.value.contiguous() : Tensor_{};
     Tensor_ bv = o_.center ? bias.value.contiguous() : Tensor_{};
-    detail::batch_norm_apply(n, c, s, xv.data(), mean.data(), rstd.data(), o_.scale ? gv.data() : nullptr,
-                             o_.center ? bv.data() : nullptr, y.data());
-    return y;
+    return apply(xv, n, c, s, mean, rstd, gv, bv);
   }
 
   template <class F>
@@ -227,22 +297,53 @@ class BatchNorm {
                 sh.str());
     return {sh[0], sh[1], s};
   }
+  // mean and 1 / sqrt(var + eps) per channel: the batch's (updating the running statistics in
+  // train mode) or the running ones.
+  std::pair<Tensor_, Tensor_> statistics(const Tensor_& xv, index_t n, index_t c, index_t s) {
+    auto mean = Tensor_::empty({c}), rstd = Tensor_::empty({c});
+    if (use_batch_stats()) {
+      auto var = Tensor_::empty({c});
+      detail::batch_norm_stats_on<B>(n, c, s, xv.data(), mean.data(), var.data());
+      update_running(mean, var, n * s);
+      const HostReadSpan<T, B> v(var);
+      HostSpan<T, B> r(rstd, false);
+      for (index_t i = 0; i < c; ++i) r[i] = T(1) / std::sqrt(v[i] + T(o_.eps));
+      r.commit();
+    } else {
+      eval_stats(mean, rstd);
+    }
+    return {mean, rstd};
+  }
+  Tensor_ apply(const Tensor_& xv, index_t n, index_t c, index_t s, const Tensor_& mean, const Tensor_& rstd,
+                const Tensor_& gv, const Tensor_& bv) const {
+    auto y = Tensor_::empty(xv.shape());
+    detail::batch_norm_apply_on<B>(n, c, s, xv.data(), mean.data(), rstd.data(), o_.scale ? gv.data() : nullptr,
+                                   o_.center ? bv.data() : nullptr, y.data());
+    return y;
+  }
   void update_running(const Tensor_& mean, const Tensor_& var, index_t m) {
     if (!training_ || !o_.track_running_stats) return;
     const T mom = T(o_.momentum), unb = T(m) / T(m - 1);
-    T* rm = running_mean.data();
-    T* rv = running_var.data();
+    HostSpan<T, B> rm(running_mean), rv(running_var), nb(num_batches_tracked);
+    const HostReadSpan<T, B> mu(mean), va(var);
     for (index_t i = 0; i < o_.num_features; ++i) {
-      rm[i] = (T(1) - mom) * rm[i] + mom * mean.data()[i];
-      rv[i] = (T(1) - mom) * rv[i] + mom * var.data()[i] * unb;
+      rm[i] = (T(1) - mom) * rm[i] + mom * mu[i];
+      rv[i] = (T(1) - mom) * rv[i] + mom * va[i] * unb;
     }
-    num_batches_tracked.data()[0] += T(1);
+    nb[0] += T(1);
+    rm.commit();
+    rv.commit();
+    nb.commit();
   }
   void eval_stats(Tensor_& mean, Tensor_& rstd) const {
+    const HostReadSpan<T, B> rm(running_mean), rv(running_var);
+    HostSpan<T, B> m(mean, false), r(rstd, false);
     for (index_t i = 0; i < o_.num_features; ++i) {
-      mean.data()[i] = running_mean.data()[i];
-      rstd.data()[i] = T(1) / std::sqrt(running_var.data()[i] + T(o_.eps));
+      m[i] = rm[i];
+      r[i] = T(1) / std::sqrt(rv[i] + T(o_.eps));
     }
+    m.commit();
+    r.commit();
   }
 
   BatchNormOptions o_;
