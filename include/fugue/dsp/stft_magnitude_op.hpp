@@ -224,7 +224,9 @@ ad::Var<T, B> stft_magnitude(const ad::Var<T, B>& x, Framing framing, std::size_
   if constexpr (B::host_accessible)
     return detail::stft_magnitude_host(x, framing, fft_length);
   else
-    return ad::host_staged("dsp_stft_magnitude", [&](const auto&... v) { return detail::stft_magnitude_host(v..., framing, fft_length); }, x);
+    return ad::host_staged(
+        "dsp_stft_magnitude", [&](const auto&... v) { return detail::stft_magnitude_host(v..., framing, fft_length); },
+        x);
 }
 
 }  // namespace fugue::dsp

@@ -233,9 +233,9 @@ class BatchNorm {
       }
       if (sink.needs(0)) {
         auto dx = Tensor_::empty(xv.shape());
-        const detail::batch_norm_dx_at<T> f{ch,          s,         T(1) / T(n * s), batch_stats,   xv.data(),
-                                            gc.data(),   mean.data(), rstd.data(),   has_g ? gv.data() : nullptr,
-                                            sum_dy.data(), sum_dy_xhat.data()};
+        const detail::batch_norm_dx_at<T> f{ch, s, T(1) / T(n * s), batch_stats, xv.data(), gc.data(), mean.data(),
+                                            rstd.data(), has_g ? gv.data() : nullptr, sum_dy.data(),
+                                            sum_dy_xhat.data()};
         if constexpr (B::host_accessible) {
           T* o = dx.data();
           for (index_t i = 0; i < n * ch * s; ++i) o[i] = f(std::uint64_t(i));
