@@ -54,26 +54,6 @@ struct BatchNormOptions {
 };
 
 namespace detail {
-// Per-channel statistics of x viewed as [n, c, s].
-template <class T>
-void batch_norm_stats(index_t n, index_t c, index_t s, const T* x, T* mean, T* var) {
-  const double m = double(n * s);
-  for (index_t ch = 0; ch < c; ++ch) {
-    double acc = 0;
-    for (index_t i = 0; i < n; ++i) {
-      const T* r = x + (i * c + ch) * s;
-      for (index_t k = 0; k < s; ++k) acc += r[k];
-    }
-    const double mu = acc / m;
-    double sq = 0;
-    for (index_t i = 0; i < n; ++i) {
-      const T* r = x + (i * c + ch) * s;
-      for (index_t k = 0; k < s; ++k) sq += (r[k] - mu) * (r[k] - mu);
-    }
-    mean[ch] = T(mu);
-    var[ch] = T(sq / m);
-  }
-}
 // y = (x - mean) * rstd * gamma + beta
 template <class T>
 void batch_norm_apply(index_t n, index_t c, index_t s, const T* x, const T* mean, const T* rstd, const T* gamma,
@@ -88,9 +68,10 @@ void batch_norm_apply(index_t n, index_t c, index_t s, const T* x, const T* mean
     }
 }
 
-// Device forms, one channel or one element per call (x, y viewed as [n, c, s], contiguous).
+// One channel or one element per call (x, y viewed as [n, c, s], contiguous): the device path,
+// and on host backends the statistics and gradient sums too (the same order either way).
 template <class T>
-struct batch_norm_stats_at {  // mean[ch], var[ch]: the host loop for one channel
+struct batch_norm_stats_at {  // mean[ch], biased var[ch] of one channel (two passes, in double)
   index_t n, c, s;
   const T* x;
   T *mean, *var;
@@ -163,8 +144,12 @@ struct batch_norm_dx_at {  // the input gradient (through the batch statistics w
 
 template <class B, class T>
 void batch_norm_stats_on(index_t n, index_t c, index_t s, const T* x, T* mean, T* var) {
-  if constexpr (B::host_accessible) batch_norm_stats(n, c, s, x, mean, var);
-  else B::for_each(c, batch_norm_stats_at<T>{n, c, s, x, mean, var});
+  const batch_norm_stats_at<T> f{n, c, s, x, mean, var};
+  if constexpr (B::host_accessible) {
+    for (index_t ch = 0; ch < c; ++ch) f(std::uint64_t(ch));
+  } else {
+    B::for_each(c, f);
+  }
 }
 template <class B, class T>
 void batch_norm_apply_on(index_t n, index_t c, index_t s, const T* x, const T* mean, const T* rstd, const T* gamma,
@@ -208,28 +193,12 @@ class BatchNorm {
     auto bw = [=](const Tensor_& gy, auto& sink) {
       Tensor_ gc = gy.contiguous();
       auto sum_dy = Tensor_::empty({ch}), sum_dy_xhat = Tensor_::empty({ch});
+      const detail::batch_norm_grad_sums_at<T> sums{n, ch, s, xv.data(), gc.data(), mean.data(), rstd.data(),
+                                                     sum_dy.data(), sum_dy_xhat.data()};
       if constexpr (B::host_accessible) {
-        const T* dy = gc.data();
-        const T* xp = xv.data();
-        T* sd = sum_dy.data();
-        T* sx = sum_dy_xhat.data();
-        for (index_t k = 0; k < ch; ++k) sd[k] = sx[k] = T(0);
-        for (index_t i = 0; i < n; ++i)
-          for (index_t k = 0; k < ch; ++k) {
-            const T mu = mean.data()[k], rs = rstd.data()[k];
-            const T* r = xp + (i * ch + k) * s;
-            const T* d = dy + (i * ch + k) * s;
-            T a = 0, b2 = 0;
-            for (index_t j = 0; j < s; ++j) {
-              a += d[j];
-              b2 += d[j] * (r[j] - mu) * rs;
-            }
-            sd[k] += a;
-            sx[k] += b2;
-          }
+        for (index_t k = 0; k < ch; ++k) sums(std::uint64_t(k));
       } else {
-        B::for_each(ch, detail::batch_norm_grad_sums_at<T>{n, ch, s, xv.data(), gc.data(), mean.data(), rstd.data(),
-                                                            sum_dy.data(), sum_dy_xhat.data()});
+        B::for_each(ch, sums);
       }
       if (sink.needs(0)) {
         auto dx = Tensor_::empty(xv.shape());

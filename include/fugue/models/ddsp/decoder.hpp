@@ -173,17 +173,8 @@ class RnnFcDecoder {
   }
 
  private:
-  // The streaming step's SIMD kernels (host backends only; a device backend has no arch).
-  template <class Bk>
-  struct step_arch {
-    using type = cpu::best_arch;
-  };
-  template <class Bk>
-    requires requires { typename Bk::arch; }
-  struct step_arch<Bk> {
-    using type = typename Bk::arch;
-  };
-  using Arch = typename step_arch<B>::type;
+  // The streaming step's SIMD kernels (step() needs a host backend; a device one has no arch).
+  using Arch = typename nn::detail::backend_arch<B>::type;
 
   static void check_inputs(const Shape& ld, const Shape& f0, const Shape* z) {
     FUGUE_CHECK(ld.rank() == 3 && ld[2] == 1 && f0 == ld, "RnnFcDecoder: ld_scaled and f0_scaled must both be [N, F, 1], got ",
