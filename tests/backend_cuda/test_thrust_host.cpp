@@ -75,9 +75,26 @@ TEST_CASE("cuda backend on Thrust host systems: MusicVAE models, loss, gradients
   print_tally("models: MusicVAE flat / chord-conditioned / hierarchical (loss, grads, encode, decode, slerp, 2 Trainer steps)");
 }
 
-TEST_CASE("cuda backend on Thrust host systems: DDSP ops (host-staged) and models, loss, gradients, training",
+TEST_CASE("cuda backend on Thrust host systems: DDSP ops and models, loss, gradients, training",
           "[cuda][conformance]") {
   conformance::ddsp_cases<float, backends_under_test>();
   conformance::ddsp_cases<double, backends_under_test>();
-  print_tally("DDSP: staged synth / noise / reverb / spectral-loss / STFT ops; models with trainable and noise reverbs, autoencoder");
+  print_tally("DDSP: harmonic synth (window, linear); staged noise / reverb / spectral-loss / STFT ops; models with trainable and noise reverbs, autoencoder");
+}
+
+// The harmonic synth's device path validates its inputs before any functor runs.
+TEST_CASE("cuda backend on Thrust host systems: harmonic_synth rejects bad inputs with fugue::error", "[cuda][errors]") {
+  using B = fugue::cuda::thrust_cpp;
+  using Tn = fugue::Tensor<float, B>;
+  fugue::ad::Tape<float, B> tape;
+  fugue::dsp::HarmonicOptions o;
+  o.n_samples = 100;
+  auto run = [&](fugue::Shape a, fugue::Shape d, fugue::Shape f) {
+    return fugue::dsp::harmonic_synth(tape.input(Tn::zeros(a)), tape.input(Tn::zeros(d)), tape.input(Tn::zeros(f)), o);
+  };
+  CHECK_THROWS_WITH(run({2, 4}, {2, 4}, {2, 4}), Catch::Contains("distribution must be [B, F, K]"));
+  CHECK_THROWS_WITH(run({2, 3}, {2, 4, 5}, {2, 4}), Catch::Contains("amplitudes must be"));
+  CHECK_THROWS_WITH(run({2, 0}, {2, 0, 5}, {2, 0}), Catch::Contains("at least one frame"));
+  CHECK_THROWS_WITH(run({2, 3}, {2, 3, 5}, {2, 3}), Catch::Contains("multiple of the frame count"));
+  CHECK_NOTHROW(run({2, 4}, {2, 4, 5}, {2, 4}));
 }

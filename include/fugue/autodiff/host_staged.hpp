@@ -10,7 +10,7 @@
 //    back up. Results and gradients are H's, bit for bit.
 //  * The host tape (with f's saved activations) lives until the device tape's clear(); without
 //    grad nothing is kept.
-//  * For the ops that have no device kernels yet (DDSP's synthesizers, reverb and spectral loss):
+//  * For the ops that have no device kernels yet (DDSP's filtered noise, reverb, spectral loss):
 //    correct, and slowed by one host<->device copy of every input and output per pass. The host
 //    tape's random streams are not used by those ops (their noise comes from their options).
 #pragma once

@@ -26,8 +26,12 @@
 //    d/d phase[n] = g sum_k k a_k[n] cos(k phase[n]); d/d f0_up[n] = 2 pi / sr sum_{m >= n} dphase[m]
 //    (reverse cumulative sum), then the transpose of linear upsampling. The Nyquist masks are step
 //    functions: their derivative (zero almost everywhere) is taken as zero.
-//  * Work is split over contiguous sample ranges with cpu::parallel_for; per-range partial sums are
-//    combined in a fixed order (results do not depend on the thread count).
+//  * Host backends: work is split over contiguous sample ranges with cpu::parallel_for; per-range
+//    partial sums are combined in a fixed order (results do not depend on the thread count).
+//  * Device backends: the portable functors of detail/harmonic_device.hpp (one call per frame,
+//    sample or batch row; the phase and its reverse sum run sequentially per batch row). Same
+//    formulas and errors (the check above included), sums in another order: equal to the host
+//    path to rounding (stated in tests/backend_cuda/cases_ddsp.hpp), not bit for bit.
 //  * HarmonicSynth<T> caches the resampling tables for a frame count; harmonic_synth() builds one.
 #pragma once
 
@@ -39,12 +43,12 @@
 #include <numbers>
 #include <vector>
 
-#include "fugue/autodiff/host_staged.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/backend/cpu/threads.hpp"
 #include "fugue/core/error.hpp"
 #include "fugue/dsp/detail/diff_util.hpp"
+#include "fugue/dsp/detail/harmonic_device.hpp"
 #include "fugue/dsp/fft.hpp"
 
 namespace fugue::dsp {
@@ -133,20 +137,22 @@ class HarmonicSynth {
   }
   const HarmonicOptions& options() const noexcept { return opt_; }
 
-  // On a device backend the op runs host-staged (ad::host_staged): the same values and
-  // gradients, plus a host<->device copy of each input and output.
+  // Host backends run the SIMD loops below; device backends the portable functors of
+  // detail/harmonic_device.hpp (the same formulas; gradients summed in another order).
   template <Backend B>
   ad::Var<T, B> operator()(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
     if constexpr (B::host_accessible)
       return run(amps, dist, f0);
     else
-      return ad::host_staged("dsp_harmonic_synth", [this](const auto&... v) { return run(v...); }, amps, dist, f0);
+      return run_device(amps, dist, f0);
   }
 
  private:
+  struct Dims {
+    std::size_t Bn, F, K;
+  };
   template <Backend B>
-    requires B::host_accessible
-  ad::Var<T, B> run(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
+  static Dims check_inputs(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
     FUGUE_CHECK(amps.defined() && dist.defined() && f0.defined(), "harmonic_synth: undefined input");
     FUGUE_CHECK(&amps.tape() == &dist.tape() && &amps.tape() == &f0.tape(), "harmonic_synth: Vars from different tapes");
     FUGUE_CHECK(dist.rank() == 3, "harmonic_synth: distribution must be [B, F, K], got ", dist.shape().str());
@@ -160,6 +166,14 @@ class HarmonicSynth {
     frame_shaped(amps, "amplitudes");
     frame_shaped(f0, "f0");
     FUGUE_CHECK(K >= 1, "harmonic_synth: no harmonics");
+    FUGUE_CHECK(F >= 1, "harmonic_synth: need at least one frame and one sample");
+    return {Bn, F, K};
+  }
+
+  template <Backend B>
+    requires B::host_accessible
+  ad::Var<T, B> run(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
+    const auto [Bn, F, K] = check_inputs(amps, dist, f0);
     const std::size_t N = opt_.n_samples;
     if (!tables_) tables_ = std::make_shared<detail::ResampleTables<T>>();
     if (tables_->frames != F || tables_->n != N || tables_->method != opt_.amp_resample) {
@@ -254,9 +268,10 @@ class HarmonicSynth {
       if constexpr (!cpu::is_scalar_arch<Arch>) {
         using V = xsimd::batch<T, Arch>;
         for (; n + V::size <= N; n += V::size) {
-          auto sc = xsimd::sincos(V::load_aligned(ph + n));
-          sc.first.store_aligned(ph + n);
-          sc.second.store_aligned(cs + n);
+          // Unaligned: row b starts b * N elements in, not a multiple of the width for every N.
+          auto sc = xsimd::sincos(V::load_unaligned(ph + n));
+          sc.first.store_unaligned(ph + n);
+          sc.second.store_unaligned(cs + n);
         }
       }
       for (; n < N; ++n) {
@@ -534,6 +549,70 @@ class HarmonicSynth {
       }
     }
   };
+
+  // The device path: frame controls, then the phase (one sequential pass per batch row: it is a
+  // running sum in double), then one functor call per sample; the backward per sample, per row
+  // (reverse cumulative sum) and per frame. The state tensors live in the backward closure.
+  template <Backend B>
+    requires(!B::host_accessible)
+  ad::Var<T, B> run_device(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
+    using Tn = Tensor<T, B>;
+    const auto [Bn, F, K] = check_inputs(amps, dist, f0);
+    const std::size_t N = opt_.n_samples;
+    if (opt_.amp_resample == AmpResample::window)
+      FUGUE_CHECK(N % F == 0, "harmonic_synth: window upsampling needs n_samples (", N,
+                  ") to be a multiple of the frame count (", F, ")");
+    const index_t bn = index_t(Bn), fr = index_t(F), kh = index_t(K), ns = index_t(N);
+    const detail::harmonic_grid<T> grid{fr, ns, ns / fr, opt_.amp_resample == AmpResample::window, std::numbers::pi};
+    const T nyq = T(opt_.sample_rate / 2);
+    const double omega = 2.0 * std::numbers::pi / opt_.sample_rate;
+    struct DeviceState {
+      Tn A, C, ch, Af, Sd, f0u, s1, c1;
+    };
+    auto st = std::make_shared<DeviceState>();
+    const Tn ac = amps.value().contiguous(), dc = dist.value().contiguous(), fc = f0.value().contiguous();
+    st->A = Tn::empty(Shape{bn, fr});
+    st->Sd = Tn::empty(Shape{bn, fr});
+    st->C = Tn::empty(Shape{bn, fr, kh});
+    st->ch = Tn::empty(Shape{bn, fr, kh});
+    st->Af = Tn::empty(Shape{bn, fr, kh});
+    st->f0u = Tn::empty(Shape{bn, ns});
+    st->s1 = Tn::empty(Shape{bn, ns});
+    st->c1 = Tn::empty(Shape{bn, ns});
+    B::for_each(bn * fr, detail::harmonic_controls_at<T>{kh, opt_.exp_sigmoid, opt_.normalize_below_nyquist, nyq,
+                                                          cpu::fn::exp_sigmoid{}, ac.data(), dc.data(), fc.data(),
+                                                          st->A.data(), st->C.data(), st->ch.data(), st->Af.data(),
+                                                          st->Sd.data()});
+    B::for_each(bn, detail::harmonic_phase_row<T>{grid, omega, 2.0 * std::numbers::pi, fc.data(), st->f0u.data(),
+                                                  st->s1.data()});
+    B::for_each(bn * ns, detail::harmonic_sincos_at<T>{st->s1.data(), st->c1.data()});
+    const detail::harmonic_sample_base<T> base{grid, kh, nyq, st->Af.data(), st->f0u.data(), st->s1.data(),
+                                               st->c1.data()};
+    auto y = Tn::empty(Shape{bn, ns});
+    B::generate(bn * ns, y.data(), detail::harmonic_sample_at<T>{base});
+    const HarmonicOptions o = opt_;
+    return amps.tape().record(
+        y, {amps, dist, f0},
+        [st, grid, base, o, nyq, omega, bn, fr, kh, ns](const Tn& g, ad::GradSink<T, B>& s) {
+          if (!s.needs(0) && !s.needs(1) && !s.needs(2)) return;
+          const Tn gc = g.contiguous();
+          auto dph = Tn::empty(Shape{bn, ns});
+          B::generate(bn * ns, dph.data(), detail::harmonic_dphase_at<T>{base, gc.data()});
+          auto R = Tensor<double, B>::empty(Shape{bn, ns});
+          B::for_each(bn, detail::harmonic_reverse_cumsum_row<T>{ns, dph.data(), R.data()});
+          const Tn ain = s.input(0).contiguous(), din = s.input(1).contiguous(), fin = s.input(2).contiguous();
+          auto da = Tn::empty(ain.shape()), dd = Tn::empty(din.shape()), df = Tn::empty(fin.shape());
+          B::for_each(bn * fr, detail::harmonic_frame_grads_at<T>{
+                                   grid, kh, o.exp_sigmoid, o.normalize_below_nyquist, nyq, omega, gc.data(),
+                                   st->f0u.data(), st->s1.data(), st->c1.data(), st->A.data(), st->C.data(),
+                                   st->ch.data(), st->Sd.data(), ain.data(), din.data(), fin.data(), R.data(),
+                                   da.data(), dd.data(), df.data()});
+          if (s.needs(0)) s.accumulate(0, da);
+          if (s.needs(1)) s.accumulate(1, dd);
+          if (s.needs(2)) s.accumulate(2, df);
+        },
+        "dsp_harmonic_synth");
+  }
 
   HarmonicOptions opt_;
   std::shared_ptr<detail::ResampleTables<T>> tables_;
