@@ -31,16 +31,18 @@ struct ForwardLstmEncoder {
     return fin.h[0];
   }
   template <class F>
-  void visit_parameters(F&& f, std::string_view prefix = {}) { lstm.visit_parameters(f, nn::join_name(prefix, "lstm")); }
+  void visit_parameters(F&& f, std::string_view prefix = {}) {
+    lstm.visit_parameters(f, nn::join_name(prefix, "lstm"));
+  }
 };
 
 // 2. Other sizes and a conductor, 3. any backend.
 template <Backend B>
-using FourBarVae = mv::MusicVAE<
-    float, B, ForwardLstmEncoder<float, B, mv::kMelodyDepth, 256>,
-    mv::HierarchicalLstmDecoder<float, B, /*Z*/ 32, /*conductor H*/ 128, /*layers*/ 1, /*bars*/ 4,
-                                mv::CategoricalLstmDecoder<float, B, mv::kMelodyDepth, 128, 96, 3>>,
-    32>;
+using FourBarVae =
+    mv::MusicVAE<float, B, ForwardLstmEncoder<float, B, mv::kMelodyDepth, 256>,
+                 mv::HierarchicalLstmDecoder<float, B, /*Z*/ 32, /*conductor H*/ 128, /*layers*/ 1, /*bars*/ 4,
+                                             mv::CategoricalLstmDecoder<float, B, mv::kMelodyDepth, 128, 96, 3>>,
+                 32>;
 
 template <Backend B>
 void run(const char* label) {

@@ -33,8 +33,8 @@ int main() try {
   dd::FeatureOptions fo;
   fo.frame_rate = o.frame_rate;
   const auto feat = dd::compute_features<float>(audio, fo);
-  dd::Batch<float, B> batch{Tensor<float, B>::from(feat.f0_hz, {1, F}), Tensor<float, B>::from(feat.loudness_db, {1, F}),
-                            Tensor<float, B>::from(audio, {1, N})};
+  dd::Batch<float, B> batch{Tensor<float, B>::from(feat.f0_hz, {1, F}),
+                            Tensor<float, B>::from(feat.loudness_db, {1, F}), Tensor<float, B>::from(audio, {1, N})};
   dd::TrainConfig hp;
   hp.learning_rate = 3e-3;
   dd::Trainer<MyModel> tr(m, hp);

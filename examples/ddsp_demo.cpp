@@ -65,24 +65,36 @@ Args parse(int argc, char** argv) {
       FUGUE_CHECK(i + 1 < argc, "missing value after ", k);
       return argv[++i];
     };
-    if (k == "--data") a.data = val();
-    else if (k == "--out") a.out = val();
-    else if (k == "--minutes") a.minutes = std::stod(val());
-    else if (k == "--steps") a.steps = std::stol(val());
-    else if (k == "--batch") a.batch = std::stoi(val());
-    else if (k == "--seconds") a.seconds = std::stod(val());
-    else if (k == "--lr") a.lr = std::stod(val());
-    else if (k == "--threads") a.threads = std::stoi(val());
-    else if (k == "--seed") a.seed = std::stoull(val());
-    else if (k == "--resume") a.resume = true;
-    else FUGUE_FAIL("unknown argument '", k, "' (see the header of examples/ddsp_demo.cpp)");
+    if (k == "--data")
+      a.data = val();
+    else if (k == "--out")
+      a.out = val();
+    else if (k == "--minutes")
+      a.minutes = std::stod(val());
+    else if (k == "--steps")
+      a.steps = std::stol(val());
+    else if (k == "--batch")
+      a.batch = std::stoi(val());
+    else if (k == "--seconds")
+      a.seconds = std::stod(val());
+    else if (k == "--lr")
+      a.lr = std::stod(val());
+    else if (k == "--threads")
+      a.threads = std::stoi(val());
+    else if (k == "--seed")
+      a.seed = std::stoull(val());
+    else if (k == "--resume")
+      a.resume = true;
+    else
+      FUGUE_FAIL("unknown argument '", k, "' (see the header of examples/ddsp_demo.cpp)");
   }
   if (a.data.empty()) {
     const char* d = std::getenv("FUGUE_DATA");
     const char* h = std::getenv("HOME");
     a.data = ((d ? fs::path(d) : fs::path(h ? h : ".") / ".cache/fugue") / "ddsp").string();
   }
-  FUGUE_CHECK(a.batch >= 1 && a.seconds > 0 && a.lr > 0 && a.threads >= 1, "bad --batch / --seconds / --lr / --threads");
+  FUGUE_CHECK(a.batch >= 1 && a.seconds > 0 && a.lr > 0 && a.threads >= 1,
+              "bad --batch / --seconds / --lr / --threads");
   return a;
 }
 
@@ -115,8 +127,8 @@ std::vector<Clip> load_dir(const fs::path& dir, const dd::ModelOptions& mo) {
   std::vector<Clip> out;
   for (const auto& f : files) {
     const io::Wav w = io::read_wav(f.string());
-    FUGUE_CHECK(w.sample_rate == std::uint32_t(mo.sample_rate), f.string(), ": ", w.sample_rate, " Hz, the model needs ",
-                mo.sample_rate);
+    FUGUE_CHECK(w.sample_rate == std::uint32_t(mo.sample_rate), f.string(), ": ", w.sample_rate,
+                " Hz, the model needs ", mo.sample_rate);
     Clip c;
     c.name = f.stem().string();
     c.audio = w.channels.at(0);
@@ -134,7 +146,8 @@ void copy_window(const Clip& c, std::size_t t0, std::size_t F, std::size_t hop, 
   std::copy_n(c.audio.data() + t0 * hop, F * hop, audio);
 }
 
-dd::Batch<float, B> sample_batch(const std::vector<Clip>& clips, std::size_t F, std::size_t hop, int batch, Philox rng) {
+dd::Batch<float, B> sample_batch(const std::vector<Clip>& clips, std::size_t F, std::size_t hop, int batch,
+                                 Philox rng) {
   std::vector<float> f0(std::size_t(batch) * F), ld(f0.size()), au(std::size_t(batch) * F * hop);
   // Valid window starts of a clip: 0 .. frames - F (none when the clip is shorter than F).
   auto starts = [F](const Clip& c) { return c.feat.frames() >= F ? c.feat.frames() - F + 1 : std::size_t(0); };
@@ -152,8 +165,8 @@ dd::Batch<float, B> sample_batch(const std::vector<Clip>& clips, std::size_t F, 
       }
       pick -= starts(cl);
     }
-    copy_window(*c, pick, F, hop, f0.data() + std::size_t(r) * F,
-                ld.data() + std::size_t(r) * F, au.data() + std::size_t(r) * F * hop);
+    copy_window(*c, pick, F, hop, f0.data() + std::size_t(r) * F, ld.data() + std::size_t(r) * F,
+                au.data() + std::size_t(r) * F * hop);
   }
   const index_t b = batch, f = index_t(F);
   return {Tensor<float, B>::from(f0, {b, f}), Tensor<float, B>::from(ld, {b, f}),
@@ -374,8 +387,9 @@ int main(int argc, char** argv) try {
     write_spectrogram(d / ("transfer_to_" + other.name + ".png"), transfer);
   }
   const auto [rtf, diff] = stream_check(*runs[0].model, runs[0].test.front());
-  std::printf("streaming (violin model, 128-sample blocks, 1 thread): real-time factor %.1f, max |stream - offline| %.2e\n",
-              rtf, diff);
+  std::printf(
+      "streaming (violin model, 128-sample blocks, 1 thread): real-time factor %.1f, max |stream - offline| %.2e\n",
+      rtf, diff);
 
   std::printf("\n%-8s %7s %9s %12s %12s %14s\n", "", "steps", "train", "held-out", "untrained", "harmonic-only");
   std::string json = "{\n  \"model\": \"vst_16k\",\n  \"instruments\": {\n";
@@ -384,15 +398,17 @@ int main(int argc, char** argv) try {
     std::printf("%-8s %7ld %9.4f %12.4f %12.4f %14.4f\n", r.name.c_str(), r.steps, r.train_loss, r.loss, r.untrained,
                 r.baseline);
     char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "    \"%s\": {\"steps\": %ld, \"train_seconds\": %.1f, \"heldout_segments\": %zu, \"heldout_loss\": %.5f, "
-                  "\"untrained_loss\": %.5f, \"harmonic_baseline_loss\": %.5f}%s\n",
-                  r.name.c_str(), r.steps, r.seconds, r.test.size(), r.loss, r.untrained, r.baseline,
-                  i + 1 < runs.size() ? "," : "");
+    std::snprintf(
+        buf, sizeof buf,
+        "    \"%s\": {\"steps\": %ld, \"train_seconds\": %.1f, \"heldout_segments\": %zu, \"heldout_loss\": %.5f, "
+        "\"untrained_loss\": %.5f, \"harmonic_baseline_loss\": %.5f}%s\n",
+        r.name.c_str(), r.steps, r.seconds, r.test.size(), r.loss, r.untrained, r.baseline,
+        i + 1 < runs.size() ? "," : "");
     json += buf;
   }
   char tail[256];
-  std::snprintf(tail, sizeof tail, "  },\n  \"stream_rtf_128\": %.2f,\n  \"stream_max_abs_diff\": %.3e\n}\n", rtf, diff);
+  std::snprintf(tail, sizeof tail, "  },\n  \"stream_rtf_128\": %.2f,\n  \"stream_max_abs_diff\": %.3e\n}\n", rtf,
+                diff);
   json += tail;
   io::write_file_atomic(out / "results.json", std::as_bytes(std::span<const char>(json.data(), json.size())));
   std::printf("(multi-scale spectral loss, lower is better; held-out = %zu + %zu four-second segments)\n",

@@ -64,18 +64,30 @@ Args parse(int argc, char** argv) {
       FUGUE_CHECK(i + 1 < argc, "missing value after ", k);
       return argv[++i];
     };
-    if (k == "--data") a.data.push_back(val());
-    else if (k == "--out") a.out = val();
-    else if (k == "--minutes") a.minutes = std::stod(val());
-    else if (k == "--batch") a.batch = std::stoi(val());
-    else if (k == "--eval-windows") a.eval_windows = std::stoi(val());
-    else if (k == "--threads") a.threads = std::stoi(val());
-    else if (k == "--max-steps") a.max_steps = std::stol(val());
-    else if (k == "--seed") a.seed = std::stoull(val());
-    else if (k == "--lr") a.lr = std::stod(val());
-    else if (k == "--resume") a.resume = true;
-    else if (k == "--variant") a.variant = val();
-    else FUGUE_FAIL("unknown argument '", k, "' (see the header of examples/music_vae_demo.cpp)");
+    if (k == "--data")
+      a.data.push_back(val());
+    else if (k == "--out")
+      a.out = val();
+    else if (k == "--minutes")
+      a.minutes = std::stod(val());
+    else if (k == "--batch")
+      a.batch = std::stoi(val());
+    else if (k == "--eval-windows")
+      a.eval_windows = std::stoi(val());
+    else if (k == "--threads")
+      a.threads = std::stoi(val());
+    else if (k == "--max-steps")
+      a.max_steps = std::stol(val());
+    else if (k == "--seed")
+      a.seed = std::stoull(val());
+    else if (k == "--lr")
+      a.lr = std::stod(val());
+    else if (k == "--resume")
+      a.resume = true;
+    else if (k == "--variant")
+      a.variant = val();
+    else
+      FUGUE_FAIL("unknown argument '", k, "' (see the header of examples/music_vae_demo.cpp)");
   }
   if (a.data.empty()) {
     const char* d = std::getenv("FUGUE_DATA");
@@ -131,10 +143,11 @@ int run(const Args& a) {
   ex.transpose_max = hp.transpose_max;
   music::WindowBatcher batcher(corpus.train, music::WindowKind::Melody, a.batch, a.seed, true, ex);
   const auto held = held_out_windows(corpus, std::size_t(a.eval_windows));
-  std::printf("data: %zu pieces (%zu train, %zu held out by piece, %zu unreadable); %zu windows per training epoch; "
-              "%zu held-out 2-bar windows evaluated (%.1f s)\n",
-              corpus.size(), corpus.train.size(), corpus.held_out.size(), corpus.unreadable,
-              batcher.windows_this_epoch(), held.size(), secs());
+  std::printf(
+      "data: %zu pieces (%zu train, %zu held out by piece, %zu unreadable); %zu windows per training epoch; "
+      "%zu held-out 2-bar windows evaluated (%.1f s)\n",
+      corpus.size(), corpus.train.size(), corpus.held_out.size(), corpus.unreadable, batcher.windows_this_epoch(),
+      held.size(), secs());
   FUGUE_CHECK(held.size() >= 64, "too few held-out windows (", held.size(), ") for an evaluation");
 
   // --- model and training -----------------------------------------------------------------
@@ -145,7 +158,8 @@ int run(const Args& a) {
   if (a.resume && fs::exists(ckpt)) {
     trainer.load(ckpt);
     for (std::int64_t i = 0; i < trainer.batches(); ++i)  // replay the data stream to where it was
-      while (!batcher.next(mb)) {}
+      while (!batcher.next(mb)) {
+      }
     std::printf("resumed from %s at step %lld\n", ckpt.c_str(), (long long)trainer.steps());
   }
   std::printf("model: %s, %zu parameters; batch %d; training for %.1f min on %d thread(s)\n",
@@ -157,14 +171,16 @@ int run(const Args& a) {
   const std::int64_t first_step = trainer.steps();
   mv::StepStats st;
   while (secs() - t_train < budget && (a.max_steps < 0 || trainer.steps() < a.max_steps)) {
-    while (!batcher.next(mb)) {}
+    while (!batcher.next(mb)) {
+    }
     st = trainer.step(mv::melody_batch<float>(mb));
     acc_avg = trainer.steps() - first_step == 1 ? st.accuracy : 0.95 * acc_avg + 0.05 * st.accuracy;
     loss_avg = trainer.steps() - first_step == 1 ? st.loss : 0.95 * loss_avg + 0.05 * st.loss;
     if (secs() - last_print > 2 || trainer.steps() == first_step + 1) {
       const double el = secs() - t_train, frac = std::min(el / budget, 1.0);
       const int filled = int(frac * 30);
-      std::fprintf(stderr, "\r[%.*s%*s] %3.0f%% step %lld  loss %.2f  KL %.2f  acc %.3f  beta %.4f  lr %.2e  %.2f steps/s ",
+      std::fprintf(stderr,
+                   "\r[%.*s%*s] %3.0f%% step %lld  loss %.2f  KL %.2f  acc %.3f  beta %.4f  lr %.2e  %.2f steps/s ",
                    filled, "==============================", 30 - filled, "", 100 * frac, (long long)trainer.steps(),
                    loss_avg, st.kl, acc_avg, st.beta, st.lr, double(trainer.steps() - first_step) / std::max(el, 1e-9));
       last_print = secs();
@@ -189,12 +205,14 @@ int run(const Args& a) {
     while (count_batcher.next(one))
       for (int id : one.ids) ++freq[id];
   }
-  const int mode = std::max_element(freq.begin(), freq.end(), [](auto& x, auto& y) { return x.second < y.second; })->first;
+  const int mode =
+      std::max_element(freq.begin(), freq.end(), [](auto& x, auto& y) { return x.second < y.second; })->first;
   Eval ev;
   long tf_correct = 0, rec_correct = 0, uni = 0, rep = 0, total = 0;
   for (index_t b0 = 0; b0 < n_eval; b0 += 64) {
     std::vector<int32_t> ids;
-    for (index_t r = b0; r < b0 + 64; ++r) ids.insert(ids.end(), held[std::size_t(r)].begin(), held[std::size_t(r)].end());
+    for (index_t r = b0; r < b0 + 64; ++r)
+      ids.insert(ids.end(), held[std::size_t(r)].begin(), held[std::size_t(r)].end());
     const auto batch = mv::melody_batch<float>(ids, 64, S);
     ad::Tape<float> tape;
     mv::LossOptions o;
@@ -222,7 +240,8 @@ int run(const Args& a) {
   ev.repeat_tf = double(rep) / double(total);
   ev.r_loss /= double(n_eval);
   ev.kl /= double(n_eval);
-  std::printf("held-out (%lld windows of %zu held-out pieces, %ld steps):\n", (long long)n_eval, corpus.held_out.size(), total);
+  std::printf("held-out (%lld windows of %zu held-out pieces, %ld steps):\n", (long long)n_eval, corpus.held_out.size(),
+              total);
   std::printf("  teacher-forced next-step accuracy  %.4f   (unigram baseline %.4f, repeat-previous baseline %.4f)\n",
               ev.tf_acc, ev.unigram_tf, ev.repeat_tf);
   std::printf("  greedy reconstruction accuracy     %.4f   (the same baselines; they see no model)\n", ev.recon_acc);
@@ -251,17 +270,22 @@ int run(const Args& a) {
   }
   {
     std::ofstream rj(fs::path(a.out) / "report.json");
-    rj << "{\n  \"config\": \"" << (a.variant == "small" ? "cat-mel_2bar_small" : "cat-mel_2bar_small-lite") << "\",\n  \"learning_rate\": " << hp.learning_rate << ",\n  \"parameters\": " << model.parameter_count()
+    rj << "{\n  \"config\": \"" << (a.variant == "small" ? "cat-mel_2bar_small" : "cat-mel_2bar_small-lite")
+       << "\",\n  \"learning_rate\": " << hp.learning_rate << ",\n  \"parameters\": " << model.parameter_count()
        << ",\n  \"pieces\": {\"train\": " << corpus.train.size() << ", \"held_out\": " << corpus.held_out.size()
-       << "},\n  \"train_steps\": " << trainer.steps() << ",\n  \"train_seconds\": " << train_s << ",\n  \"batch\": " << a.batch
-       << ",\n  \"held_out_windows\": " << n_eval << ",\n  \"teacher_forced_accuracy\": " << ev.tf_acc
+       << "},\n  \"train_steps\": " << trainer.steps() << ",\n  \"train_seconds\": " << train_s
+       << ",\n  \"batch\": " << a.batch << ",\n  \"held_out_windows\": " << n_eval
+       << ",\n  \"teacher_forced_accuracy\": " << ev.tf_acc
        << ",\n  \"greedy_reconstruction_accuracy\": " << ev.recon_acc << ",\n  \"baseline_unigram\": " << ev.unigram_tf
        << ",\n  \"baseline_repeat_previous\": " << ev.repeat_tf << ",\n  \"held_out_r_loss\": " << ev.r_loss
        << ",\n  \"held_out_kl\": " << ev.kl << "\n}\n";
   }
-  std::printf("wrote 8 samples, an interpolation (7 points) and report.json to %s (%.0f s in all)\n", a.out.c_str(), secs());
-  const bool beats = ev.tf_acc > std::max(ev.unigram_tf, ev.repeat_tf) && ev.recon_acc > std::max(ev.unigram_tf, ev.repeat_tf);
-  std::printf("%s\n", beats ? "the model beats both baselines" : "the model does NOT beat both baselines yet (train longer)");
+  std::printf("wrote 8 samples, an interpolation (7 points) and report.json to %s (%.0f s in all)\n", a.out.c_str(),
+              secs());
+  const bool beats =
+      ev.tf_acc > std::max(ev.unigram_tf, ev.repeat_tf) && ev.recon_acc > std::max(ev.unigram_tf, ev.repeat_tf);
+  std::printf("%s\n",
+              beats ? "the model beats both baselines" : "the model does NOT beat both baselines yet (train longer)");
   return 0;
 }
 

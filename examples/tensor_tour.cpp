@@ -50,8 +50,7 @@ int main(int argc, char** argv) {
     double ref = 0;
     for (index_t k = 0; k < n; ++k) ref += double(a(3, k)) * b(5, k);
     std::printf("GEMM %lldx%lldx%lld, %d thread(s): %.1f ms, %.1f GFLOP/s (c[3,5] = %.4f, reference %.4f)\n",
-                (long long)n, (long long)n, (long long)n, threads, s * 1e3, 2.0 * n * n * n / s * 1e-9, c(3, 5),
-                ref);
+                (long long)n, (long long)n, (long long)n, threads, s * 1e3, 2.0 * n * n * n / s * 1e-9, c(3, 5), ref);
   }
   cpu::set_num_threads(1);
   return 0;

@@ -11,7 +11,7 @@ else
     build-essential cmake ninja-build ccache pkg-config git
     libxtensor-dev libxsimd-dev xtl-dev libfftw3-dev
     catch2 libbenchmark-dev libopenblas-dev
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev clang-format-16
     python3-torch python3-numpy python3-venv
     "$@"
   )

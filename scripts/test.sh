@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 start=$(date +%s)
+scripts/format.sh --check
 # The CUDA backend: its Thrust host tests build whenever the toolkit's headers are there;
 # with nvcc present the nvcc test / example / benchmark translation units build too.
 export PATH=$PATH:/usr/local/cuda/bin

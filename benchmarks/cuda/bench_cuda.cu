@@ -23,8 +23,8 @@ void BM_fugue_cuda_matmul(benchmark::State& state) {
     Dev::synchronize();
     benchmark::DoNotOptimize(c.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate,
-                                                 benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 void BM_cublas_sgemm(benchmark::State& state) {
@@ -35,12 +35,12 @@ void BM_cublas_sgemm(benchmark::State& state) {
   auto& ctx = fg::cuda::gpu_context::get();
   const float one = 1, zero = 0;
   for (auto _ : state) {
-    FUGUE_CUBLAS_CALL(cublasSgemm(ctx.blas(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, b.data(), n, a.data(), n,
-                                  &zero, c.data(), n));
+    FUGUE_CUBLAS_CALL(
+        cublasSgemm(ctx.blas(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, b.data(), n, a.data(), n, &zero, c.data(), n));
     Dev::synchronize();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate,
-                                                 benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 template <class B>

@@ -75,9 +75,7 @@ void stream(benchmark::State& st, const dd::ModelOptions& o,
   st.counters["rtf"] = benchmark::Counter(double(st.iterations()) * block / o.sample_rate, benchmark::Counter::kIsRate);
 }
 
-void BM_stream_rtf(benchmark::State& st) {
-  stream<dd::configs::vst_16k<float>>(st, dd::configs::vst_16k_options());
-}
+void BM_stream_rtf(benchmark::State& st) { stream<dd::configs::vst_16k<float>>(st, dd::configs::vst_16k_options()); }
 void BM_stream_rtf_f16(benchmark::State& st) {
   using M = dd::configs::vst_16k<float>;
   stream<M>(st, dd::configs::vst_16k_options(), dd::Streamer<M>::Weights::f16);

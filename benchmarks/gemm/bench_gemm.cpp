@@ -93,8 +93,8 @@ void bm_gemv(benchmark::State& state, bool trans, index_t rows, index_t cols, bo
         kn::gemm<Arch, float>(false, true, 1, rows, cols, 1.f, x.data(), cols, W.data(), cols, 0.f, y.data(), rows);
     } else {
 #ifdef FUGUE_BENCH_OPENBLAS
-      cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, 1.f, W.data(), cols, x.data(), 1,
-                  0.f, y.data(), 1);
+      cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, 1.f, W.data(), cols, x.data(), 1, 0.f,
+                  y.data(), 1);
 #endif
     }
     benchmark::DoNotOptimize(y.data());
@@ -123,8 +123,9 @@ int register_all() {
       });
   for (index_t m : {4, 16, 64})
     for (bool tb : {false, true})
-      add_pair("sgemm_m" + std::to_string(m) + (tb ? "_nt" : "_nn") + "_2048x512",
-               [=](benchmark::State& s, impl w) { bm_gemm(s, {tb, m, 2048, 512}, 1, w); });
+      add_pair("sgemm_m" + std::to_string(m) + (tb ? "_nt" : "_nn") + "_2048x512", [=](benchmark::State& s, impl w) {
+        bm_gemm(s, {tb, m, 2048, 512}, 1, w);
+      });
   add_pair("sgemv_n_2048x512", [](benchmark::State& s, impl w) { bm_gemv(s, false, 2048, 512, false, w); });
   add_pair("sgemv_t_512x2048", [](benchmark::State& s, impl w) { bm_gemv(s, true, 512, 2048, false, w); });
   add_pair("gemm_m1_nt_2048x512", [](benchmark::State& s, impl w) { bm_gemv(s, false, 2048, 512, true, w); });

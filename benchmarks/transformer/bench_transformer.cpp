@@ -48,6 +48,11 @@ static void BM_transformer_encoder_layer_forward(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(layer.forward(x).data());
   cpu::set_num_threads(1);
 }
-BENCHMARK(BM_transformer_encoder_layer_forward)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_transformer_encoder_layer_forward)
+    ->Arg(1)
+    ->Arg(2)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 BENCHMARK_MAIN();

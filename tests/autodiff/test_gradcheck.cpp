@@ -8,13 +8,13 @@
 using namespace fugue_test;
 namespace ad = fugue::ad;
 
-#define UNARY_GRADCHECK_CASE(op, desc, input)                                                           \
-  FUGUE_AD_GRADCHECK_CASE(op, desc) {                                                         \
-    return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::op(v[0]); }, {input});           \
+#define UNARY_GRADCHECK_CASE(op, desc, input)                                       \
+  FUGUE_AD_GRADCHECK_CASE(op, desc) {                                               \
+    return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::op(v[0]); }, {input}); \
   }
-#define BINARY_GRADCHECK_CASE(op, desc, a, b)                                                           \
-  FUGUE_AD_GRADCHECK_CASE(op, desc) {                                                         \
-    return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::op(v[0], v[1]); }, {a, b});      \
+#define BINARY_GRADCHECK_CASE(op, desc, a, b)                                            \
+  FUGUE_AD_GRADCHECK_CASE(op, desc) {                                                    \
+    return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::op(v[0], v[1]); }, {a, b}); \
   }
 
 // --- elementwise --------------------------------------------------------------------
@@ -105,12 +105,10 @@ FUGUE_AD_GRADCHECK_CASE(transpose, "then a product") {
                        {rnd({2, 3, 4}, 61), rnd({4, 3, 2}, 62)});
 }
 FUGUE_AD_GRADCHECK_CASE(permute, "[2,3,4] -> [4,2,3]") {
-  return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::exp(ad::permute(v[0], {2, 0, 1})); },
-                       {rnd({2, 3, 4}, 63)});
+  return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::exp(ad::permute(v[0], {2, 0, 1})); }, {rnd({2, 3, 4}, 63)});
 }
 FUGUE_AD_GRADCHECK_CASE(slice, "step 2 on the last axis") {
-  return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::square(ad::slice(v[0], -1, 1, 6, 2)); },
-                       {rnd({3, 6}, 64)});
+  return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::square(ad::slice(v[0], -1, 1, 6, 2)); }, {rnd({3, 6}, 64)});
 }
 FUGUE_AD_GRADCHECK_CASE(slice, "split into unequal parts") {
   return ad::gradcheck(
@@ -124,12 +122,18 @@ FUGUE_AD_GRADCHECK_CASE(select, "middle index") {
   return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::tanh(ad::select(v[0], 1, 2)); }, {rnd({2, 4, 3}, 66)});
 }
 FUGUE_AD_GRADCHECK_CASE(concat, "three pieces on axis 1, one used twice") {
-  return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::concat<D, cpu::native>({v[0], v[1], v[0]}, 1); },
-                       {rnd({2, 2}, 67), rnd({2, 3}, 68)});
+  return ad::gradcheck(
+      [](ad::Tape<D>&, Vs v) {
+        return ad::concat<D, cpu::native>({v[0], v[1], v[0]}, 1);
+      },
+      {rnd({2, 2}, 67), rnd({2, 3}, 68)});
 }
 FUGUE_AD_GRADCHECK_CASE(stack, "new last axis") {
-  return ad::gradcheck([](ad::Tape<D>&, Vs v) { return ad::stack<D, cpu::native>({v[0], v[1]}, -1); },
-                       {rnd({2, 3}, 69), rnd({2, 3}, 70).t().t()});
+  return ad::gradcheck(
+      [](ad::Tape<D>&, Vs v) {
+        return ad::stack<D, cpu::native>({v[0], v[1]}, -1);
+      },
+      {rnd({2, 3}, 69), rnd({2, 3}, 70).t().t()});
 }
 
 // --- nn -----------------------------------------------------------------------------

@@ -113,8 +113,8 @@ TEST_CASE("autodiff: clear() keeps capacity; an identical second step does not g
       auto z = ad::layer_norm(ad::tanh(ad::linear(h, t.param(w1), t.param(b1))), 1e-5);
       h = ad::slice(z, 1, 0, 8);
     }
-    auto loss = ad::softmax_cross_entropy(ad::linear(ad::dropout(ad::concat<D, cpu::native>({h, h}, 1), 0.1), t.param(w2)),
-                                          std::span<const int>(labels));
+    auto loss = ad::softmax_cross_entropy(
+        ad::linear(ad::dropout(ad::concat<D, cpu::native>({h, h}, 1), 0.1), t.param(w2)), std::span<const int>(labels));
     t.backward(loss);
   };
   step();
@@ -195,13 +195,12 @@ TEST_CASE("autodiff: bad shapes and misuse throw fugue::error", "[autodiff]") {
   const int bad[] = {0, 7};
   CHECK_THROWS_AS(ad::embedding(t.input(rnd({5, 2}, 22), true), std::span<const int>(bad)), fugue::error);
   const int lab[] = {0, 9};
-  CHECK_THROWS_AS(ad::softmax_cross_entropy(t.input(rnd({2, 3}, 23), true), std::span<const int>(lab)),
-                  fugue::error);
+  CHECK_THROWS_AS(ad::softmax_cross_entropy(t.input(rnd({2, 3}, 23), true), std::span<const int>(lab)), fugue::error);
   CHECK_THROWS_AS(ad::mse(a, b), fugue::error);
   CHECK_THROWS_AS(ad::gaussian_kl(a, b), fugue::error);
   // A custom backward that returns a wrongly shaped gradient is named in the error.
-  auto c = t.record(a.value().clone(), {a},
-                    [](const TD&, ad::GradSink<double>& s) { s.accumulate(0, TD::zeros({5})); }, "my_bad_op");
+  auto c = t.record(
+      a.value().clone(), {a}, [](const TD&, ad::GradSink<double>& s) { s.accumulate(0, TD::zeros({5})); }, "my_bad_op");
   try {
     t.backward(ad::sum(c));
     FAIL("expected fugue::error");
@@ -220,9 +219,9 @@ TEST_CASE("autodiff: the registry fails ops without checks and unregistered ops"
   // A named op that records a backward without FUGUE_AD_OP fails its gradcheck.
   auto r = ad::gradcheck(
       [](ad::Tape<D>& t, Vs v) {
-        return t.record(ops::scale(v[0].value(), 3.0), {v[0]},
-                        [](const TD& g, ad::GradSink<double>& s) { s.accumulate(0, ops::scale(g, 3.0)); },
-                        "not_registered_op");
+        return t.record(
+            ops::scale(v[0].value(), 3.0), {v[0]},
+            [](const TD& g, ad::GradSink<double>& s) { s.accumulate(0, ops::scale(g, 3.0)); }, "not_registered_op");
       },
       {rnd({3}, 24)});
   CHECK(r.max_abs_error < 1e-8);  // the gradient itself is right...
@@ -231,8 +230,9 @@ TEST_CASE("autodiff: the registry fails ops without checks and unregistered ops"
   // A wrong backward is caught with its worst element.
   auto w = ad::gradcheck(
       [](ad::Tape<D>& t, Vs v) {
-        return ad::sum(t.record(ops::square(v[0].value()), {v[0]},
-                                [](const TD& g, ad::GradSink<double>& s) { s.accumulate(0, g); }, "square"));
+        return ad::sum(t.record(
+            ops::square(v[0].value()), {v[0]}, [](const TD& g, ad::GradSink<double>& s) { s.accumulate(0, g); },
+            "square"));
       },
       {TD::from({1.0, 2.0}, {2})});
   CHECK_FALSE(w.ok());

@@ -16,16 +16,20 @@ void autodiff_cases() {
   const std::string ty = sizeof(T) == 4 ? " f32" : " f64";
   using fugue::Shape;
   // One case per op: f(vars) over the shapes given, inputs uniform in [lo, hi).
-#define CONF_AD(title, shapes, lo, hi, tolerance, ...)                                                     \
-  check<T, Backends>(std::string(title) + ty, [&]<class B>() {                                             \
-    return value_and_grads<T, B>([&](std::vector<ad::Var<T, B>>& v) { return __VA_ARGS__; },              \
-                                 std::vector<Shape> shapes, __LINE__, lo, hi);                              \
-  }, tolerance);
+#define CONF_AD(title, shapes, lo, hi, tolerance, ...)                                           \
+  check<T, Backends>(                                                                            \
+      std::string(title) + ty,                                                                   \
+      [&]<class B>() {                                                                           \
+        return value_and_grads<T, B>([&](std::vector<ad::Var<T, B>>& v) { return __VA_ARGS__; }, \
+                                     std::vector<Shape> shapes, __LINE__, lo, hi);               \
+      },                                                                                         \
+      tolerance);
   CONF_AD("ad add (broadcast)", ({{4, 5}, {5}}), -1, 1, tight<T>(), ad::add(v[0], v[1]))
   CONF_AD("ad sub (broadcast)", ({{3, 1, 4}, {2, 4}}), -1, 1, tight<T>(), ad::sub(v[0], v[1]))
   CONF_AD("ad mul", ({{6, 7}, {6, 7}}), -1, 1, tight<T>(), ad::mul(v[0], v[1]))
   CONF_AD("ad div", ({{6, 7}, {6, 7}}), 0.5, 2, loose<T>(), ad::div(v[0], v[1]))
-  CONF_AD("ad scale, add_scalar, neg", ({{5, 3}}), -1, 1, tight<T>(), ad::neg(ad::add_scalar(ad::scale(v[0], T(3)), T(1))))
+  CONF_AD("ad scale, add_scalar, neg", ({{5, 3}}), -1, 1, tight<T>(),
+          ad::neg(ad::add_scalar(ad::scale(v[0], T(3)), T(1))))
   CONF_AD("ad exp", ({{40}}), -3, 3, loose<T>(), ad::exp(v[0]))
   CONF_AD("ad log", ({{40}}), 0.1, 5, loose<T>(), ad::log(v[0]))
   CONF_AD("ad sqrt", ({{40}}), 0.1, 5, loose<T>(), ad::sqrt(v[0]))
@@ -43,7 +47,8 @@ void autodiff_cases() {
   CONF_AD("ad sum / mean over an axis", ({{4, 5, 6}}), -1, 1, loose<T>(), ad::add(ad::sum(v[0], 1), ad::mean(v[0], 1)))
   CONF_AD("ad reshape, transpose, permute", ({{2, 3, 4}}), -1, 1, tight<T>(),
           ad::permute(ad::transpose(ad::reshape(v[0], {4, 3, 2}), 0, 1), std::vector<int>{2, 0, 1}))
-  CONF_AD("ad slice, select", ({{5, 6}}), -1, 1, tight<T>(), ad::mul(ad::slice(v[0], 1, 1, 6, 2), ad::slice(ad::select(v[0], 0, 2), 0, 0, 3)))
+  CONF_AD("ad slice, select", ({{5, 6}}), -1, 1, tight<T>(),
+          ad::mul(ad::slice(v[0], 1, 1, 6, 2), ad::slice(ad::select(v[0], 0, 2), 0, 0, 3)))
   CONF_AD("ad concat, stack", ({{2, 3}, {2, 3}}), -1, 1, tight<T>(),
           ad::add(ad::concat(std::vector<ad::Var<T, B>>{v[0], v[1]}, 1),
                   ad::reshape(ad::stack(std::vector<ad::Var<T, B>>{v[1], v[0]}, 1), {2, 6})))

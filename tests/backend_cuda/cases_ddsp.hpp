@@ -68,8 +68,10 @@ Arrays<T> ddsp_model_case(index_t n, index_t frames, std::uint64_t stream) {
 // bound held at -O3 but was exceeded by a hair in the sanitizer build (the noise-reverb case).
 template <class T>
 constexpr tol<T> model_tol() {
-  if constexpr (sizeof(T) == 4) return {1e-3, 2e-3, true};
-  else return {1e-9, 1e-9, true};
+  if constexpr (sizeof(T) == 4)
+    return {1e-3, 2e-3, true};
+  else
+    return {1e-9, 1e-9, true};
 }
 
 // The harmonic synth's device functors sum the frame-rate gradients in another order than the
@@ -78,8 +80,10 @@ constexpr tol<T> model_tol() {
 // (5.4e-6 and 1.6e-14 at 60 harmonics, 16000 samples); bounds with margin for other builds.
 template <class T>
 constexpr tol<T> harmonic_tol() {
-  if constexpr (sizeof(T) == 4) return {1e-4, 1e-5, true};
-  else return {1e-11, 1e-12, true};
+  if constexpr (sizeof(T) == 4)
+    return {1e-4, 1e-5, true};
+  else
+    return {1e-11, 1e-12, true};
 }
 
 template <class T, class Backends>
@@ -88,24 +92,34 @@ void ddsp_cases() {
   // The harmonic synth on the backend's own functors: window and linear upsampling, harmonics
   // crossing Nyquist (the linear case without renormalisation); 500 samples put the second row
   // off SIMD alignment on the host side.
-  check<T, Backends>("dsp harmonic_synth [2, 6, 5] -> [2, 384], window" + ty, [&]<class B>() {
-    fugue::dsp::HarmonicOptions o;
-    o.n_samples = 384;
-    return value_and_grads<T, B>([&](auto& v) {
-      auto f0 = fugue::ad::add_scalar(fugue::ad::scale(v[2], T(900)), T(1200));  // 300 .. 2100 Hz
-      return fugue::dsp::harmonic_synth(v[0], v[1], f0, o);
-    }, {{2, 6}, {2, 6, 5}, {2, 6}}, 701);
-  }, harmonic_tol<T>());
-  check<T, Backends>("dsp harmonic_synth [2, 7, 9] -> [2, 500], linear" + ty, [&]<class B>() {
-    fugue::dsp::HarmonicOptions o;
-    o.n_samples = 500;
-    o.amp_resample = fugue::dsp::AmpResample::linear;
-    o.normalize_below_nyquist = false;
-    return value_and_grads<T, B>([&](auto& v) {
-      auto f0 = fugue::ad::add_scalar(fugue::ad::scale(v[2], T(900)), T(1200));
-      return fugue::dsp::harmonic_synth(v[0], v[1], f0, o);
-    }, {{2, 7}, {2, 7, 9}, {2, 7}}, 706);
-  }, harmonic_tol<T>());
+  check<T, Backends>(
+      "dsp harmonic_synth [2, 6, 5] -> [2, 384], window" + ty,
+      [&]<class B>() {
+        fugue::dsp::HarmonicOptions o;
+        o.n_samples = 384;
+        return value_and_grads<T, B>(
+            [&](auto& v) {
+              auto f0 = fugue::ad::add_scalar(fugue::ad::scale(v[2], T(900)), T(1200));  // 300 .. 2100 Hz
+              return fugue::dsp::harmonic_synth(v[0], v[1], f0, o);
+            },
+            {{2, 6}, {2, 6, 5}, {2, 6}}, 701);
+      },
+      harmonic_tol<T>());
+  check<T, Backends>(
+      "dsp harmonic_synth [2, 7, 9] -> [2, 500], linear" + ty,
+      [&]<class B>() {
+        fugue::dsp::HarmonicOptions o;
+        o.n_samples = 500;
+        o.amp_resample = fugue::dsp::AmpResample::linear;
+        o.normalize_below_nyquist = false;
+        return value_and_grads<T, B>(
+            [&](auto& v) {
+              auto f0 = fugue::ad::add_scalar(fugue::ad::scale(v[2], T(900)), T(1200));
+              return fugue::dsp::harmonic_synth(v[0], v[1], f0, o);
+            },
+            {{2, 7}, {2, 7, 9}, {2, 7}}, 706);
+      },
+      harmonic_tol<T>());
   // The staged ops alone, values and gradients (tight: the same host kernels run on both sides).
   check<T, Backends>("dsp filtered_noise [2, 4, 5] -> [2, 256], staged" + ty, [&]<class B>() {
     fugue::dsp::FilteredNoiseOptions o;
@@ -118,27 +132,37 @@ void ddsp_cases() {
   check<T, Backends>("dsp spectral_loss [2, 600] (FFT 256 .. 64), staged" + ty, [&]<class B>() {
     fugue::dsp::SpectralLossOptions o;
     o.fft_sizes = {256, 128, 64};
-    return value_and_grads<T, B>([&](auto& v) { return fugue::dsp::spectral_loss(v[0], v[1], o); }, {{2, 600}, {2, 600}},
-                                 704);
+    return value_and_grads<T, B>([&](auto& v) { return fugue::dsp::spectral_loss(v[0], v[1], o); },
+                                 {{2, 600}, {2, 600}}, 704);
   });
   check<T, Backends>("dsp stft_magnitude [2, 300] (FFT 64, hop 16), staged" + ty, [&]<class B>() {
     return value_and_grads<T, B>(
-        [&](auto& v) { return fugue::dsp::stft_magnitude(v[0], fugue::dsp::Framing::end(64, 16), 64); }, {{2, 300}}, 705);
+        [&](auto& v) { return fugue::dsp::stft_magnitude(v[0], fugue::dsp::Framing::end(64, 16), 64); }, {{2, 300}},
+        705);
   });
   // Whole models: 1 + 4 harmonics + 6 noise bands = 11 decoder outputs.
-  check<T, Backends>("model DDSP (decoder 4 x 1, GRU 3) + trainable reverb 8" + ty, [&]<class B>() {
-    using M = ddsp::Model<T, B, ddsp::RnnFcDecoder<T, B, 4, 1, 3, 11>, 4, 6, ddsp::TrainableReverb<T, B, 8>>;
-    return ddsp_model_case<T, B, M>(2, 36, 711);
-  }, model_tol<T>());
-  check<T, Backends>("model DDSP + noise reverb 32 (filtered-noise IR)" + ty, [&]<class B>() {
-    using M = ddsp::Model<T, B, ddsp::RnnFcDecoder<T, B, 4, 1, 3, 11>, 4, 6, ddsp::NoiseReverb<T, B, 32, 4, 5>>;
-    return ddsp_model_case<T, B, M>(1, 36, 712);
-  }, model_tol<T>());
-  check<T, Backends>("model DDSP autoencoder (MFCC 5 -> GRU 3 -> z 2)" + ty, [&]<class B>() {
-    using M = ddsp::Model<T, B, ddsp::RnnFcDecoder<T, B, 4, 1, 3, 11, 2>, 4, 6, ddsp::NoReverb<T, B>,
-                          ddsp::MfccRnnEncoder<T, B, 3, 2, 5>>;
-    return ddsp_model_case<T, B, M>(2, 36, 713);
-  }, model_tol<T>());
+  check<T, Backends>(
+      "model DDSP (decoder 4 x 1, GRU 3) + trainable reverb 8" + ty,
+      [&]<class B>() {
+        using M = ddsp::Model<T, B, ddsp::RnnFcDecoder<T, B, 4, 1, 3, 11>, 4, 6, ddsp::TrainableReverb<T, B, 8>>;
+        return ddsp_model_case<T, B, M>(2, 36, 711);
+      },
+      model_tol<T>());
+  check<T, Backends>(
+      "model DDSP + noise reverb 32 (filtered-noise IR)" + ty,
+      [&]<class B>() {
+        using M = ddsp::Model<T, B, ddsp::RnnFcDecoder<T, B, 4, 1, 3, 11>, 4, 6, ddsp::NoiseReverb<T, B, 32, 4, 5>>;
+        return ddsp_model_case<T, B, M>(1, 36, 712);
+      },
+      model_tol<T>());
+  check<T, Backends>(
+      "model DDSP autoencoder (MFCC 5 -> GRU 3 -> z 2)" + ty,
+      [&]<class B>() {
+        using M = ddsp::Model<T, B, ddsp::RnnFcDecoder<T, B, 4, 1, 3, 11, 2>, 4, 6, ddsp::NoReverb<T, B>,
+                              ddsp::MfccRnnEncoder<T, B, 3, 2, 5>>;
+        return ddsp_model_case<T, B, M>(2, 36, 713);
+      },
+      model_tol<T>());
 }
 
 }  // namespace conformance

@@ -70,25 +70,32 @@ Arrays<T> music_vae_case(index_t n, index_t steps, const std::vector<index_t>& d
 template <class T, class Backends>
 void model_cases() {
   const std::string ty = sizeof(T) == 4 ? " f32" : " f64";
-  check<T, Backends>("model MusicVAE flat (BiLSTM 16 -> z 8 -> 2-layer LSTM 12), scheduled sampling 0.5" + ty,
-                     [&]<class B>() {
-    using M = mvae::MusicVAE<T, B, mvae::BidirectionalLstmEncoder<T, B, 20, 16>,
-                             mvae::CategoricalLstmDecoder<T, B, 20, 8, 12, 2>, 8>;
-    return music_vae_case<T, B, M>(3, 6, {20}, 0.5, 601);
-  }, loose<T>());
-  check<T, Backends>("model MusicVAE chord-conditioned (controls 5)" + ty, [&]<class B>() {
-    using M = mvae::MusicVAE<T, B, mvae::BidirectionalLstmEncoder<T, B, 14 + 5, 10>,
-                             mvae::CategoricalLstmDecoder<T, B, 14, 6, 10, 1, 5>, 6>;
-    return music_vae_case<T, B, M>(2, 5, {14}, 0.0, 602);
-  }, loose<T>());
-  check<T, Backends>("model MusicVAE hierarchical (conductor 2 x 3 steps) over a 2-track split core" + ty,
-                     [&]<class B>() {
-    using Core = mvae::SplitMultiOutDecoder<mvae::CategoricalLstmDecoder<T, B, 9, 10, 8, 1>,
-                                            mvae::CategoricalLstmDecoder<T, B, 7, 10, 8, 1>>;
-    using M = mvae::MusicVAE<T, B, mvae::BidirectionalLstmEncoder<T, B, 9, 8, 2>,
-                             mvae::HierarchicalLstmDecoder<T, B, 6, 10, 2, 2, Core>, 6>;
-    return music_vae_case<T, B, M>(2, 6, {9, 7}, 0.0, 603);
-  }, loose<T>());
+  check<T, Backends>(
+      "model MusicVAE flat (BiLSTM 16 -> z 8 -> 2-layer LSTM 12), scheduled sampling 0.5" + ty,
+      [&]<class B>() {
+        using M = mvae::MusicVAE<T, B, mvae::BidirectionalLstmEncoder<T, B, 20, 16>,
+                                 mvae::CategoricalLstmDecoder<T, B, 20, 8, 12, 2>, 8>;
+        return music_vae_case<T, B, M>(3, 6, {20}, 0.5, 601);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "model MusicVAE chord-conditioned (controls 5)" + ty,
+      [&]<class B>() {
+        using M = mvae::MusicVAE<T, B, mvae::BidirectionalLstmEncoder<T, B, 14 + 5, 10>,
+                                 mvae::CategoricalLstmDecoder<T, B, 14, 6, 10, 1, 5>, 6>;
+        return music_vae_case<T, B, M>(2, 5, {14}, 0.0, 602);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "model MusicVAE hierarchical (conductor 2 x 3 steps) over a 2-track split core" + ty,
+      [&]<class B>() {
+        using Core = mvae::SplitMultiOutDecoder<mvae::CategoricalLstmDecoder<T, B, 9, 10, 8, 1>,
+                                                mvae::CategoricalLstmDecoder<T, B, 7, 10, 8, 1>>;
+        using M = mvae::MusicVAE<T, B, mvae::BidirectionalLstmEncoder<T, B, 9, 8, 2>,
+                                 mvae::HierarchicalLstmDecoder<T, B, 6, 10, 2, 2, Core>, 6>;
+        return music_vae_case<T, B, M>(2, 6, {9, 7}, 0.0, 603);
+      },
+      loose<T>());
 }
 
 }  // namespace conformance

@@ -1,10 +1,10 @@
 // Conformance cases for the layers that run on every backend: the convolutions (Conv1d:
 // dilated, causal, strided, grouped, asymmetric padding, pointwise; Conv2d: padded, strided,
-// dilated (also both on one axis), grouped, TF "SAME" with odd and even kernels; ConvTranspose2d: strided with output padding, grouped), Linear, MLP, LayerNorm, BatchNorm (train and eval, with the running statistics). Each case builds the layer on the
-// backend (the same Philox init everywhere), records it on a tape, runs backward with a fixed
-// random seed, and returns the output, the input's gradient, every parameter's gradient and
-// the tape-free forward(x): all compared against cpu::native. The device path is the
-// gather-form im2col / col2im of fugue/nn/detail/conv_kernels.hpp.
+// dilated (also both on one axis), grouped, TF "SAME" with odd and even kernels; ConvTranspose2d: strided with output
+// padding, grouped), Linear, MLP, LayerNorm, BatchNorm (train and eval, with the running statistics). Each case builds
+// the layer on the backend (the same Philox init everywhere), records it on a tape, runs backward with a fixed random
+// seed, and returns the output, the input's gradient, every parameter's gradient and the tape-free forward(x): all
+// compared against cpu::native. The device path is the gather-form im2col / col2im of fugue/nn/detail/conv_kernels.hpp.
 #pragma once
 
 #include <fugue/nn/batch_norm.hpp>
@@ -36,11 +36,14 @@ template <class T, class Backends>
 void nn_cases() {
   namespace nn = fugue::nn;
   const std::string ty = sizeof(T) == 4 ? " f32" : " f64";
-#define CONF_LAYER(title, Layer, options, x_shape)                                                      \
-  check<T, Backends>(std::string(title) + ty, [&]<class B>() {                                          \
-    Layer<T, B> layer(options, Philox{0xc0de, __LINE__});                                                \
-    return layer_value_and_grads<T, B>(layer, Shape x_shape, __LINE__);                                  \
-  }, loose<T>());
+#define CONF_LAYER(title, Layer, options, x_shape)                          \
+  check<T, Backends>(                                                       \
+      std::string(title) + ty,                                              \
+      [&]<class B>() {                                                      \
+        Layer<T, B> layer(options, Philox{0xc0de, __LINE__});               \
+        return layer_value_and_grads<T, B>(layer, Shape x_shape, __LINE__); \
+      },                                                                    \
+      loose<T>());
 
   nn::Conv1dOptions c1;
   c1.in_channels = 4, c1.out_channels = 6, c1.kernel_size = 3, c1.dilation = 2, c1.causal = true;
@@ -82,49 +85,65 @@ void nn_cases() {
 #undef CONF_LAYER
 
   // Dense layers (their tape nodes are generic ops: GEMM, column sums, layer norm).
-  check<T, Backends>("nn Linear" + ty, [&]<class B>() {
-    nn::Linear<T, B> layer(7, 5, Philox{0xc0de, 1});
-    return layer_value_and_grads<T, B>(layer, Shape{3, 4, 7}, 301);
-  }, loose<T>());
-  check<T, Backends>("nn MLP (2 x Linear + LayerNorm + leaky ReLU)" + ty, [&]<class B>() {
-    nn::MLP<T, B, fugue::dyn, fugue::dyn, 2> layer(6, 8, Philox{0xc0de, 2});
-    return layer_value_and_grads<T, B>(layer, Shape{5, 6}, 302);
-  }, loose<T>());
-  check<T, Backends>("nn Embedding (repeated ids)" + ty, [&]<class B>() {
-    nn::Embedding<T, B> layer(6, 5, Philox{0xc0de, 3});
-    const std::vector<index_t> ids{4, 0, 4, 2, 5, 4};
-    ad::Tape<T, B> tape;
-    auto y = layer(tape, ids, Shape{2, 3});
-    tape.backward(y, random_tensor<T, B>(y.value().shape(), 306));
-    return Arrays<T>{y.value().to_vector(), layer.weight.grad.to_vector(), layer.forward(ids, Shape{3, 2}).to_vector()};
-  }, tight<T>());
-  check<T, Backends>("nn LayerNorm" + ty, [&]<class B>() {
-    nn::LayerNorm<T, B> layer(nn::LayerNormOptions{12, 1e-5, true});
-    layer.weight.value = random_tensor<T, B>({12}, 303, 0.5, 1.5);
-    layer.bias.value = random_tensor<T, B>({12}, 304);
-    return layer_value_and_grads<T, B>(layer, Shape{4, 3, 12}, 305);
-  }, loose<T>());
+  check<T, Backends>(
+      "nn Linear" + ty,
+      [&]<class B>() {
+        nn::Linear<T, B> layer(7, 5, Philox{0xc0de, 1});
+        return layer_value_and_grads<T, B>(layer, Shape{3, 4, 7}, 301);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "nn MLP (2 x Linear + LayerNorm + leaky ReLU)" + ty,
+      [&]<class B>() {
+        nn::MLP<T, B, fugue::dyn, fugue::dyn, 2> layer(6, 8, Philox{0xc0de, 2});
+        return layer_value_and_grads<T, B>(layer, Shape{5, 6}, 302);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "nn Embedding (repeated ids)" + ty,
+      [&]<class B>() {
+        nn::Embedding<T, B> layer(6, 5, Philox{0xc0de, 3});
+        const std::vector<index_t> ids{4, 0, 4, 2, 5, 4};
+        ad::Tape<T, B> tape;
+        auto y = layer(tape, ids, Shape{2, 3});
+        tape.backward(y, random_tensor<T, B>(y.value().shape(), 306));
+        return Arrays<T>{y.value().to_vector(), layer.weight.grad.to_vector(),
+                         layer.forward(ids, Shape{3, 2}).to_vector()};
+      },
+      tight<T>());
+  check<T, Backends>(
+      "nn LayerNorm" + ty,
+      [&]<class B>() {
+        nn::LayerNorm<T, B> layer(nn::LayerNormOptions{12, 1e-5, true});
+        layer.weight.value = random_tensor<T, B>({12}, 303, 0.5, 1.5);
+        layer.bias.value = random_tensor<T, B>({12}, 304);
+        return layer_value_and_grads<T, B>(layer, Shape{4, 3, 12}, 305);
+      },
+      loose<T>());
   // Train mode: batch statistics (tape op and forward each update the running ones); then eval
   // mode without a learned scale, from those running statistics.
-  check<T, Backends>("nn BatchNorm train [3, 4, 5] then eval [2, 4, 2, 2] (center only)" + ty, [&]<class B>() {
-    nn::BatchNormOptions o;
-    o.num_features = 4;
-    nn::BatchNorm<T, B> layer(o);
-    layer.weight.value = random_tensor<T, B>({4}, 307, 0.5, 1.5);
-    layer.bias.value = random_tensor<T, B>({4}, 308);
-    auto r = layer_value_and_grads<T, B>(layer, Shape{3, 4, 5}, 309);
-    o.scale = false;
-    nn::BatchNorm<T, B> centred(o);
-    centred.bias.value = random_tensor<T, B>({4}, 310);
-    (void)centred.forward(random_tensor<T, B>({6, 4}, 311, -2, 3));  // running statistics away from 0 / 1
-    centred.eval();
-    auto e = layer_value_and_grads<T, B>(centred, Shape{2, 4, 2, 2}, 312);
-    r.insert(r.end(), e.begin(), e.end());
-    for (auto* bn_buffers : {&layer.running_mean, &layer.running_var, &layer.num_batches_tracked,
-                             &centred.running_mean, &centred.running_var})
-      r.push_back(bn_buffers->to_vector());
-    return r;
-  }, loose<T>());
+  check<T, Backends>(
+      "nn BatchNorm train [3, 4, 5] then eval [2, 4, 2, 2] (center only)" + ty,
+      [&]<class B>() {
+        nn::BatchNormOptions o;
+        o.num_features = 4;
+        nn::BatchNorm<T, B> layer(o);
+        layer.weight.value = random_tensor<T, B>({4}, 307, 0.5, 1.5);
+        layer.bias.value = random_tensor<T, B>({4}, 308);
+        auto r = layer_value_and_grads<T, B>(layer, Shape{3, 4, 5}, 309);
+        o.scale = false;
+        nn::BatchNorm<T, B> centred(o);
+        centred.bias.value = random_tensor<T, B>({4}, 310);
+        (void)centred.forward(random_tensor<T, B>({6, 4}, 311, -2, 3));  // running statistics away from 0 / 1
+        centred.eval();
+        auto e = layer_value_and_grads<T, B>(centred, Shape{2, 4, 2, 2}, 312);
+        r.insert(r.end(), e.begin(), e.end());
+        for (auto* bn_buffers : {&layer.running_mean, &layer.running_var, &layer.num_batches_tracked,
+                                 &centred.running_mean, &centred.running_var})
+          r.push_back(bn_buffers->to_vector());
+        return r;
+      },
+      loose<T>());
 }
 
 }  // namespace conformance

@@ -90,34 +90,55 @@ template <class T, class Backends>
 void rnn_cases() {
   namespace nn = fugue::nn;
   const std::string ty = sizeof(T) == 4 ? " f32" : " f64";
-  check<T, Backends>("nn LSTM 1 layer, zero state" + ty, [&]<class B>() {
-    nn::LSTM<T, B> net(5, 6, Philox{0xc0de, 11});
-    return recurrent_case<T, B>(net, 3, 7, false, 401);
-  }, loose<T>());
-  check<T, Backends>("nn LSTM 2 layers bidirectional, given state" + ty, [&]<class B>() {
-    nn::LSTM<T, B, fugue::dyn, fugue::dyn, 2, true> net(4, 5, Philox{0xc0de, 12}, T(0.5));
-    return recurrent_case<T, B>(net, 2, 6, true, 402);
-  }, loose<T>());
-  check<T, Backends>("nn LSTM one step (T = 1), given state" + ty, [&]<class B>() {
-    nn::LSTM<T, B> net(3, 4, Philox{0xc0de, 13});
-    return recurrent_case<T, B>(net, 4, 1, true, 403);
-  }, loose<T>());
-  check<T, Backends>("nn GRU 1 layer, zero state" + ty, [&]<class B>() {
-    nn::GRU<T, B> net(5, 6, Philox{0xc0de, 14});
-    return recurrent_case<T, B>(net, 3, 7, false, 404);
-  }, loose<T>());
-  check<T, Backends>("nn GRU 2 layers bidirectional, given state" + ty, [&]<class B>() {
-    nn::GRU<T, B, fugue::dyn, fugue::dyn, 2, true> net(4, 5, Philox{0xc0de, 15});
-    return recurrent_case<T, B>(net, 2, 6, true, 405);
-  }, loose<T>());
-  check<T, Backends>("nn LSTM 2 layers step() x 4" + ty, [&]<class B>() {
-    nn::LSTM<T, B, fugue::dyn, fugue::dyn, 2> net(3, 5, Philox{0xc0de, 16});
-    return step_case<T, B>(net, 3, 4, 406);
-  }, loose<T>());
-  check<T, Backends>("nn GRU 2 layers step() x 4" + ty, [&]<class B>() {
-    nn::GRU<T, B, fugue::dyn, fugue::dyn, 2> net(3, 5, Philox{0xc0de, 17});
-    return step_case<T, B>(net, 3, 4, 407);
-  }, loose<T>());
+  check<T, Backends>(
+      "nn LSTM 1 layer, zero state" + ty,
+      [&]<class B>() {
+        nn::LSTM<T, B> net(5, 6, Philox{0xc0de, 11});
+        return recurrent_case<T, B>(net, 3, 7, false, 401);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "nn LSTM 2 layers bidirectional, given state" + ty,
+      [&]<class B>() {
+        nn::LSTM<T, B, fugue::dyn, fugue::dyn, 2, true> net(4, 5, Philox{0xc0de, 12}, T(0.5));
+        return recurrent_case<T, B>(net, 2, 6, true, 402);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "nn LSTM one step (T = 1), given state" + ty,
+      [&]<class B>() {
+        nn::LSTM<T, B> net(3, 4, Philox{0xc0de, 13});
+        return recurrent_case<T, B>(net, 4, 1, true, 403);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "nn GRU 1 layer, zero state" + ty,
+      [&]<class B>() {
+        nn::GRU<T, B> net(5, 6, Philox{0xc0de, 14});
+        return recurrent_case<T, B>(net, 3, 7, false, 404);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "nn GRU 2 layers bidirectional, given state" + ty,
+      [&]<class B>() {
+        nn::GRU<T, B, fugue::dyn, fugue::dyn, 2, true> net(4, 5, Philox{0xc0de, 15});
+        return recurrent_case<T, B>(net, 2, 6, true, 405);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "nn LSTM 2 layers step() x 4" + ty,
+      [&]<class B>() {
+        nn::LSTM<T, B, fugue::dyn, fugue::dyn, 2> net(3, 5, Philox{0xc0de, 16});
+        return step_case<T, B>(net, 3, 4, 406);
+      },
+      loose<T>());
+  check<T, Backends>(
+      "nn GRU 2 layers step() x 4" + ty,
+      [&]<class B>() {
+        nn::GRU<T, B, fugue::dyn, fugue::dyn, 2> net(3, 5, Philox{0xc0de, 17});
+        return step_case<T, B>(net, 3, 4, 407);
+      },
+      loose<T>());
 }
 
 }  // namespace conformance

@@ -52,13 +52,17 @@ struct tol {
 };
 template <class T>
 constexpr tol<T> tight() {
-  if constexpr (sizeof(T) == 4) return {2e-6, 2e-7};
-  else return {1e-13, 1e-14};
+  if constexpr (sizeof(T) == 4)
+    return {2e-6, 2e-7};
+  else
+    return {1e-13, 1e-14};
 }
 template <class T>
 constexpr tol<T> loose() {  // transcendental functions, long reductions, GEMM
-  if constexpr (sizeof(T) == 4) return {5e-5, 5e-6};
-  else return {1e-11, 1e-12};
+  if constexpr (sizeof(T) == 4)
+    return {5e-5, 5e-6};
+  else
+    return {1e-11, 1e-12};
 }
 
 // Counts what was compared, for the summary line the test prints.
@@ -107,8 +111,8 @@ void check(const std::string& name, Op op, tol<T> t = tight<T>()) {
   const Arrays<T> want = op.template operator()<fugue::cpu::native>();
   std::apply(
       [&](auto... b) {
-        (require_close<T>(name + " on " + std::string(decltype(b)::name()),
-                          op.template operator()<decltype(b)>(), want, t),
+        (require_close<T>(name + " on " + std::string(decltype(b)::name()), op.template operator()<decltype(b)>(), want,
+                          t),
          ...);
       },
       Backends{});

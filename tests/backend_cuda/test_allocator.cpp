@@ -92,7 +92,8 @@ TEST_CASE("cuda backend errors: shape mismatches, bad FFT sizes, no host pointer
   auto a = Tensor<float, B>::ones({3, 4}), b = Tensor<float, B>::ones({5});
   CHECK_THROWS_AS(fugue::ops::add(a, b), fugue::error);
   CHECK_THROWS_AS(fugue::ops::matmul(a, a), fugue::error);
-  CHECK_THROWS_WITH(B::rfft<float>(0, 1, nullptr, nullptr), Catch::Contains("rfft") && Catch::Contains("cuda::thrust_cpp"));
+  CHECK_THROWS_WITH(B::rfft<float>(0, 1, nullptr, nullptr),
+                    Catch::Contains("rfft") && Catch::Contains("cuda::thrust_cpp"));
   STATIC_REQUIRE_FALSE(B::host_accessible);
   // Element access through host pointers does not compile for a device backend:
   STATIC_REQUIRE_FALSE(host_indexable<Tensor<float, B>>);

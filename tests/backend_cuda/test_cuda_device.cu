@@ -24,13 +24,14 @@ using backends_under_test = std::tuple<fugue::cuda::device>;
 namespace fcuda = fugue::cuda;
 
 TEST_CASE("cuda status codes become fugue::error naming the call", "[cuda][status]") {
-  CHECK_THROWS_WITH(FUGUE_CUDA_CALL(cudaErrorMemoryAllocation),
-                    Catch::Contains("cudaErrorMemoryAllocation failed") && Catch::Contains("cudaErrorMemoryAllocation ("));
+  CHECK_THROWS_WITH(FUGUE_CUDA_CALL(cudaErrorMemoryAllocation), Catch::Contains("cudaErrorMemoryAllocation failed") &&
+                                                                    Catch::Contains("cudaErrorMemoryAllocation ("));
   try {
     fcuda::check_cuda(cudaErrorInvalidValue, "cudaMemcpyAsync(dst, src, 64, kind, stream)");
     FAIL("no throw");
   } catch (const fugue::error& e) {
-    CHECK_THAT(e.message(), Catch::StartsWith("cudaMemcpyAsync(dst, src, 64, kind, stream) failed: cudaErrorInvalidValue"));
+    CHECK_THAT(e.message(),
+               Catch::StartsWith("cudaMemcpyAsync(dst, src, 64, kind, stream) failed: cudaErrorInvalidValue"));
   }
   CHECK_THROWS_WITH(fcuda::check_cublas(CUBLAS_STATUS_NOT_INITIALIZED, "cublasSgemm(...)"),
                     Catch::Contains("cublasSgemm(...) failed: CUBLAS_STATUS_NOT_INITIALIZED"));

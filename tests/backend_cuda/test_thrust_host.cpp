@@ -72,18 +72,22 @@ TEST_CASE("cuda backend on Thrust host systems: MusicVAE models, loss, gradients
           "[cuda][conformance]") {
   conformance::model_cases<float, backends_under_test>();
   conformance::model_cases<double, backends_under_test>();
-  print_tally("models: MusicVAE flat / chord-conditioned / hierarchical (loss, grads, encode, decode, slerp, 2 Trainer steps)");
+  print_tally(
+      "models: MusicVAE flat / chord-conditioned / hierarchical (loss, grads, encode, decode, slerp, 2 Trainer steps)");
 }
 
 TEST_CASE("cuda backend on Thrust host systems: DDSP ops and models, loss, gradients, training",
           "[cuda][conformance]") {
   conformance::ddsp_cases<float, backends_under_test>();
   conformance::ddsp_cases<double, backends_under_test>();
-  print_tally("DDSP: harmonic synth (window, linear); staged noise / reverb / spectral-loss / STFT ops; models with trainable and noise reverbs, autoencoder");
+  print_tally(
+      "DDSP: harmonic synth (window, linear); staged noise / reverb / spectral-loss / STFT ops; models with trainable "
+      "and noise reverbs, autoencoder");
 }
 
 // The harmonic synth's device path validates its inputs before any functor runs.
-TEST_CASE("cuda backend on Thrust host systems: harmonic_synth rejects bad inputs with fugue::error", "[cuda][errors]") {
+TEST_CASE("cuda backend on Thrust host systems: harmonic_synth rejects bad inputs with fugue::error",
+          "[cuda][errors]") {
   using B = fugue::cuda::thrust_cpp;
   using Tn = fugue::Tensor<float, B>;
   fugue::ad::Tape<float, B> tape;

@@ -121,8 +121,8 @@ std::vector<T> check_gemm(const gemm_case& c, std::uint32_t seed) {
         s += std::fabs(a * b);
       }
       const double c0 = beta == T(0) ? 0.0 : std::fabs(static_cast<double>(C0[i * ldc + j]));
-      const double tol = 2.0 * (c.K + 4) * eps * (std::fabs(c.alpha) * s + std::fabs(c.beta) * c0) +
-                         8 * std::numeric_limits<T>::min();
+      const double tol =
+          2.0 * (c.K + 4) * eps * (std::fabs(c.alpha) * s + std::fabs(c.beta) * c0) + 8 * std::numeric_limits<T>::min();
       const double err = std::fabs(static_cast<double>(C[i * ldc + j]) - static_cast<double>(R[i * ldc + j]));
       if (!(err <= tol)) ++bad;  // also catches NaN
       if (tol > 0) worst = std::max(worst, err / tol);
@@ -259,8 +259,8 @@ TEMPLATE_LIST_TEST_CASE("gemm_batched matches per-item reference", "[gemm]", con
       std::mt19937 rng(42 + t);
       auto A = random_vec<T>(rng, sa * batch), B = random_vec<T>(rng, sb * batch), C = random_vec<T>(rng, sc * batch);
       auto R = C;
-      kn::gemm_batched<Arch, T>(ta, tb, M, N, K, T(0.5), A.data(), lda, sa, B.data(), ldb, sb, T(-1), C.data(), ldc,
-                                sc, batch);
+      kn::gemm_batched<Arch, T>(ta, tb, M, N, K, T(0.5), A.data(), lda, sa, B.data(), ldb, sb, T(-1), C.data(), ldc, sc,
+                                batch);
       for (index_t b = 0; b < batch; ++b)
         kn::gemm_reference<T>(ta, tb, M, N, K, T(0.5), A.data() + b * sa, lda, B.data() + b * sb, ldb, T(-1),
                               R.data() + b * sc, ldc);

@@ -44,7 +44,8 @@ using configs = std::tuple<
     cfg<cpu::scalar_arch, float>, cfg<cpu::scalar_arch, double>>;
 
 // Sizes that hit every body/tail path of every register width (1..16 lanes).
-inline const std::vector<index_t> odd_sizes = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 255, 1000, 1023, 2049, 4097, 10007};
+inline const std::vector<index_t> odd_sizes = {0,  1,  2,  3,  7,   8,   9,    15,   16,   17,   31,   32,
+                                               33, 63, 64, 65, 127, 255, 1000, 1023, 2049, 4097, 10007};
 
 template <class T>
 std::vector<T> uniform(std::mt19937_64& g, index_t n, double lo, double hi) {

@@ -18,7 +18,7 @@ struct case_t {
   const char* name;
   double lo, hi;  // input range (float); double uses lo_d/hi_d
   double lo_d, hi_d;
-  bool log_uniform;          // sample |x| log-uniformly in [lo, hi] (positive ranges)
+  bool log_uniform;  // sample |x| log-uniformly in [lo, hi] (positive ranges)
   LD (*ref)(LD);
   double max_ulp_float, max_ulp_double;  // the bounds asserted
   // false: the bound is on the raw ulp error. true: on ulp / (1 + cond(x)), where
@@ -38,7 +38,8 @@ const case_t cases[] = {
     {"sigmoid", -87, 87, -700, 700, false, sigmoid_ref, 4, 4},
     {"softplus", -80, 80, -700, 700, false, softplus_ref, 4, 4},
     {"exp_sigmoid", -30, 30, -30, 30, false,
-     [](LD x) { return 2 * std::pow(sigmoid_ref(x), std::log(LD(10))) + LD(1e-7); }, 6, 6, true},  // + rounding of ln 10 as T
+     [](LD x) { return 2 * std::pow(sigmoid_ref(x), std::log(LD(10))) + LD(1e-7); }, 6, 6,
+     true},  // + rounding of ln 10 as T
     {"gelu_tanh", -10, 10, -20, 20, false,
      [](LD x) { return x * sigmoid_ref(2 * LD(0.7978845608028654) * (x + LD(0.044715) * x * x * x)); }, 4, 4, true},
     {"gelu_erf", -10, 10, -20, 20, false,
@@ -157,7 +158,8 @@ TEMPLATE_LIST_TEST_CASE("functor special values", "[kernels][functors]", configs
   CHECK(both(gelu_erf{}, T(0), T(0)));
   CHECK(both(gelu_tanh{}, T(-60), T(-0.0)));
   CHECK(both(gelu_erf{}, T(50), T(50)));
-  // DDSP exp_sigmoid: range (1e-7, 2 + 1e-7); exp_sigmoid(-5) = 1.979e-5 (spec 3.4); exp_sigmoid(0) = 2 * 0.5^ln 10 + 1e-7.
+  // DDSP exp_sigmoid: range (1e-7, 2 + 1e-7); exp_sigmoid(-5) = 1.979e-5 (spec 3.4); exp_sigmoid(0) = 2 * 0.5^ln 10 +
+  // 1e-7.
   auto [lo, lo_t] = apply(exp_sigmoid{}, -big);
   CHECK(lo == T(1e-7));
   CHECK(lo_t == T(1e-7));

@@ -44,14 +44,14 @@ TEST_CASE("f16: from_half is exact and to_half inverts it on every code", "[kern
 
 TEST_CASE("f16: to_half rounds to nearest, ties to even, overflow to infinity", "[kernels][f16]") {
   CHECK(to_half(1.0f) == 0x3c00);
-  CHECK(to_half(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);            // tie -> even (mantissa 0)
-  CHECK(to_half(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3c02);        // tie -> even (mantissa 2)
+  CHECK(to_half(1.0f + std::ldexp(1.0f, -11)) == 0x3c00);      // tie -> even (mantissa 0)
+  CHECK(to_half(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3c02);  // tie -> even (mantissa 2)
   CHECK(to_half(1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -20)) == 0x3c01);
   CHECK(to_half(65504.f) == 0x7bff);
   CHECK(to_half(65520.f) == 0x7c00);
   CHECK(to_half(-1e9f) == 0xfc00);
-  CHECK(to_half(std::ldexp(1.0f, -24)) == 0x0001);                   // smallest subnormal
-  CHECK(to_half(std::ldexp(1.0f, -25)) == 0x0000);                   // tie -> even (zero)
+  CHECK(to_half(std::ldexp(1.0f, -24)) == 0x0001);  // smallest subnormal
+  CHECK(to_half(std::ldexp(1.0f, -25)) == 0x0000);  // tie -> even (zero)
   CHECK(to_half(std::ldexp(1.5f, -25)) == 0x0001);
   // Random floats: the nearest code (checked against the neighbours' distances).
   const Philox r{5, 0};

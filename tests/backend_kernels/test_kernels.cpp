@@ -61,7 +61,8 @@ TEMPLATE_LIST_TEST_CASE("map, zip, zip3 with exact functors match scalar arithme
     LD worst = 0;
     for (std::size_t i = 0; i < y.size(); ++i) {
       const LD ref = LD(a[i]) * LD(b[i]) + LD(c[i]);
-      worst = std::max(worst, std::fabs(y[i] - ref) / (2 * eps<T>() * (std::fabs(LD(a[i]) * b[i]) + std::fabs(LD(c[i])))));
+      worst =
+          std::max(worst, std::fabs(y[i] - ref) / (2 * eps<T>() * (std::fabs(LD(a[i]) * b[i]) + std::fabs(LD(c[i])))));
     }
     CHECK(worst <= 1);
     // In place: y aliases x.
@@ -137,8 +138,8 @@ TEMPLATE_LIST_TEST_CASE("row_sum and col_sum against long double", "[kernels][re
   using T = typename TestType::type;
   INFO(TestType::name());
   std::mt19937_64 g(4);
-  const std::vector<std::pair<index_t, index_t>> shapes = {{0, 5}, {3, 0}, {1, 1}, {3, 15}, {7, 16}, {5, 17},
-                                                           {1000, 3}, {130, 33}, {64, 512}, {17, 1000}, {300, 129}};
+  const std::vector<std::pair<index_t, index_t>> shapes = {
+      {0, 5}, {3, 0}, {1, 1}, {3, 15}, {7, 16}, {5, 17}, {1000, 3}, {130, 33}, {64, 512}, {17, 1000}, {300, 129}};
   with_threads([&](int nt) {
     INFO("threads " << nt);
     for (auto [rows, cols] : shapes) {
@@ -211,8 +212,8 @@ TEMPLATE_LIST_TEST_CASE("softmax_rows and log_softmax_rows against long double",
   using T = typename TestType::type;
   INFO(TestType::name());
   std::mt19937_64 g(6);
-  const std::vector<std::pair<index_t, index_t>> shapes = {{0, 4}, {4, 0}, {1, 1}, {3, 3}, {2, 15}, {5, 16}, {4, 17},
-                                                           {3, 33}, {64, 512}, {7, 1000}, {2, 4097}};
+  const std::vector<std::pair<index_t, index_t>> shapes = {{0, 4},  {4, 0},  {1, 1},    {3, 3},    {2, 15},  {5, 16},
+                                                           {4, 17}, {3, 33}, {64, 512}, {7, 1000}, {2, 4097}};
   with_threads([&](int nt) {
     INFO("threads " << nt);
     for (auto [rows, cols] : shapes) {
@@ -309,8 +310,8 @@ TEMPLATE_LIST_TEST_CASE("layer_norm_rows against long double, with and without g
   using T = typename TestType::type;
   INFO(TestType::name());
   std::mt19937_64 g(7);
-  const std::vector<std::pair<index_t, index_t>> shapes = {{0, 8}, {1, 1}, {3, 3}, {2, 15}, {5, 16}, {4, 17},
-                                                           {3, 33}, {256, 512}, {3, 1000}, {2, 4097}};
+  const std::vector<std::pair<index_t, index_t>> shapes = {{0, 8},  {1, 1},  {3, 3},     {2, 15},   {5, 16},
+                                                           {4, 17}, {3, 33}, {256, 512}, {3, 1000}, {2, 4097}};
   with_threads([&](int nt) {
     INFO("threads " << nt);
     for (auto [rows, cols] : shapes) {

@@ -10,8 +10,7 @@
 using fugue::Tensor;
 namespace cpu = fugue::cpu;
 
-TEST_CASE("cpu storage: a steady training step stops allocating large blocks after the first",
-          "[backend][memory]") {
+TEST_CASE("cpu storage: a steady training step stops allocating large blocks after the first", "[backend][memory]") {
   if (!cpu::block_cache_enabled) {
     WARN("block cache disabled in this (sanitizer) build: not checked");
     return;

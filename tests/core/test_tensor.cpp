@@ -27,7 +27,7 @@ TEST_CASE("tensor storage is aligned, zero-filled and shared by copies", "[core]
 }
 
 TEST_CASE("slice, select, transpose, permute and broadcast views index correctly", "[core][tensor]") {
-  auto x = iota({4, 5, 6});  // x(i,j,k) = 30i + 6j + k
+  auto x = iota({4, 5, 6});                      // x(i,j,k) = 30i + 6j + k
   auto v = x.slice(1, 1, 5, 2).slice(2, -4, 6);  // j in {1,3}, k in {2..5}
   REQUIRE(v.shape() == Shape{4, 2, 4});
   REQUIRE_FALSE(v.is_contiguous());
@@ -142,7 +142,7 @@ TEST_CASE("ops on views match the same ops on contiguous copies", "[core][ops]")
   auto v1 = m1.to_vector(), v2 = m2.to_vector();
   for (std::size_t i = 0; i < v1.size(); ++i) REQUIRE(v1[i] == Approx(v2[i]).epsilon(1e-12));
   // matmul against a plain triple loop, with a transposed left operand
-  auto at = a.t();  // [9, 7]
+  auto at = a.t();               // [9, 7]
   auto m3 = ops::matmul(at, a);  // [9, 9]
   for (index_t i = 0; i < 9; ++i)
     for (index_t j = 0; j < 9; ++j) {

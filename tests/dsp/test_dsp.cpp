@@ -76,7 +76,8 @@ TEMPLATE_TEST_CASE("rfft: Parseval, inverse and adjoint, for even and odd sizes"
     std::vector<TestType> dx(N);
     f.adjoint(G, dx);
     double lhs = 0, rhs = 0;
-    for (std::size_t k = 0; k < G.size(); ++k) lhs += double(G[k].real()) * X[k].real() + double(G[k].imag()) * X[k].imag();
+    for (std::size_t k = 0; k < G.size(); ++k)
+      lhs += double(G[k].real()) * X[k].real() + double(G[k].imag()) * X[k].imag();
     for (std::size_t i = 0; i < N; ++i) rhs += double(x[i]) * dx[i];
     CHECK(lhs == Approx(rhs).epsilon(tol * 100).margin(tol * 100));
   }
@@ -117,12 +118,12 @@ TEST_CASE("rfft: concurrent planning and execution from several threads", "[dsp]
 }
 
 TEST_CASE("framing: frame counts of the model conventions", "[dsp][framing]") {
-  CHECK(Framing::center(512, 64).num_frames(64000) == 1001);         // DDSP loudness, 'center'
-  CHECK(Framing::end(2048, 512).num_frames(64000) == 125);           // DDSP spectral loss
+  CHECK(Framing::center(512, 64).num_frames(64000) == 1001);  // DDSP loudness, 'center'
+  CHECK(Framing::end(2048, 512).num_frames(64000) == 125);    // DDSP spectral loss
   CHECK(Framing::end(64, 16).num_frames(64000) == 4000);
-  CHECK(Framing::end(1024, 64).num_frames(64000) == 1000);           // CREPE 'same'
-  CHECK(Framing::left(2048, 512, 3072).num_frames(64000) == 128);    // GANSynth
-  CHECK(Framing::center(2048, 512).num_frames(16000) == 32);         // Onsets and Frames, 1 s
+  CHECK(Framing::end(1024, 64).num_frames(64000) == 1000);         // CREPE 'same'
+  CHECK(Framing::left(2048, 512, 3072).num_frames(64000) == 128);  // GANSynth
+  CHECK(Framing::center(2048, 512).num_frames(16000) == 32);       // Onsets and Frames, 1 s
   CHECK(Framing::valid(512, 128).num_frames(511) == 0);
   CHECK(Framing::valid(512, 128).num_frames(512 + 3 * 128) == 4);
   CHECK(Framing::end(512, 128).padded_length(1000) == 7 * 128 + 512);
@@ -144,7 +145,8 @@ TEST_CASE("stft: matches a direct DFT of the windowed frames", "[dsp][stft]") {
   for (std::size_t t : {std::size_t(0), std::size_t(5), X.rows() - 1})
     for (std::size_t k : {0u, 1u, 13u, 32u}) {
       std::complex<double> acc = 0;
-      for (std::size_t m = 0; m < 64; ++m) acc += xp[t * 16 + m] * w[m] * std::polar(1.0, -2 * kPi * double(k * m) / 64);
+      for (std::size_t m = 0; m < 64; ++m)
+        acc += xp[t * 16 + m] * w[m] * std::polar(1.0, -2 * kPi * double(k * m) / 64);
       CHECK(std::abs(X(t, k) - acc) < 1e-12);
     }
   // fft_length > frame_length zero-pads each windowed frame at the end (tf.signal.stft).
@@ -185,7 +187,8 @@ TEST_CASE("mel scales: known values and round trips", "[dsp][mel]") {
   CHECK(hz_to_mel(700, MelScale::htk) == Approx(2595 * std::log10(2.0)));
   CHECK(hz_to_mel(8000, MelScale::tf) == Approx(2840.04).margin(0.01));  // gansynth.md §8.4
   for (auto s : {MelScale::slaney, MelScale::htk, MelScale::tf})
-    for (double f : {0.0, 30.0, 999.0, 1000.0, 4321.0, 11025.0}) CHECK(mel_to_hz(hz_to_mel(f, s), s) == Approx(f).margin(1e-9));
+    for (double f : {0.0, 30.0, 999.0, 1000.0, 4321.0, 11025.0})
+      CHECK(mel_to_hz(hz_to_mel(f, s), s) == Approx(f).margin(1e-9));
 }
 
 TEST_CASE("mel filterbank rows: triangles, peaks and Slaney area normalisation", "[dsp][mel]") {
@@ -208,8 +211,8 @@ TEST_CASE("mel filterbank rows: triangles, peaks and Slaney area normalisation",
       }
     }
     CHECK(peak <= 1.0);
-    CHECK(peak > 0.9);                           // a fine grid comes close to the apex
-    CHECK(area == Approx(1.0).epsilon(0.02));     // Slaney: unit area per triangle (2/(hi-lo) * (hi-lo)/2)
+    CHECK(peak > 0.9);                         // a fine grid comes close to the apex
+    CHECK(area == Approx(1.0).epsilon(0.02));  // Slaney: unit area per triangle (2/(hi-lo) * (hi-lo)/2)
     CHECK(double(first) * df >= edges[m]);
     CHECK(double(last) * df <= edges[m + 2]);
   }
@@ -230,8 +233,10 @@ TEST_CASE("tf / GANSynth mel matrices: DC row zero, minimum band width, inverse"
     CHECK(G(m, 0) == 0.0);
     double mx = 0;
     for (std::size_t k = 0; k < 1024; ++k) mx = std::max(mx, G(m, k));
-    if (m == 0) CHECK(mx == 0.0);
-    else CHECK(mx > 0.25);
+    if (m == 0)
+      CHECK(mx == 0.0);
+    else
+      CHECK(mx > 0.25);
   }
   const auto Gi = gansynth_mel_inverse(G);
   CHECK(Gi.rows() == 1024);
@@ -287,7 +292,11 @@ TEST_CASE("loudness: DDSP v2 of a full-scale 1 kHz sine and of silence", "[dsp][
   REQUIRE(L.size() == 1001);
   // bin 32 exactly: |X| = 512/4 = 128 at the peak and 64 in the two Hann side bins;
   // mean power over 257 bins = (128^2 + 2 * 64^2) / 257, A-weight ~ 0 dB (bins at 968.75 / 1031.25 Hz).
-  const double expect = 10 * std::log10((128.0 * 128 + 2 * 64.0 * 64 * std::pow(10.0, (a_weighting_db(968.75) + a_weighting_db(1031.25)) / 20.0) / 1.0) / 257.0);
+  const double expect =
+      10 *
+      std::log10((128.0 * 128 +
+                  2 * 64.0 * 64 * std::pow(10.0, (a_weighting_db(968.75) + a_weighting_db(1031.25)) / 20.0) / 1.0) /
+                 257.0);
   for (std::size_t t = 10; t < 990; t += 37) CHECK(L[t] == Approx(expect).margin(0.02));
   const std::vector<float> silence(32000, 0.0f);
   for (float v : loudness_db<float>(silence, 16000)) CHECK(v == -80.0f);
@@ -312,8 +321,10 @@ TEST_CASE("instantaneous frequency of a stationary sinusoid on bin k (gansynth.m
     CHECK(F(0, 0) == Approx(ph(0, 0) / kPi));
     const double expect[4] = {0.0, 0.5, 1.0, -0.5};
     for (std::size_t t = 10; t < X.rows(); t += 9) {
-      if (k % 4 == 2) CHECK(std::abs(F(t, 0)) == Approx(1.0).margin(1e-6));
-      else CHECK(F(t, 0) == Approx(expect[k % 4]).margin(1e-6));
+      if (k % 4 == 2)
+        CHECK(std::abs(F(t, 0)) == Approx(1.0).margin(1e-6));
+      else
+        CHECK(F(t, 0) == Approx(expect[k % 4]).margin(1e-6));
     }
     const auto P = if_to_phase(F);
     const auto U = unwrap_time(ph);

@@ -26,8 +26,10 @@ namespace {
 std::string ref_dir() {
   if (const char* e = std::getenv("FUGUE_DSP_REF"); e && *e) return e;
   std::string root;
-  if (const char* d = std::getenv("FUGUE_DATA"); d && *d) root = d;
-  else if (const char* h = std::getenv("HOME"); h && *h) root = std::string(h) + "/.cache/fugue";
+  if (const char* d = std::getenv("FUGUE_DATA"); d && *d)
+    root = d;
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    root = std::string(h) + "/.cache/fugue";
   return root + "/dsp_ref";
 }
 
@@ -36,8 +38,10 @@ bool have_refs() {
   static const bool ok = std::filesystem::exists(ref_dir() + "/index.json");
   static bool said = false;
   if (!ok && !said) {
-    std::printf("SKIP: DSP conformance vs librosa/torch: no reference arrays in %s "
-                "(run scripts/prepare_dsp_reference.sh or set FUGUE_DSP_REF)\n", ref_dir().c_str());
+    std::printf(
+        "SKIP: DSP conformance vs librosa/torch: no reference arrays in %s "
+        "(run scripts/prepare_dsp_reference.sh or set FUGUE_DSP_REF)\n",
+        ref_dir().c_str());
     said = true;
   }
   return ok;
@@ -78,9 +82,13 @@ constexpr std::size_t kN = 8037;
 TEST_CASE("conformance: STFT magnitude vs librosa.stft (constant / reflect / no centre)", "[dsp][conformance]") {
   if (!have_refs()) return;
   const auto sig = load("sig", kN);
-  struct C { const char* name; Framing fr; };
-  for (const C& c : {C{"constant", Framing::center(512, 128, PadKind::zeros)},
-                     C{"reflect", Framing::center(512, 128, PadKind::reflect)}, C{"nocenter", Framing::valid(512, 128)}}) {
+  struct C {
+    const char* name;
+    Framing fr;
+  };
+  for (const C& c :
+       {C{"constant", Framing::center(512, 128, PadKind::zeros)},
+        C{"reflect", Framing::center(512, 128, PadKind::reflect)}, C{"nocenter", Framing::valid(512, 128)}}) {
     const Stft<double> s(c.fr);
     const auto M = magnitude(s.forward(sig));
     CHECK(M.cols() == 257);
@@ -127,9 +135,13 @@ TEST_CASE("conformance: complex STFT vs torch.stft and iSTFT vs torch.istft", "[
   }
 }
 
-TEST_CASE("conformance: mel filterbanks vs librosa.filters.mel (HTK / Slaney, norm slaney / None)", "[dsp][conformance]") {
+TEST_CASE("conformance: mel filterbanks vs librosa.filters.mel (HTK / Slaney, norm slaney / None)",
+          "[dsp][conformance]") {
   if (!have_refs()) return;
-  struct C { const char* name; Array2<double> W; };
+  struct C {
+    const char* name;
+    Array2<double> W;
+  };
   const C cases[] = {
       {"htk_16k_2048_229_30", mel_filterbank<double>(16000, 2048, 229, 30.0, -1, true, MelNorm::slaney)},
       {"slaney_22k_1024_80_0_8000", mel_filterbank<double>(22050, 1024, 80, 0.0, 8000.0, false, MelNorm::slaney)},

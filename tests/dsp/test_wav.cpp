@@ -16,8 +16,13 @@ using Catch::Matchers::Contains;
 using bytes_t = std::vector<std::uint8_t>;
 
 namespace {
-void put16(bytes_t& o, unsigned v) { o.push_back(std::uint8_t(v)); o.push_back(std::uint8_t(v >> 8)); }
-void put32(bytes_t& o, std::uint32_t v) { for (int i = 0; i < 4; ++i) o.push_back(std::uint8_t(v >> (8 * i))); }
+void put16(bytes_t& o, unsigned v) {
+  o.push_back(std::uint8_t(v));
+  o.push_back(std::uint8_t(v >> 8));
+}
+void put32(bytes_t& o, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) o.push_back(std::uint8_t(v >> (8 * i)));
+}
 bytes_t chunk(const char* id, const bytes_t& body, bool pad = true) {
   bytes_t o(id, id + 4);
   put32(o, std::uint32_t(body.size()));
@@ -28,7 +33,12 @@ bytes_t chunk(const char* id, const bytes_t& body, bool pad = true) {
 bytes_t fmt_body(unsigned tag, unsigned ch, std::uint32_t sr, unsigned bits, int block_align = -1) {
   bytes_t o;
   const unsigned ba = block_align >= 0 ? unsigned(block_align) : ch * bits / 8;
-  put16(o, tag); put16(o, ch); put32(o, sr); put32(o, sr * ba); put16(o, ba); put16(o, bits);
+  put16(o, tag);
+  put16(o, ch);
+  put32(o, sr);
+  put32(o, sr * ba);
+  put16(o, ba);
+  put16(o, bits);
   return o;
 }
 bytes_t riff(std::initializer_list<bytes_t> chunks) {
@@ -64,7 +74,11 @@ std::string temp_dir() {
 }  // namespace
 
 TEST_CASE("wav: round trip of every format, mono / stereo / 5 channels (extensible)", "[dsp][wav]") {
-  struct Case { WavFormat f; double grid; double tol; };
+  struct Case {
+    WavFormat f;
+    double grid;
+    double tol;
+  };
   for (const Case& k : {Case{WavFormat::pcm16, 32768.0, 0.0}, Case{WavFormat::pcm24, 8388608.0, 0.0},
                         Case{WavFormat::pcm32, 0.0, 1.0 / 2147483648.0}, Case{WavFormat::float32, 0.0, 0.0},
                         Case{WavFormat::float64, 0.0, 0.0}})
@@ -79,7 +93,8 @@ TEST_CASE("wav: round trip of every format, mono / stereo / 5 channels (extensib
       REQUIRE(r.num_frames() == 777);
       double err = 0;
       for (std::size_t c = 0; c < nc; ++c)
-        for (std::size_t i = 0; i < 777; ++i) err = std::max(err, double(std::abs(r.channels[c][i] - w.channels[c][i])));
+        for (std::size_t i = 0; i < 777; ++i)
+          err = std::max(err, double(std::abs(r.channels[c][i] - w.channels[c][i])));
       CHECK(err <= k.tol);
     }
 }
@@ -122,10 +137,14 @@ TEST_CASE("wav: malformed, truncated, hostile and unsupported files raise fugue:
   throws({}, "not a WAV");
   throws(bytes_t{'R', 'I', 'F', 'F', 0, 0, 0, 0, 'A', 'V', 'I', ' '}, "not a RIFF/WAVE");
   // truncation anywhere inside the data chunk
-  for (std::size_t cut : {good.size() - 1, good.size() - 3, std::size_t(45)}) throws(bytes_t(good.begin(), good.begin() + cut), "remain");
+  for (std::size_t cut : {good.size() - 1, good.size() - 3, std::size_t(45)})
+    throws(bytes_t(good.begin(), good.begin() + cut), "remain");
   // absurd chunk size
   auto big = good;
-  big[40] = 0xF0; big[41] = 0xFF; big[42] = 0xFF; big[43] = 0xFF;
+  big[40] = 0xF0;
+  big[41] = 0xFF;
+  big[42] = 0xFF;
+  big[43] = 0xFF;
   throws(big, "claims");
   throws(riff({chunk("data", pcm16_data({1, 2}))}), "no fmt");
   throws(riff({chunk("fmt ", fmt_body(1, 1, 16000, 16))}), "no data");
@@ -139,7 +158,8 @@ TEST_CASE("wav: malformed, truncated, hostile and unsupported files raise fugue:
   throws(riff({chunk("fmt ", fmt_body(1, 2, 8000, 16)), chunk("data", pcm16_data({1, 2, 3}))}), "whole number");
   throws(riff({chunk("fmt ", bytes_t(10, 0)), chunk("data", pcm16_data({1}))}), "shorter than 16");
   throws(riff({chunk("fmt ", fmt_body(1, 1, 8000, 16)), chunk("fmt ", fmt_body(1, 1, 8000, 16)),
-               chunk("data", pcm16_data({1}))}), "more than one fmt");
+               chunk("data", pcm16_data({1}))}),
+         "more than one fmt");
   // WAVE_FORMAT_EXTENSIBLE with a sub-format GUID that is neither PCM nor float
   Wav w = test_wav(3, 4, 0);
   auto ext = encode_wav(w, WavFormat::float32);

@@ -36,9 +36,8 @@ constexpr double kPi = std::numbers::pi;
 // Gradchecks (float64). Sizes are small so that every case runs in milliseconds.
 
 FUGUE_AD_GRADCHECK_CASE(dsp_stft_magnitude, "[2, 40], frame 16 hop 4, pad_end") {
-  return ad::gradcheck(
-      [](Taped&, std::span<Vd> v) { return dsp::stft_magnitude(v[0], dsp::Framing::end(16, 4)); },
-      {uni({2, 40}, 1)});
+  return ad::gradcheck([](Taped&, std::span<Vd> v) { return dsp::stft_magnitude(v[0], dsp::Framing::end(16, 4)); },
+                       {uni({2, 40}, 1)});
 }
 FUGUE_AD_GRADCHECK_CASE(dsp_stft_magnitude, "[37], frame 12 hop 5, fft 16, centre reflect") {
   return ad::gradcheck(
@@ -69,9 +68,8 @@ FUGUE_AD_GRADCHECK_CASE(dsp_harmonic_synth, "B 2, F 4, K 5, N 32, window, exp_si
   dsp::HarmonicOptions o;
   o.n_samples = 32;
   o.sample_rate = 1000;  // Nyquist 500 Hz: harmonics 4-5 of the higher f0 values are removed
-  return ad::gradcheck(
-      [o](Taped&, std::span<Vd> v) { return dsp::harmonic_synth(v[0], v[1], v[2], o); },
-      {uni({2, 4}, 7), uni({2, 4, 5}, 8, -2, 2), uni({2, 4}, 9, 40, 130)});
+  return ad::gradcheck([o](Taped&, std::span<Vd> v) { return dsp::harmonic_synth(v[0], v[1], v[2], o); },
+                       {uni({2, 4}, 7), uni({2, 4, 5}, 8, -2, 2), uni({2, 4}, 9, 40, 130)});
 }
 FUGUE_AD_GRADCHECK_CASE(dsp_harmonic_synth, "B 1, F 3, K 4, N 29, linear, no scaling, [B, F, 1] controls") {
   dsp::HarmonicOptions o;
@@ -79,9 +77,8 @@ FUGUE_AD_GRADCHECK_CASE(dsp_harmonic_synth, "B 1, F 3, K 4, N 29, linear, no sca
   o.sample_rate = 800;
   o.exp_sigmoid = false;
   o.amp_resample = dsp::AmpResample::linear;
-  return ad::gradcheck(
-      [o](Taped&, std::span<Vd> v) { return dsp::harmonic_synth(v[0], v[1], v[2], o); },
-      {uni({1, 3, 1}, 10, 0.2, 1), uni({1, 3, 4}, 11, 0.1, 1), uni({1, 3, 1}, 12, 30, 110)});
+  return ad::gradcheck([o](Taped&, std::span<Vd> v) { return dsp::harmonic_synth(v[0], v[1], v[2], o); },
+                       {uni({1, 3, 1}, 10, 0.2, 1), uni({1, 3, 4}, 11, 0.1, 1), uni({1, 3, 1}, 12, 30, 110)});
 }
 
 FUGUE_AD_GRADCHECK_CASE(dsp_filtered_noise, "B 2, F 3, M 5, N 20, exp_sigmoid bias -5") {
@@ -95,8 +92,7 @@ FUGUE_AD_GRADCHECK_CASE(dsp_filtered_noise, "B 1, F 4, M 9, N 30 (ragged last bl
   o.n_samples = 30;
   o.exp_sigmoid = false;
   o.seed = 7;
-  return ad::gradcheck([o](Taped&, std::span<Vd> v) { return dsp::filtered_noise(v[0], o); },
-                       {uni({1, 4, 9}, 14)});
+  return ad::gradcheck([o](Taped&, std::span<Vd> v) { return dsp::filtered_noise(v[0], o); }, {uni({1, 4, 9}, 14)});
 }
 
 FUGUE_AD_GRADCHECK_CASE(dsp_reverb, "[2, 20] audio, shared [7] IR, masked first tap, dry") {
@@ -116,8 +112,8 @@ TEST_CASE("dsp_diff: every differentiable DSP op gradchecks in float64", "[dsp_d
     INFO(r.summary());
     CHECK(r.ok);
   }
-  for (const char* op : {"dsp_stft_magnitude", "dsp_spectral_loss", "dsp_harmonic_synth", "dsp_filtered_noise",
-                         "dsp_reverb"}) {
+  for (const char* op :
+       {"dsp_stft_magnitude", "dsp_spectral_loss", "dsp_harmonic_synth", "dsp_filtered_noise", "dsp_reverb"}) {
     INFO(op);
     CHECK(ad::registry::is_registered(op));
     CHECK(ad::registry::is_checked(op));
@@ -185,7 +181,8 @@ TEST_CASE("dsp_diff: exp_sigmoid scaling of the controls (spec §9.1)", "[dsp_di
   o.n_samples = 640;
   // exp_sigmoid(0) = 0.405399233; one harmonic: the distribution normalises to 1.
   auto y = synth(o, Td::zeros({1, 10}), Td::full({1, 10, 1}, -3.0), Td::full({1, 10}, 1000.0));
-  for (std::size_t n : {0u, 17u, 639u}) CHECK(y[n] == Approx(0.405399233 * std::sin(2 * kPi * 1000.0 * (n + 1) / 16000)).margin(1e-8));
+  for (std::size_t n : {0u, 17u, 639u})
+    CHECK(y[n] == Approx(0.405399233 * std::sin(2 * kPi * 1000.0 * (n + 1) / 16000)).margin(1e-8));
 }
 
 TEST_CASE("dsp_diff: Nyquist removal zeroes harmonics >= sr/2 and renormalises (f0 440 Hz: 18 of 30)",
@@ -324,11 +321,11 @@ TEST_CASE("dsp_diff: harmonic synth, batch rows at unaligned offsets equal singl
                          .to_vector();
     REQUIRE(all.size() == 3 * N);
     for (std::size_t b = 0; b < 3; ++b) {
-      const auto row = dsp::harmonic_synth(t.input(as_float(a, 7 * b, 7, {1, 7})),
-                                           t.input(as_float(d, 63 * b, 63, {1, 7, 9})),
-                                           t.input(as_float(f, 7 * b, 7, {1, 7})), o)
-                           .value()
-                           .to_vector();
+      const auto row =
+          dsp::harmonic_synth(t.input(as_float(a, 7 * b, 7, {1, 7})), t.input(as_float(d, 63 * b, 63, {1, 7, 9})),
+                              t.input(as_float(f, 7 * b, 7, {1, 7})), o)
+              .value()
+              .to_vector();
       INFO("N " << N << ", row " << b);
       CHECK(std::equal(row.begin(), row.end(), all.begin() + std::ptrdiff_t(b * N)));
     }

@@ -25,8 +25,10 @@ namespace {
 std::string ref_dir() {
   if (const char* e = std::getenv("FUGUE_DSP_DIFF_REF"); e && *e) return e;
   std::string root;
-  if (const char* d = std::getenv("FUGUE_DATA"); d && *d) root = d;
-  else if (const char* h = std::getenv("HOME"); h && *h) root = std::string(h) + "/.cache/fugue";
+  if (const char* d = std::getenv("FUGUE_DATA"); d && *d)
+    root = d;
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    root = std::string(h) + "/.cache/fugue";
   return root + "/dsp_diff_ref";
 }
 
@@ -34,8 +36,10 @@ bool have_refs() {
   static const bool ok = std::filesystem::exists(ref_dir() + "/index.json");
   static bool said = false;
   if (!ok && !said) {
-    std::printf("SKIP: differentiable DSP conformance vs PyTorch: no reference arrays in %s "
-                "(run scripts/prepare_dsp_diff_reference.sh or set FUGUE_DSP_DIFF_REF)\n", ref_dir().c_str());
+    std::printf(
+        "SKIP: differentiable DSP conformance vs PyTorch: no reference arrays in %s "
+        "(run scripts/prepare_dsp_diff_reference.sh or set FUGUE_DSP_DIFF_REF)\n",
+        ref_dir().c_str());
     said = true;
   }
   return ok;

@@ -6,7 +6,8 @@ using fugue::json::Value;
 namespace json = fugue::json;
 
 TEST_CASE("json: parses objects, arrays, strings with escapes, integers", "[io][json]") {
-  const auto v = json::parse(R"( {"a": [1, -2, 3.5e1, true, false, null], "s": "x\"\\\/\b\f\n\r\t\u00e9\ud83c\udfb5", "big": 9223372036854775807} )");
+  const auto v = json::parse(
+      R"( {"a": [1, -2, 3.5e1, true, false, null], "s": "x\"\\\/\b\f\n\r\t\u00e9\ud83c\udfb5", "big": 9223372036854775807} )");
   REQUIRE(v.is_object());
   REQUIRE(v.size() == 3);
   CHECK(v.key(0) == "a");
@@ -41,10 +42,32 @@ TEST_CASE("json: dump then parse is the identity", "[io][json]") {
 }
 
 TEST_CASE("json: malformed input throws fugue::error with the byte position", "[io][json]") {
-  const char* bad[] = {"", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "[1 2]", "{\"a\":1,}", "\"abc", "\"\\x\"",
-                       "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "01", "1.", "-", "1e", "tru", "nul",
-                       "{\"a\":1}x", "{\"a\":1,\"a\":2}", "\"\x01\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"",
-                       "1e400", "{1:2}"};
+  const char* bad[] = {"",
+                       "{",
+                       "{\"a\":}",
+                       "{\"a\" 1}",
+                       "[1,]",
+                       "[1 2]",
+                       "{\"a\":1,}",
+                       "\"abc",
+                       "\"\\x\"",
+                       "\"\\u12\"",
+                       "\"\\ud800\"",
+                       "\"\\udc00\"",
+                       "01",
+                       "1.",
+                       "-",
+                       "1e",
+                       "tru",
+                       "nul",
+                       "{\"a\":1}x",
+                       "{\"a\":1,\"a\":2}",
+                       "\"\x01\"",
+                       "\"\xff\"",
+                       "\"\xc0\xaf\"",
+                       "\"\xed\xa0\x80\"",
+                       "1e400",
+                       "{1:2}"};
   for (const char* s : bad) {
     INFO("input: " << s);
     CHECK_THROWS_AS(json::parse(s), fugue::error);

@@ -209,20 +209,34 @@ TEST_CASE("safetensors: every malformed file is a fugue::error naming the proble
       {"bad json", make_file("{\"w\":"), "malformed JSON at byte 5"},
       {"bad json 2", make_file("{\"w\" 1}"), "malformed JSON"},
       {"entry not object", make_file(header(R"("w":3)")), "tensor 'w': header entry is an integer"},
-      {"no dtype", make_file(header(R"("w":{"shape":[2],"data_offsets":[0,8]})"), eight), "tensor 'w': missing or non-string \"dtype\""},
-      {"unknown dtype", make_file(header(R"("w":{"dtype":"F128","shape":[2],"data_offsets":[0,8]})"), eight), "tensor 'w': unknown dtype \"F128\""},
-      {"negative shape", make_file(header(R"("w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"), eight), "tensor 'w': shape entry 0 is not a non-negative integer"},
-      {"float shape", make_file(header(R"("w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]})"), eight), "shape entry 0"},
-      {"overflowing shape", make_file(header(R"("w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]})"), eight), "shape [4294967296, 4294967296] overflows"},
-      {"size mismatch", make_file(header(R"("w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]})"), eight), "tensor 'w': data_offsets [0, 8) hold 8 bytes, but F32 shape [3] needs 3 x 4"},
-      {"reversed offsets", make_file(header(R"("w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]})"), eight), "end before they begin"},
-      {"offsets arity", make_file(header(R"("w":{"dtype":"F32","shape":[2],"data_offsets":[0]})"), eight), "array of two integers"},
-      {"out of range", make_file(header(R"("w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]})"), eight), "tensor 'w': data_offsets [4, 12) beyond the data section of 8 bytes"},
-      {"overlap", make_file(header(ok_entry + R"(,"v":{"dtype":"F32","shape":[1],"data_offsets":[4,8]})"), eight), "tensor 'v': data_offsets [4, 8) overlap those of 'w' [0, 8)"},
-      {"hole", make_file(header(R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]})"), eight), "tensor 'w': a hole of 4 bytes"},
-      {"trailing", make_file(header(R"("w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})"), eight), "4 bytes after the last tensor"},
+      {"no dtype", make_file(header(R"("w":{"shape":[2],"data_offsets":[0,8]})"), eight),
+       "tensor 'w': missing or non-string \"dtype\""},
+      {"unknown dtype", make_file(header(R"("w":{"dtype":"F128","shape":[2],"data_offsets":[0,8]})"), eight),
+       "tensor 'w': unknown dtype \"F128\""},
+      {"negative shape", make_file(header(R"("w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"), eight),
+       "tensor 'w': shape entry 0 is not a non-negative integer"},
+      {"float shape", make_file(header(R"("w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]})"), eight),
+       "shape entry 0"},
+      {"overflowing shape",
+       make_file(header(R"("w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]})"), eight),
+       "shape [4294967296, 4294967296] overflows"},
+      {"size mismatch", make_file(header(R"("w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]})"), eight),
+       "tensor 'w': data_offsets [0, 8) hold 8 bytes, but F32 shape [3] needs 3 x 4"},
+      {"reversed offsets", make_file(header(R"("w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]})"), eight),
+       "end before they begin"},
+      {"offsets arity", make_file(header(R"("w":{"dtype":"F32","shape":[2],"data_offsets":[0]})"), eight),
+       "array of two integers"},
+      {"out of range", make_file(header(R"("w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]})"), eight),
+       "tensor 'w': data_offsets [4, 12) beyond the data section of 8 bytes"},
+      {"overlap", make_file(header(ok_entry + R"(,"v":{"dtype":"F32","shape":[1],"data_offsets":[4,8]})"), eight),
+       "tensor 'v': data_offsets [4, 8) overlap those of 'w' [0, 8)"},
+      {"hole", make_file(header(R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]})"), eight),
+       "tensor 'w': a hole of 4 bytes"},
+      {"trailing", make_file(header(R"("w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})"), eight),
+       "4 bytes after the last tensor"},
       {"duplicate", make_file(header(ok_entry + "," + ok_entry), eight), "duplicate key \"w\""},
-      {"metadata not strings", make_file(header(R"("__metadata__":{"a":1})")), "__metadata__ value of 'a' is an integer"},
+      {"metadata not strings", make_file(header(R"("__metadata__":{"a":1})")),
+       "__metadata__ value of 'a' is an integer"},
       {"metadata not object", make_file(header(R"("__metadata__":"x")")), "__metadata__ is a string"},
       {"deep json", make_file("{\"w\":" + std::string(500, '[') + std::string(500, ']') + "}"), "nesting deeper than"},
   };
@@ -370,12 +384,13 @@ TEST_CASE("safetensors: an interrupted save leaves the previous checkpoint intac
     f.write(std::string_view("partial garbage"));
     // dropped without commit (as an exception would): the destructor removes the temporary
   }
-  CHECK_THROWS_AS(write_file_atomic(ckpt, [&](AtomicFile& f) {
-                    w.write([&](const void* p, std::size_t n) {
-                      if (f.bytes_written() > 100) throw fugue::error("simulated disk failure");
-                      f.write(p, n);
-                    });
-                  }),
+  CHECK_THROWS_AS(write_file_atomic(ckpt,
+                                    [&](AtomicFile& f) {
+                                      w.write([&](const void* p, std::size_t n) {
+                                        if (f.bytes_written() > 100) throw fugue::error("simulated disk failure");
+                                        f.write(p, n);
+                                      });
+                                    }),
                   fugue::error);
   TinyModule<float> back;
   load_parameters(back, ckpt);

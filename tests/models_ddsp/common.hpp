@@ -36,7 +36,8 @@ void perturb(M& m, std::uint64_t seed, double scale = 0.5) {
   m.visit_parameters([&](const std::string&, auto& p) {
     using T = std::remove_reference_t<decltype(*p.value.data())>;
     const Philox r{seed, k++};
-    for (index_t i = 0; i < p.value.numel(); ++i) p.value.data()[i] += T(scale * (2 * r.uniform<double>(std::uint64_t(i)) - 1));
+    for (index_t i = 0; i < p.value.numel(); ++i)
+      p.value.data()[i] += T(scale * (2 * r.uniform<double>(std::uint64_t(i)) - 1));
   });
 }
 

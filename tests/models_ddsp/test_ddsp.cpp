@@ -165,7 +165,8 @@ TEST_CASE("ddsp: bad shapes raise fugue::error", "[ddsp]") {
   Tiny<float> m;
   auto [f0, ld] = features<float>(4);
   ad::Tape<float, B> tape;
-  CHECK_THROWS_WITH(m.loss(tape, f0, ld, Tensor<float, B>::zeros({1, 100})), Catch::Contains("target audio must be [1, 256]"));
+  CHECK_THROWS_WITH(m.loss(tape, f0, ld, Tensor<float, B>::zeros({1, 100})),
+                    Catch::Contains("target audio must be [1, 256]"));
   CHECK_THROWS_WITH(m.audio(tape, f0, Tensor<float, B>::zeros({1, 5})), Catch::Contains("must both be [N, F]"));
   dd::ModelOptions o;
   o.frame_rate = 300;
@@ -191,7 +192,8 @@ TEST_CASE("ddsp: features from audio (YIN f0, DDSP v2 loudness) on a harmonic to
   const auto s = dd::compute_features<float>(silence);
   CHECK(s.f0_hz[5] == 440.f);
   CHECK(s.loudness_db[5] == -80.f);
-  CHECK_THROWS_WITH(dd::compute_features<float>(std::vector<float>(100, 0.f)), Catch::Contains("multiple of the hop 64"));
+  CHECK_THROWS_WITH(dd::compute_features<float>(std::vector<float>(100, 0.f)),
+                    Catch::Contains("multiple of the hop 64"));
   std::vector<float> nan(640, 0.f);
   nan[3] = std::numeric_limits<float>::infinity();
   CHECK_THROWS_WITH(dd::compute_features<float>(nan), Catch::Contains("sample 3 is not finite"));

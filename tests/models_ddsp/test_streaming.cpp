@@ -45,7 +45,7 @@ void check_stream_equals_offline(M& m, index_t F, std::vector<int> blocks, std::
   }
   INFO("peak " << peak << " worst " << worst);
   CHECK(head == 0.0);
-  CHECK(peak > 0.05);  // a real signal, not near-silence
+  CHECK(peak > 0.05);               // a real signal, not near-silence
   CHECK(worst < tolerance * peak);  // f32: 5e-7 .. 9e-7 of peak achieved
 }
 }  // namespace
@@ -54,7 +54,8 @@ TEST_CASE("ddsp streaming: equals the offline model (window amplitudes, trainabl
   Small<float> m;
   perturb(m, 21, 0.3);
   // A reverb audible in the output: a decaying tail instead of N(0, 1e-6).
-  for (index_t i = 0; i < 300; ++i) m.reverb().ir.value.data()[i] = float(0.3 * std::exp(-i / 60.0) * std::sin(0.7 * i));
+  for (index_t i = 0; i < 300; ++i)
+    m.reverb().ir.value.data()[i] = float(0.3 * std::exp(-i / 60.0) * std::sin(0.7 * i));
   m.reverb().ir.value.data()[0] = 0.5f;  // the dry tap: both paths must mask it
   check_stream_equals_offline(m, 40, {64}, 0);
   check_stream_equals_offline(m, 40, {128, 1, 77, 2048, 5}, 3);

@@ -41,10 +41,21 @@ TEST_CASE("music_vae: parameter names follow the module tree", "[music_vae][coun
   mv::configs::cat_mel_2bar_small<float> m;
   std::vector<std::string> names;
   m.visit_parameters([&](const std::string& name, ad::Parameter<float>&) { names.push_back(name); });
-  const std::vector<std::string> expected{
-      "encoder.lstm.0.fw.kernel", "encoder.lstm.0.fw.bias", "encoder.lstm.0.bw.kernel", "encoder.lstm.0.bw.bias",
-      "mu.weight", "mu.bias", "sigma.weight", "sigma.bias", "decoder.init.weight", "decoder.init.bias",
-      "decoder.lstm.0.kernel", "decoder.lstm.0.bias", "decoder.lstm.1.kernel", "decoder.lstm.1.bias",
-      "decoder.output.weight", "decoder.output.bias"};
+  const std::vector<std::string> expected{"encoder.lstm.0.fw.kernel",
+                                          "encoder.lstm.0.fw.bias",
+                                          "encoder.lstm.0.bw.kernel",
+                                          "encoder.lstm.0.bw.bias",
+                                          "mu.weight",
+                                          "mu.bias",
+                                          "sigma.weight",
+                                          "sigma.bias",
+                                          "decoder.init.weight",
+                                          "decoder.init.bias",
+                                          "decoder.lstm.0.kernel",
+                                          "decoder.lstm.0.bias",
+                                          "decoder.lstm.1.kernel",
+                                          "decoder.lstm.1.bias",
+                                          "decoder.output.weight",
+                                          "decoder.output.bias"};
   CHECK(names == expected);
 }

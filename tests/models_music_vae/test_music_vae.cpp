@@ -16,17 +16,18 @@ namespace {
 
 // Small compositions of the same templates the Magenta configs use.
 template <class T>
-using TinyFlat = mv::MusicVAE<T, B, mv::BidirectionalLstmEncoder<T, B, 5, 3>, mv::CategoricalLstmDecoder<T, B, 5, 2, 3, 2>, 2>;
+using TinyFlat =
+    mv::MusicVAE<T, B, mv::BidirectionalLstmEncoder<T, B, 5, 3>, mv::CategoricalLstmDecoder<T, B, 5, 2, 3, 2>, 2>;
 template <class T>
-using TinyChords =
-    mv::MusicVAE<T, B, mv::BidirectionalLstmEncoder<T, B, 5 + 3, 3>, mv::CategoricalLstmDecoder<T, B, 5, 2, 3, 1, 3>, 2>;
+using TinyChords = mv::MusicVAE<T, B, mv::BidirectionalLstmEncoder<T, B, 5 + 3, 3>,
+                                mv::CategoricalLstmDecoder<T, B, 5, 2, 3, 1, 3>, 2>;
 template <class T>
-using TinyTrio = mv::MusicVAE<
-    T, B, mv::BidirectionalLstmEncoder<T, B, 4 + 3, 3, 2>,
-    mv::HierarchicalLstmDecoder<T, B, 2, 3, 2, 2,
-                                mv::SplitMultiOutDecoder<mv::CategoricalLstmDecoder<T, B, 4, 3, 3, 1>,
-                                                         mv::CategoricalLstmDecoder<T, B, 3, 3, 2, 1>>>,
-    2>;
+using TinyTrio =
+    mv::MusicVAE<T, B, mv::BidirectionalLstmEncoder<T, B, 4 + 3, 3, 2>,
+                 mv::HierarchicalLstmDecoder<T, B, 2, 3, 2, 2,
+                                             mv::SplitMultiOutDecoder<mv::CategoricalLstmDecoder<T, B, 4, 3, 3, 1>,
+                                                                      mv::CategoricalLstmDecoder<T, B, 3, 3, 2, 1>>>,
+                 2>;
 
 std::vector<int> ids(index_t n, index_t steps, int depth, std::uint64_t seed) {
   Philox r{seed, 7};
@@ -186,7 +187,8 @@ TEST_CASE("music_vae: sampling is reproducible and follows the temperature", "[m
   TinyFlat<double> m(41);
   perturb_parameters(m, 41);
   const auto z = TinyFlat<double>::prior(4, Philox{2, 0});
-  auto a = m.decode(z, 8, 1.0, Philox{3, 0}), b2 = m.decode(z, 8, 1.0, Philox{3, 0}), c = m.decode(z, 8, 1.0, Philox{4, 0});
+  auto a = m.decode(z, 8, 1.0, Philox{3, 0}), b2 = m.decode(z, 8, 1.0, Philox{3, 0}),
+       c = m.decode(z, 8, 1.0, Philox{4, 0});
   CHECK(a == b2);
   CHECK(a != c);
   for (int id : a[0]) CHECK((id >= 0 && id < 5));

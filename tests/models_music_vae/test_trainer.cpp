@@ -85,7 +85,8 @@ TEST_CASE("music_vae trainer: resume from a checkpoint continues bit-exactly", "
   CHECK(snapshot(a) == snapshot(b));
 }
 
-TEST_CASE("music_vae trainer: a NaN stops training before the update and keeps the checkpoint", "[music_vae][trainer]") {
+TEST_CASE("music_vae trainer: a NaN stops training before the update and keeps the checkpoint",
+          "[music_vae][trainer]") {
   TempDir d;
   const auto ck = d.path / "ckpt.safetensors";
   Small m(3);

@@ -29,8 +29,8 @@ int extract(const std::string& path) {
   sort_notes(sorted);
   for (std::size_t i = 0; i < sorted.notes.size(); ++i) {
     const auto& n = sorted.notes[i];
-    std::printf("%s[%d,%d,%.9f,%.9f,%d,%d,%d]", i ? "," : "", n.pitch, n.velocity, n.start_time, n.end_time,
-                n.program, n.is_drum ? 1 : 0, n.instrument);
+    std::printf("%s[%d,%d,%.9f,%.9f,%d,%d,%d]", i ? "," : "", n.pitch, n.velocity, n.start_time, n.end_time, n.program,
+                n.is_drum ? 1 : 0, n.instrument);
   }
   std::printf("],\"melodies\":[");
   MelodyConverterOptions mo;
@@ -75,9 +75,10 @@ int stats(const std::vector<std::string>& dirs) {
     drum_pieces += !d.empty();
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("pieces %zu unreadable %zu notes %zu drum_notes %zu melody_windows %zu (from %zu pieces) "
-              "drum_windows %zu (from %zu pieces) seconds %.2f\n",
-              c.size(), c.unreadable, notes, drum_notes, mel, mel_pieces, drum, drum_pieces, secs);
+  std::printf(
+      "pieces %zu unreadable %zu notes %zu drum_notes %zu melody_windows %zu (from %zu pieces) "
+      "drum_windows %zu (from %zu pieces) seconds %.2f\n",
+      c.size(), c.unreadable, notes, drum_notes, mel, mel_pieces, drum, drum_pieces, secs);
   return 0;
 }
 

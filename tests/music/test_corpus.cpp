@@ -31,11 +31,11 @@ bool have_data(const std::string& sub) {
   return !d.empty() && fs::exists(fs::path(d) / sub / ".done");
 }
 
-#define REQUIRE_DATA_OR_SKIP(sub)                                                             \
-  if (!have_data(sub)) {                                                                      \
-    WARN("SKIP: no prepared corpus at " << music_data_dir() << "/" << (sub)                   \
-                                        << " (run scripts/prepare_music_data.sh)");           \
-    return;                                                                                   \
+#define REQUIRE_DATA_OR_SKIP(sub)                                                   \
+  if (!have_data(sub)) {                                                            \
+    WARN("SKIP: no prepared corpus at " << music_data_dir() << "/" << (sub)         \
+                                        << " (run scripts/prepare_music_data.sh)"); \
+    return;                                                                         \
   }
 
 // A temp folder of generated one-voice tunes: tune i is a C-major scale fragment.
@@ -47,8 +47,7 @@ struct TempCorpus {
     const int scale[] = {60, 62, 64, 65, 67, 69, 71, 72};
     for (int i = 0; i < n; ++i) {
       NoteSequence ns;
-      for (int s = 0; s < 32; ++s)
-        add_note(ns, scale[(i + s * (1 + i % 3)) % 8], 90, s * 0.25, s * 0.25 + 0.2);
+      for (int s = 0; s < 32; ++s) add_note(ns, scale[(i + s * (1 + i % 3)) % 8], 90, s * 0.25, s * 0.25 + 0.2);
       write_midi_file(ns, (dir / (i % 2 ? "sub" : "") / ("tune" + std::to_string(i) + ".mid")).string());
     }
     std::ofstream(dir / "broken.mid") << "not a midi file";

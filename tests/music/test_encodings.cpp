@@ -49,7 +49,7 @@ TEST_CASE("melody one-hot: spec class layout", "[music][melody]") {
 TEST_CASE("melody extraction: polyphony, gaps, padding and filtering (hand-worked)", "[music][melody]") {
   NoteSequence ns;
   note_at(ns, 60, 2, 6);
-  note_at(ns, 62, 6, 10);   // same onset as 67: the higher pitch wins
+  note_at(ns, 62, 6, 10);  // same onset as 67: the higher pitch wins
   note_at(ns, 67, 6, 10);
   note_at(ns, 64, 12, 20);
   note_at(ns, 110, 24, 28);  // outside 21..108: dropped before extraction
@@ -111,11 +111,11 @@ TEST_CASE("melody windows: one-bar hop, dedupe, programs, wrong meter", "[music]
 TEST_CASE("drums: spec bitmask examples and roll input", "[music][drums]") {
   NoteSequence ns;
   note_at(ns, 35, 0, 1, 9, 0, true);
-  note_at(ns, 44, 0, 1, 9, 0, true);   // kick + closed hh -> 1 + 4 = 5
+  note_at(ns, 44, 0, 1, 9, 0, true);  // kick + closed hh -> 1 + 4 = 5
   note_at(ns, 55, 4, 5, 9, 0, true);
-  note_at(ns, 60, 4, 5, 9, 0, true);   // crash + mid tom -> 128 + 32 = 160
-  note_at(ns, 53, 8, 9, 9, 0, true);   // ride -> 256
-  note_at(ns, 40, 12, 13, 9, 0, true); // snare -> 2
+  note_at(ns, 60, 4, 5, 9, 0, true);    // crash + mid tom -> 128 + 32 = 160
+  note_at(ns, 53, 8, 9, 9, 0, true);    // ride -> 256
+  note_at(ns, 40, 12, 13, 9, 0, true);  // snare -> 2
   note_at(ns, 36, 16, 17, 9, 0, true);
   note_at(ns, 60, 2, 3, 0, 0, false);  // not a drum: ignored
   note_at(ns, 90, 6, 7, 9, 0, true);   // unmapped drum pitch: ignored
@@ -274,9 +274,9 @@ TEST_CASE("groove: round trip within 5 ms and 4 velocity steps (spec check 2)", 
 
 TEST_CASE("groove: humanize, tapify, fixed velocity, add instrument, dropout", "[music][groove]") {
   NoteSequence ns;
-  add_note(ns, 36, 100, 0.01, 0.1, 9, 0, true);   // step 0 kick, loud
+  add_note(ns, 36, 100, 0.01, 0.1, 9, 0, true);       // step 0 kick, loud
   add_note(ns, 42, 40, -0.0 + 0.0, 0.1, 9, 0, true);  // step 0 hat, quiet
-  add_note(ns, 38, 90, 0.49, 0.6, 9, 0, true);    // step 4 snare
+  add_note(ns, 38, 90, 0.49, 0.6, 9, 0, true);        // step 4 snare
   auto x = groove_windows(ns)[0];
   GrooveTransforms hum;
   hum.humanize = true;
@@ -290,9 +290,9 @@ TEST_CASE("groove: humanize, tapify, fixed velocity, add instrument, dropout", "
   GrooveTransforms tap;
   tap.tapify = true;
   auto t = groove_transform_input(x, tap);
-  CHECK(t[0 * 27 + 3] == 1.0f);                       // step 0 collapsed onto open hi-hat
-  CHECK(t[0 * 27 + 9 + 3] == Approx(100 / 127.0f));   // with the loudest (kick) velocity
-  CHECK(t[0 * 27 + 18 + 3] == x[0 * 27 + 18 + 0]);    // and its offset
+  CHECK(t[0 * 27 + 3] == 1.0f);                      // step 0 collapsed onto open hi-hat
+  CHECK(t[0 * 27 + 9 + 3] == Approx(100 / 127.0f));  // with the loudest (kick) velocity
+  CHECK(t[0 * 27 + 18 + 3] == x[0 * 27 + 18 + 0]);   // and its offset
   CHECK(t[0 * 27 + 0] == 0.0f);
   CHECK(t[0 * 27 + 2] == 0.0f);
   CHECK(t[4 * 27 + 3] == 1.0f);
@@ -348,10 +348,10 @@ TEST_CASE("multitrack: a measure encodes to [8 x 64] tokens and decodes back", "
   const auto& m = measures[0];
   REQUIRE(m.tokens.size() == 512);
   REQUIRE(m.lengths.size() == 8);
-  CHECK(m.tokens[0] == 360);        // piano first (sorted by is_drum, program)
-  CHECK(m.tokens[64] == 393);       // bass
-  CHECK(m.tokens[128] == 488);      // drums last
-  CHECK(m.tokens[192] == 489);      // filler track: a single END
+  CHECK(m.tokens[0] == 360);    // piano first (sorted by is_drum, program)
+  CHECK(m.tokens[64] == 393);   // bass
+  CHECK(m.tokens[128] == 488);  // drums last
+  CHECK(m.tokens[192] == 489);  // filler track: a single END
   CHECK(m.lengths[3] == 1);
   CHECK(m.tokens[193] == -1);
   CHECK(m.tokens[1] == 351 + velocity_to_bin(100, 8));  // first note gets a velocity event
@@ -457,11 +457,13 @@ TEST_CASE("piano roll and PNG: a well-formed image of the notes", "[music][png]"
   REQUIRE(raw.size() == std::size_t(h) * (w * 3 + 1));
   for (uint32_t y = 0; y < h; ++y) {
     CHECK(raw[y * (w * 3 + 1)] == 0);
-    CHECK(std::equal(rgb.begin() + long(y) * w * 3, rgb.begin() + long(y + 1) * w * 3, raw.begin() + long(y) * (w * 3 + 1) + 1));
+    CHECK(std::equal(rgb.begin() + long(y) * w * 3, rgb.begin() + long(y + 1) * w * 3,
+                     raw.begin() + long(y) * (w * 3 + 1) + 1));
   }
   uint32_t a = 1, b = 0;
   for (auto c : raw) a = (a + c) % 65521, b = (b + a) % 65521;
-  CHECK(((b << 16) | a) == (uint32_t(idat[z]) << 24 | uint32_t(idat[z + 1]) << 16 | uint32_t(idat[z + 2]) << 8 | idat[z + 3]));
+  CHECK(((b << 16) | a) ==
+        (uint32_t(idat[z]) << 24 | uint32_t(idat[z + 1]) << 16 | uint32_t(idat[z + 2]) << 8 | idat[z + 3]));
   // The onset of pitch 60 at step 0 is dark red; an empty cell off the bar/C lines is white.
   auto px = [&](int step, int pitch) { return &rgb[((std::size_t(70 - pitch) * 3) * w + std::size_t(step) * 3) * 3]; };
   CHECK(px(0, 60)[0] == 140);

@@ -114,10 +114,10 @@ TEST_CASE("midi: hand-made format 0 file with running status, sysex and velocity
   track(f, {0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20,  // 500000 us = 120 qpm
             0x00, 0xF0, 0x03, 0x43, 0x12, 0xF7,        // sysex (cancels running status)
             0x00, 0xC3, 0x18,                          // program 24 on channel 4
-            0x00, 0x93, 60, 100,                       // note on
-            0x00, 64, 80,                              // running status: second note on
-            0x60, 60, 0,                               // 96 ticks later: vel-0 = off (running)
-            0x30, 0x83, 64, 0,                         // explicit note off 48 ticks later
+            0x00, 0x93, 60,   100,                     // note on
+            0x00, 64,   80,                            // running status: second note on
+            0x60, 60,   0,                             // 96 ticks later: vel-0 = off (running)
+            0x30, 0x83, 64,   0,                       // explicit note off 48 ticks later
             0x00, 0xFF, 0x2F, 0x00});
   auto ns = read_midi(f);
   sort_notes(ns);
@@ -133,11 +133,10 @@ TEST_CASE("midi: hand-made format 0 file with running status, sysex and velocity
 
 TEST_CASE("midi: tempo map converts ticks to seconds piecewise", "[music][midi]") {
   auto f = header(1, 2, 100);
-  track(f, {0x00, 0xFF, 0x51, 0x03, 0x0F, 0x42, 0x40,   // 1,000,000 us: 60 qpm
+  track(f, {0x00, 0xFF, 0x51, 0x03, 0x0F, 0x42, 0x40,        // 1,000,000 us: 60 qpm
             0x81, 0x48, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20,  // at tick 200: 120 qpm
             0x00, 0xFF, 0x2F, 0x00});
-  track(f, {0x00, 0x90, 50, 64,
-            0x82, 0x2C, 0x80, 50, 0,  // tick 300
+  track(f, {0x00, 0x90, 50, 64, 0x82, 0x2C, 0x80, 50, 0,  // tick 300
             0x00, 0xFF, 0x2F, 0x00});
   auto ns = read_midi(f);
   REQUIRE(ns.notes.size() == 1);
@@ -242,11 +241,11 @@ TEST_CASE("midi: malformed and hostile files raise fugue::error quickly", "[musi
 
 TEST_CASE("quantize: note-seq rounding, cutoff and minimum length", "[music][quantize]") {
   NoteSequence ns;
-  ns.tempos = {{0.0, 60.0}};  // 1 s per quarter; 4 steps per quarter -> 0.25 s per step
-  add_note(ns, 60, 100, 0.0, 0.124);     // end 0.496 steps -> 0 -> bumped to 1
-  add_note(ns, 61, 100, 0.125, 0.374);   // start 0.5 steps -> 1 (round half up); end 1.496 -> 1 -> 2
-  add_note(ns, 62, 100, 0.3749, 1.0);    // 1.4996 -> 1; end 4
-  add_note(ns, 63, 100, 2.0, 2.0);       // zero length -> one step
+  ns.tempos = {{0.0, 60.0}};            // 1 s per quarter; 4 steps per quarter -> 0.25 s per step
+  add_note(ns, 60, 100, 0.0, 0.124);    // end 0.496 steps -> 0 -> bumped to 1
+  add_note(ns, 61, 100, 0.125, 0.374);  // start 0.5 steps -> 1 (round half up); end 1.496 -> 1 -> 2
+  add_note(ns, 62, 100, 0.3749, 1.0);   // 1.4996 -> 1; end 4
+  add_note(ns, 63, 100, 2.0, 2.0);      // zero length -> one step
   auto q = quantize(ns, 4);
   REQUIRE(q.notes.size() == 4);
   CHECK(q.notes[0].quantized_start_step == 0);
@@ -312,8 +311,8 @@ TEST_CASE("apply_sustain lengthens notes until pedal release or re-strike", "[mu
   NoteSequence ns;
   add_note(ns, 60, 100, 0.0, 0.5);
   add_note(ns, 64, 100, 0.2, 0.4);
-  add_note(ns, 60, 100, 1.0, 1.2);   // re-strike while the pedal is down
-  add_note(ns, 67, 100, 3.0, 3.5);   // after release: unaffected
+  add_note(ns, 60, 100, 1.0, 1.2);  // re-strike while the pedal is down
+  add_note(ns, 67, 100, 3.0, 3.5);  // after release: unaffected
   for (auto [t, v] : {std::pair{0.1, 127}, std::pair{2.0, 0}}) {
     ControlChange cc;
     cc.time = t;

@@ -66,8 +66,8 @@ Td attention_naive(const Td& q, const Td& k, const Td& v, index_t H, double scal
   return out;
 }
 
-Td run_core(const Td& q, const Td& k, const Td& v, index_t H, bool causal, const Td* kpm, const Td* bias,
-            const Td* rel, double dropout = 0, Pd* pq = nullptr, Pd* pk = nullptr, Pd* pv = nullptr, Pd* prel = nullptr) {
+Td run_core(const Td& q, const Td& k, const Td& v, index_t H, bool causal, const Td* kpm, const Td* bias, const Td* rel,
+            double dropout = 0, Pd* pq = nullptr, Pd* pk = nullptr, Pd* pv = nullptr, Pd* prel = nullptr) {
   Taped tape(5);
   Pd a(q), b(k), c(v), r(rel ? *rel : Td({1}));
   nd::attention_inputs<double, cpu::native> in;
@@ -139,7 +139,8 @@ TEST_CASE("relative attention matches the gather-by-relative-index reference", "
     REQUIRE(max_abs_diff(got, ref) < 1e-12);
   }
   SECTION("max_rel 1024, L 10: only rows 1014..1023 of the table get gradient") {
-    Pd pq(randn({1, 10, 4}, 30)), pk(randn({1, 10, 4}, 31)), pv(randn({1, 10, 4}, 32)), pr(randn({1, 1024, 4}, 33, 0.1));
+    Pd pq(randn({1, 10, 4}, 30)), pk(randn({1, 10, 4}, 31)), pv(randn({1, 10, 4}, 32)),
+        pr(randn({1, 1024, 4}, 33, 0.1));
     Taped tape;
     nd::attention_inputs<double, cpu::native> in;
     in.sources = {tape.param(pq), tape.param(pk), tape.param(pv)};
@@ -157,8 +158,10 @@ TEST_CASE("relative attention matches the gather-by-relative-index reference", "
     for (index_t r = 0; r < 1024; ++r) {
       double a = 0;
       for (index_t c = 0; c < 4; ++c) a += std::abs(pr.grad(0, r, c));
-      if (r < 1014) REQUIRE(a == 0.0);
-      else REQUIRE(a > 0.0);
+      if (r < 1014)
+        REQUIRE(a == 0.0);
+      else
+        REQUIRE(a > 0.0);
     }
   }
 }
@@ -360,8 +363,11 @@ FUGUE_AD_GRADCHECK_CASE(nn_layer_norm, "[2, 3, 5]") {
   return ad::gradcheck_params([](Taped& t) { return ln(t, t.param(ln.weight)); }, {&ln.weight}, gopts());
 }
 FUGUE_AD_GRADCHECK_CASE(nn_dropout, "p 0.4") {
-  return ad::gradcheck([](Taped& t, std::span<Vd> in) { return dropout_op(t, in[0], 0.4, Philox{1, 2}); },
-                       {randn({3, 5}, 4)}, gopts());
+  return ad::gradcheck(
+      [](Taped& t, std::span<Vd> in) {
+        return dropout_op(t, in[0], 0.4, Philox{1, 2});
+      },
+      {randn({3, 5}, 4)}, gopts());
 }
 FUGUE_AD_GRADCHECK_CASE(nn_skew, "[2, 4, 4]") {
   return ad::gradcheck([](Taped& t, std::span<Vd> in) { return nd::skew_op(t, in[0]); }, {randn({2, 4, 4}, 5)},
@@ -418,6 +424,10 @@ TEST_CASE("nn conv/attention: every registered fused op gradchecks (registry)", 
   std::vector<std::string> mine;
   for (const auto& n : missing)
     if (n.rfind("nn_lstm", 0) != 0 && n.rfind("nn_gru", 0) != 0 && n.rfind("nn_rnn", 0) != 0) mine.push_back(n);
-  INFO("unchecked: " << [&] { std::string s; for (auto& n : mine) s += n + " "; return s; }());
+  INFO("unchecked: " << [&] {
+    std::string s;
+    for (auto& n : mine) s += n + " ";
+    return s;
+  }());
   CHECK(mine.empty());
 }

@@ -121,8 +121,8 @@ TEST_CASE("Conv2d matches direct convolution and gradchecks", "[nn][conv]") {
     o.groups = c.groups;
     nn::Conv2d<double> conv(o, {21, std::uint64_t(c.cin)});
     Td x = randn({2, c.cin, 6, 7}, 8);
-    Td ref = conv2d_naive(x, conv.weight.value, &conv.bias.value, c.sh, c.sw, c.ph, c.ph, c.pw, c.pw, c.dh, c.dw,
-                          c.groups);
+    Td ref =
+        conv2d_naive(x, conv.weight.value, &conv.bias.value, c.sh, c.sw, c.ph, c.ph, c.pw, c.pw, c.dh, c.dw, c.groups);
     Td y = conv.forward(x);
     REQUIRE(max_abs_diff(y, ref) < 1e-12);
     Pd px(x);
@@ -179,8 +179,7 @@ TEST_CASE("ConvTranspose2d is the adjoint of Conv2d, has torch's output size and
           for (index_t j = 0; j < Wo; ++j) bias_term += ct.bias.value(co) * z(n, co, i, j);
     REQUIRE(std::abs(dot(y, z) - bias_term - dot(x, cz)) < 1e-9);
     Pd px(x);
-    gradcheck([&](Taped& t) { return ct(t, t.param(px)); },
-              {{"x", &px}, {"weight", &ct.weight}, {"bias", &ct.bias}});
+    gradcheck([&](Taped& t) { return ct(t, t.param(px)); }, {{"x", &px}, {"weight", &ct.weight}, {"bias", &ct.bias}});
   }
 }
 
@@ -246,8 +245,7 @@ TEST_CASE("BatchNorm train mode: batch statistics, torch's running-stat update, 
     }
     REQUIRE(bn.num_batches_tracked.item() == 1.0);
     Pd px(x);
-    gradcheck([&](Taped& t) { return bn(t, t.param(px)); },
-              {{"x", &px}, {"weight", &bn.weight}, {"bias", &bn.bias}});
+    gradcheck([&](Taped& t) { return bn(t, t.param(px)); }, {{"x", &px}, {"weight", &bn.weight}, {"bias", &bn.bias}});
   }
 }
 
@@ -293,8 +291,8 @@ TEST_CASE("LayerNorm matches the definition and gradchecks", "[nn][layernorm]") 
       for (index_t k = 0; k < 6; ++k) m += x(a, b, k) / 6;
       for (index_t k = 0; k < 6; ++k) v += (x(a, b, k) - m) * (x(a, b, k) - m) / 6;
       for (index_t k = 0; k < 6; ++k)
-        REQUIRE(std::abs(y(a, b, k) - ((x(a, b, k) - m) / std::sqrt(v + 1e-6) * ln.weight.value(k) + ln.bias.value(k))) <
-                1e-12);
+        REQUIRE(std::abs(y(a, b, k) -
+                         ((x(a, b, k) - m) / std::sqrt(v + 1e-6) * ln.weight.value(k) + ln.bias.value(k))) < 1e-12);
     }
   Pd px(x);
   gradcheck([&](Taped& t) { return ln(t, t.param(px)); }, {{"x", &px}, {"weight", &ln.weight}, {"bias", &ln.bias}});

@@ -48,7 +48,8 @@ bool load(const std::string& path, st_file& out) {
   std::vector<char> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   std::smatch m;
   if (std::regex_search(header, m, std::regex("\"__metadata__\"\\s*:\\s*(\\{[^}]*\\})"))) out.metadata = m[1];
-  std::regex entry(R"re("([^"]+)"\s*:\s*\{\s*"dtype"\s*:\s*"(F32|F64)"\s*,\s*"shape"\s*:\s*\[([^\]]*)\]\s*,\s*"data_offsets"\s*:\s*\[\s*(\d+)\s*,\s*(\d+)\s*\])re");
+  std::regex entry(
+      R"re("([^"]+)"\s*:\s*\{\s*"dtype"\s*:\s*"(F32|F64)"\s*,\s*"shape"\s*:\s*\[([^\]]*)\]\s*,\s*"data_offsets"\s*:\s*\[\s*(\d+)\s*,\s*(\d+)\s*\])re");
   for (auto it = std::sregex_iterator(header.begin(), header.end(), entry); it != std::sregex_iterator(); ++it) {
     const auto& e = *it;
     std::vector<index_t> dims;
@@ -78,8 +79,7 @@ bool load(const std::string& path, st_file& out) {
 double cfg(const st_file& f, const std::string& key, double fallback, std::size_t idx = 0) {
   const std::string meta = std::regex_replace(f.metadata, std::regex(R"(\\")"), "\"");
   std::smatch m;
-  if (!std::regex_search(meta, m, std::regex("\"" + key + "\"\\s*:\\s*(\\[[^\\]]*\\]|[^,}]+)")))
-    return fallback;
+  if (!std::regex_search(meta, m, std::regex("\"" + key + "\"\\s*:\\s*(\\[[^\\]]*\\]|[^,}]+)"))) return fallback;
   std::string v = m[1];
   if (!v.empty() && v.front() == '[') {
     std::vector<std::string> items;
@@ -253,8 +253,9 @@ TEST_CASE("PyTorch conformance (float32) when reference files are present", "[nn
     nn::BatchNorm<float> m(o);
     if (c == "batch_norm_eval") {
       m.eval();
-      for (auto [k, dst] : {std::pair{"buffer.running_mean", &m.running_mean}, std::pair{"buffer.running_var", &m.running_var},
-                            std::pair{"param.running_mean", &m.running_mean}, std::pair{"param.running_var", &m.running_var}})
+      for (auto [k, dst] :
+           {std::pair{"buffer.running_mean", &m.running_mean}, std::pair{"buffer.running_var", &m.running_var},
+            std::pair{"param.running_mean", &m.running_mean}, std::pair{"param.running_var", &m.running_var}})
         if (f.tensors.count(k)) *dst = f.tensors[k].clone();
     }
     conform(c, m, [&](auto& t, auto& in, auto&) { return m(t, first_input(in)); });

@@ -104,8 +104,11 @@ FUGUE_AD_GRADCHECK_CASE(nn_gru_seq, "reverse, zero initial state, B 3, T 4, In 2
       {rnd({3, 4, 2}, 26), rnd({2, 3 * H}, 27, 0.5), rnd({H, 3 * H}, 28, 0.5), rnd({2, 3 * H}, 29, 0.5)});
 }
 FUGUE_AD_GRADCHECK_CASE(nn_rnn_view, "flat sub-range viewed as [2, 3]") {
-  return ad::gradcheck([](Taped& t, std::span<Vd> v) { return nn::detail::flat_view_op(t, v[0], 4, Shape{2, 3}); },
-                       {rnd({11}, 31)});
+  return ad::gradcheck(
+      [](Taped& t, std::span<Vd> v) {
+        return nn::detail::flat_view_op(t, v[0], 4, Shape{2, 3});
+      },
+      {rnd({11}, 31)});
 }
 FUGUE_AD_GRADCHECK_CASE(nn_rnn_concat, "[2, 3, 2] ++ [2, 3, 4]") {
   return ad::gradcheck([](Taped& t, std::span<Vd> v) { return nn::detail::concat_last_op(t, v[0], v[1]); },
@@ -458,9 +461,9 @@ TEST_CASE("nn_recurrent: Sequential checks static wiring at compile time") {
   using L56 = nn::Linear<float, Bk, 5, 6>;
   using Ld6 = nn::Linear<float, Bk, dyn, 6>;
   static_assert(formable<L34, nn::Tanh, L46>);
-  static_assert(!formable<L34, L56>);              // 4 != 5: does not compile
-  static_assert(!formable<L34, nn::ReLU, L56>);    // activations pass the size through
-  static_assert(formable<L34, Ld6>);               // dyn accepts anything (run-time check)
+  static_assert(!formable<L34, L56>);            // 4 != 5: does not compile
+  static_assert(!formable<L34, nn::ReLU, L56>);  // activations pass the size through
+  static_assert(formable<L34, Ld6>);             // dyn accepts anything (run-time check)
   static_assert(!formable<nn::LSTM<float, Bk, 90, 512, 1, true>, nn::Linear<float, Bk, 512, 256>>);  // 2H = 1024
   static_assert(formable<nn::LSTM<float, Bk, 90, 512, 1, true>, nn::Linear<float, Bk, 1024, 256>>);
   static_assert(nn::Sequential<L34, nn::Tanh, L46>::output_extent == 6);
@@ -483,9 +486,9 @@ TEST_CASE("nn_recurrent: Sequential checks static wiring at compile time") {
 TEST_CASE("nn_recurrent: parameter names and counts") {
   nn::BiLSTM<float, Bk, 90, 512> enc;  // MusicVAE cat-mel_2bar_small encoder
   CHECK(nn::count_parameters(enc) == 2469888);
-  CHECK(names_of(enc, "encoder.lstm") ==
-        std::vector<std::string>{"encoder.lstm.0.fw.kernel", "encoder.lstm.0.fw.bias", "encoder.lstm.0.bw.kernel",
-                                 "encoder.lstm.0.bw.bias"});
+  CHECK(names_of(enc, "encoder.lstm") == std::vector<std::string>{"encoder.lstm.0.fw.kernel", "encoder.lstm.0.fw.bias",
+                                                                  "encoder.lstm.0.bw.kernel",
+                                                                  "encoder.lstm.0.bw.bias"});
   nn::LSTM<float, Bk, 4, 3, 2> dec;
   CHECK(names_of(dec) == std::vector<std::string>{"0.kernel", "0.bias", "1.kernel", "1.bias"});
   CHECK(dec.cell(1).kernel.shape() == Shape{6, 12});

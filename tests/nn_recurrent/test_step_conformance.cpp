@@ -28,8 +28,8 @@ std::atomic<long> g_allocs{0};
 void* counted_alloc(std::size_t n, std::size_t align) {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   if (n == 0) n = 1;
-  void* p = align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align)
-                                              : std::malloc(n);
+  void* p =
+      align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align) : std::malloc(n);
   if (!p) throw std::bad_alloc();
   return p;
 }
@@ -40,10 +40,18 @@ void* operator new[](std::size_t n) { return counted_alloc(n, 0); }
 void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc(n, std::size_t(a)); }
 void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc(n, std::size_t(a)); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try { return counted_alloc(n, 0); } catch (...) { return nullptr; }
+  try {
+    return counted_alloc(n, 0);
+  } catch (...) {
+    return nullptr;
+  }
 }
 void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try { return counted_alloc(n, 0); } catch (...) { return nullptr; }
+  try {
+    return counted_alloc(n, 0);
+  } catch (...) {
+    return nullptr;
+  }
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
@@ -60,7 +68,7 @@ using Tf = Tensor<float, Bk>;
 
 TEST_CASE("nn_recurrent: step() allocates nothing after construction") {
   nn::LSTM<float, Bk, 90, 512, 2> lstm;  // MusicVAE-sized decoder stack
-  nn::GRU<float, Bk, 512, 512> gru;       // DDSP-sized GRU
+  nn::GRU<float, Bk, 512, 512> gru;      // DDSP-sized GRU
   auto ls = lstm.make_state(1);
   auto gs = gru.make_state(1);
   const Tf x = Tf::uniform({1, 90}, Philox{1, 0});
@@ -91,7 +99,10 @@ TEST_CASE("nn_recurrent: step() allocates nothing after construction") {
   CHECK(g_allocs.load() - before == 0);
   // Sanity: the counter does count.
   before = g_allocs.load();
-  { Tf t = Tf::zeros({3}); (void)t; }
+  {
+    Tf t = Tf::zeros({3});
+    (void)t;
+  }
   CHECK(g_allocs.load() - before > 0);
 }
 
@@ -110,7 +121,9 @@ struct StFile {
 struct Json {
   const std::string& s;
   std::size_t i = 0;
-  void ws() { while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i; }
+  void ws() {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  }
   std::string str() {
     ws();
     REQUIRE(s[i] == '"');
@@ -129,8 +142,14 @@ struct Json {
     std::vector<long long> v;
     for (;;) {
       ws();
-      if (s[i] == ']') { ++i; return v; }
-      if (s[i] == ',') { ++i; continue; }
+      if (s[i] == ']') {
+        ++i;
+        return v;
+      }
+      if (s[i] == ',') {
+        ++i;
+        continue;
+      }
       std::size_t used = 0;
       v.push_back(std::stoll(s.substr(i, 32), &used));
       i += used;
@@ -138,16 +157,30 @@ struct Json {
   }
   void skip() {  // any value
     ws();
-    if (s[i] == '"') { str(); return; }
+    if (s[i] == '"') {
+      str();
+      return;
+    }
     if (s[i] == '{' || s[i] == '[') {
       int depth = 0;
       bool in_str = false;
       for (; i < s.size(); ++i) {
         const char c = s[i];
-        if (in_str) { if (c == '\\') ++i; else if (c == '"') in_str = false; continue; }
-        if (c == '"') in_str = true;
-        else if (c == '{' || c == '[') ++depth;
-        else if ((c == '}' || c == ']') && --depth == 0) { ++i; return; }
+        if (in_str) {
+          if (c == '\\')
+            ++i;
+          else if (c == '"')
+            in_str = false;
+          continue;
+        }
+        if (c == '"')
+          in_str = true;
+        else if (c == '{' || c == '[')
+          ++depth;
+        else if ((c == '}' || c == ']') && --depth == 0) {
+          ++i;
+          return;
+        }
       }
       return;
     }
@@ -173,7 +206,10 @@ StFile read_safetensors(const std::filesystem::path& p) {
   for (;;) {
     j.ws();
     if (header[j.i] == '}') break;
-    if (header[j.i] == ',') { ++j.i; continue; }
+    if (header[j.i] == ',') {
+      ++j.i;
+      continue;
+    }
     const std::string name = j.str();
     j.ws();
     ++j.i;  // ':'
@@ -182,14 +218,22 @@ StFile read_safetensors(const std::filesystem::path& p) {
       ++j.i;  // '{'
       for (;;) {
         j.ws();
-        if (header[j.i] == '}') { ++j.i; break; }
-        if (header[j.i] == ',') { ++j.i; continue; }
+        if (header[j.i] == '}') {
+          ++j.i;
+          break;
+        }
+        if (header[j.i] == ',') {
+          ++j.i;
+          continue;
+        }
         const std::string k = j.str();
         j.ws();
         ++j.i;
         j.ws();
-        if (header[j.i] == '"') out.metadata[k] = j.str();
-        else j.skip();
+        if (header[j.i] == '"')
+          out.metadata[k] = j.str();
+        else
+          j.skip();
       }
       continue;
     }
@@ -198,15 +242,25 @@ StFile read_safetensors(const std::filesystem::path& p) {
     ++j.i;  // '{'
     for (;;) {
       j.ws();
-      if (header[j.i] == '}') { ++j.i; break; }
-      if (header[j.i] == ',') { ++j.i; continue; }
+      if (header[j.i] == '}') {
+        ++j.i;
+        break;
+      }
+      if (header[j.i] == ',') {
+        ++j.i;
+        continue;
+      }
       const std::string k = j.str();
       j.ws();
       ++j.i;
-      if (k == "dtype") dtype = j.str();
-      else if (k == "shape") shape = j.ints();
-      else if (k == "data_offsets") offs = j.ints();
-      else j.skip();
+      if (k == "dtype")
+        dtype = j.str();
+      else if (k == "shape")
+        shape = j.ints();
+      else if (k == "data_offsets")
+        offs = j.ints();
+      else
+        j.skip();
     }
     REQUIRE(offs.size() == 2);
     const Shape s = Shape::from_range(shape.begin(), shape.end());
@@ -235,7 +289,8 @@ std::filesystem::path ref_dir() {
   return std::filesystem::path(home ? home : ".") / ".cache/fugue/torch_ref";
 }
 
-const Tf* find(const StFile& f, const std::string& group, std::initializer_list<const char*> keys, std::string* key = nullptr) {
+const Tf* find(const StFile& f, const std::string& group, std::initializer_list<const char*> keys,
+               std::string* key = nullptr) {
   for (const char* k : keys) {
     auto it = f.tensors.find(group + "." + k);
     if (it != f.tensors.end()) {
@@ -394,8 +449,10 @@ TEST_CASE("nn_recurrent: PyTorch conformance (reference files)") {
   for (const char* c : {"linear", "lstm_stacked", "lstm_bidirectional", "gru"})
     any = any || std::filesystem::exists(ref_dir() / (std::string(c) + ".safetensors"));
   if (!any) {
-    std::printf("SKIP nn_recurrent torch conformance: no reference files in %s (set FUGUE_TORCH_REF or run "
-                "tests/nn/make_torch_reference.py)\n", ref_dir().c_str());
+    std::printf(
+        "SKIP nn_recurrent torch conformance: no reference files in %s (set FUGUE_TORCH_REF or run "
+        "tests/nn/make_torch_reference.py)\n",
+        ref_dir().c_str());
     return;
   }
   check_case("linear", [](const StFile& f) {

@@ -47,7 +47,8 @@ TEST_CASE("sgd: plain, weight decay, momentum with dampening, nesterov (closed f
     m.set_grads(1);
     const auto g = m.w.grad.to_vector();
     opt.step();
-    for (int i = 0; i < 4; ++i) CHECK(m.w.value.data()[i] == Approx(w0[i] - 0.1 * (g[i] + 0.01 * w0[i])).epsilon(1e-14));
+    for (int i = 0; i < 4; ++i)
+      CHECK(m.w.value.data()[i] == Approx(w0[i] - 0.1 * (g[i] + 0.01 * w0[i])).epsilon(1e-14));
     CHECK(opt.steps() == 1);
   }
   SECTION("momentum and dampening over two steps") {
@@ -69,7 +70,8 @@ TEST_CASE("sgd: plain, weight decay, momentum with dampening, nesterov (closed f
     m.set_grads(1);
     const auto g1 = m.w.grad.to_vector();
     opt.step();
-    for (int i = 0; i < 4; ++i) CHECK(m.w.value.data()[i] == Approx(w0[i] - 0.1 * (g1[i] + 0.9 * g1[i])).epsilon(1e-14));
+    for (int i = 0; i < 4; ++i)
+      CHECK(m.w.value.data()[i] == Approx(w0[i] - 0.1 * (g1[i] + 0.9 * g1[i])).epsilon(1e-14));
     CHECK_THROWS_WITH((optim::SGD<double>(m.named(), {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true})),
                       Catch::Contains("nesterov"));
   }
@@ -124,7 +126,8 @@ TEST_CASE("adam: L2 weight decay vs AdamW decoupled decay vs TF epsilon vs amsgr
     const auto g = m.w.grad.to_vector();
     opt.step();
     for (int i = 0; i < 4; ++i)
-      CHECK(m.w.value.data()[i] == Approx(w0[i] * (1 - lr * 0.01) - lr * g[i] / (std::abs(g[i]) + 1e-8)).epsilon(1e-12));
+      CHECK(m.w.value.data()[i] ==
+            Approx(w0[i] * (1 - lr * 0.01) - lr * g[i] / (std::abs(g[i]) + 1e-8)).epsilon(1e-12));
   }
   SECTION("TF epsilon: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); p -= lr_t m / (sqrt(v) + eps)") {
     Two<double> m;

@@ -81,8 +81,9 @@ void check_optimizer_case(const std::string& name, MakeOpt make) {
       INFO(name << ": " << key);
       const auto want = f->load<float>(key);
       // The update itself must match to 1e-4 relative (not just the parameter value).
-      const auto before = s == 1 ? f->load<float>("param." + names[i].as_string())
-                                 : f->load<float>("updated." + std::to_string(s - 1) + ".param." + names[i].as_string());
+      const auto before = s == 1
+                              ? f->load<float>("param." + names[i].as_string())
+                              : f->load<float>("updated." + std::to_string(s - 1) + ".param." + names[i].as_string());
       auto got_delta = params[i].value.clone(), want_delta = want.clone();
       for (fugue::index_t k = 0; k < want.numel(); ++k) {
         got_delta.data()[k] -= before.data()[k];
@@ -167,10 +168,10 @@ TEST_CASE("torch conformance: linear forward with ops::linear, and its gradients
 }
 
 TEST_CASE("torch reference files: every case is present and well-formed", "[optim][torch]") {
-  const char* cases[] = {"linear", "lstm_stacked", "lstm_bidirectional", "gru", "conv1d", "conv2d",
-                         "conv_transpose2d", "layer_norm", "batch_norm_train", "batch_norm_eval",
-                         "multihead_attention", "transformer_encoder_layer", "adam_step", "adamw_step",
-                         "sgd_momentum_step"};
+  const char* cases[] = {"linear",           "lstm_stacked",    "lstm_bidirectional",  "gru",
+                         "conv1d",           "conv2d",          "conv_transpose2d",    "layer_norm",
+                         "batch_norm_train", "batch_norm_eval", "multihead_attention", "transformer_encoder_layer",
+                         "adam_step",        "adamw_step",      "sgd_momentum_step"};
   for (const char* c : cases) {
     auto f = open_case(c);
     if (!f) return;

@@ -54,11 +54,11 @@ struct GradcheckReport {
   };
   double max_abs_error = 0;
   double max_rel_error = 0;
-  Element worst;                                 // element with the largest abs error
-  std::vector<std::vector<double>> analytic;     // per input, row-major
+  Element worst;                              // element with the largest abs error
+  std::vector<std::vector<double>> analytic;  // per input, row-major
   std::vector<std::vector<double>> numeric;
-  std::vector<std::string> ops;                  // op names whose backward ran
-  std::vector<std::string> problems;             // e.g. unregistered op names
+  std::vector<std::string> ops;       // op names whose backward ran
+  std::vector<std::string> problems;  // e.g. unregistered op names
   GradcheckOptions options;
 
   bool ok(double rtol, double atol) const {
@@ -224,8 +224,7 @@ GradcheckReport gradcheck_params(F&& f, std::vector<Parameter<double, B>*> param
   tape.set_backward_observer(nullptr);
   r.ops = detail::op_names(seen);
   for (auto* p : params)
-    r.analytic.push_back(p->grad.defined() ? p->grad.to_vector()
-                                           : std::vector<double>(std::size_t(p->numel()), 0.0));
+    r.analytic.push_back(p->grad.defined() ? p->grad.to_vector() : std::vector<double>(std::size_t(p->numel()), 0.0));
   for (auto* p : params) {
     Tensor<double, B>& x = p->value;
     double* base = x.data();
@@ -272,8 +271,7 @@ struct GradcheckCaseResult {
   bool ok = false;
   GradcheckReport report;
   std::string summary() const {
-    return op + " (" + description + ") at " + location + ": " + (ok ? "ok" : "FAILED") + "; " +
-           report.summary();
+    return op + " (" + description + ") at " + location + ": " + (ok ? "ok" : "FAILED") + "; " + report.summary();
   }
 };
 
@@ -318,9 +316,8 @@ inline std::vector<GradcheckCaseResult> run_gradcheck_cases() {
 #define FUGUE_AD_CAT_IMPL(a, b) a##b
 #define FUGUE_AD_CAT(a, b) FUGUE_AD_CAT_IMPL(a, b)
 // Declares a gradcheck case for op `name`; the body returns a GradcheckReport.
-#define FUGUE_AD_GRADCHECK_CASE(name, description)                                                   \
-  static ::fugue::ad::GradcheckReport FUGUE_AD_CAT(fugue_ad_gc_fn_, __LINE__)();                    \
-  [[maybe_unused]] static const ::fugue::ad::gradcheck_case_registrar FUGUE_AD_CAT(fugue_ad_gc_reg_, \
-                                                                                   __LINE__){        \
-      #name, description, __FILE__, __LINE__, &FUGUE_AD_CAT(fugue_ad_gc_fn_, __LINE__)};           \
+#define FUGUE_AD_GRADCHECK_CASE(name, description)                                                              \
+  static ::fugue::ad::GradcheckReport FUGUE_AD_CAT(fugue_ad_gc_fn_, __LINE__)();                                \
+  [[maybe_unused]] static const ::fugue::ad::gradcheck_case_registrar FUGUE_AD_CAT(fugue_ad_gc_reg_, __LINE__){ \
+      #name, description, __FILE__, __LINE__, &FUGUE_AD_CAT(fugue_ad_gc_fn_, __LINE__)};                        \
   static ::fugue::ad::GradcheckReport FUGUE_AD_CAT(fugue_ad_gc_fn_, __LINE__)()

@@ -55,7 +55,8 @@ Var<T, B> host_staged(const char* op, F&& f, const Var<T, B>& first, const Vs&..
   FUGUE_CHECK(hout.defined() && &hout.tape() == host.get(), op, ": the staged function must return a Var of its tape");
   Tensor<T, B> y = detail::to_backend<B>(hout.value());
   if (!any_grad || !hout.requires_grad())
-    return tape.record(std::move(y), std::span<const Var<T, B>>(in), [](const Tensor<T, B>&, GradSink<T, B>&) {}, op);
+    return tape.record(
+        std::move(y), std::span<const Var<T, B>>(in), [](const Tensor<T, B>&, GradSink<T, B>&) {}, op);
   return tape.record(
       std::move(y), std::span<const Var<T, B>>(in),
       [host, hin, hout](const Tensor<T, B>& g, GradSink<T, B>& s) {

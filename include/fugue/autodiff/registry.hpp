@@ -52,7 +52,7 @@ namespace fugue::ad::registry {
 
 struct State {
   std::map<std::string, std::string, std::less<>> ops;  // name -> registering file
-  std::vector<std::string> conflicts;                    // "name: file1 vs file2"
+  std::vector<std::string> conflicts;                   // "name: file1 vs file2"
   std::set<std::string, std::less<>> checked;
 };
 
@@ -105,6 +105,5 @@ inline const std::vector<std::string>& conflicts() { return state().conflicts; }
 }  // namespace fugue::ad::registry
 
 // Registers a differentiable op name; use once per op, at namespace scope in its header.
-#define FUGUE_AD_OP(name)                                                                   \
-  [[maybe_unused]] static const ::fugue::ad::registry::op_registrar fugue_ad_op_registrar_##name{ \
-      #name, __FILE__};
+#define FUGUE_AD_OP(name) \
+  [[maybe_unused]] static const ::fugue::ad::registry::op_registrar fugue_ad_op_registrar_##name{#name, __FILE__};

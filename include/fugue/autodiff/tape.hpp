@@ -135,8 +135,7 @@ Tensor<T, B> reduce_to_shape(const Tensor<T, B>& g, const Shape& target) {
         for (index_t o = 0; o < outer; ++o) B::col_sum(n, inner, cur.data() + o * n * inner, y.data() + o * inner);
       cur = y;
     } else {
-      FUGUE_CHECK(target[d] == cur.dim(d), "cannot reduce gradient of shape ", g.shape().str(), " to ",
-                  target.str());
+      FUGUE_CHECK(target[d] == cur.dim(d), "cannot reduce gradient of shape ", g.shape().str(), " to ", target.str());
     }
   }
   return cur;
@@ -209,8 +208,8 @@ class GradSink {
   void accumulate(int k, const Tensor<T, B>& g) {
     detail::Node<T, B>& n = in(k);
     if (!n.requires_grad) return;
-    FUGUE_CHECK(g.shape() == n.value.shape(), "backward of '", op(), "' produced a gradient of shape ",
-                g.shape().str(), " for input ", k, " of shape ", n.value.shape().str());
+    FUGUE_CHECK(g.shape() == n.value.shape(), "backward of '", op(), "' produced a gradient of shape ", g.shape().str(),
+                " for input ", k, " of shape ", n.value.shape().str());
     if (!n.grad.defined()) {
       n.grad = g;
       n.grad_owned = false;
@@ -287,8 +286,7 @@ class Tape {
   }
 
   template <class Backward>
-  Var<T, B> record(Tensor<T, B> value, std::span<const Var<T, B>> inputs, Backward&& bw,
-                   const char* op = nullptr) {
+  Var<T, B> record(Tensor<T, B> value, std::span<const Var<T, B>> inputs, Backward&& bw, const char* op = nullptr) {
     using C = std::decay_t<Backward>;
     static_assert(std::is_invocable_v<C&, const Tensor<T, B>&, GradSink<T, B>&>,
                   "a backward closure is called as bw(const Tensor<T, B>& grad_out, GradSink<T, B>& sink)");
@@ -302,8 +300,8 @@ class Tape {
     if (!any || !grad_enabled_) return Var<T, B>(this, push_node(std::move(value)));
 
     FUGUE_CHECK(inputs.size() < (std::size_t{1} << 31), "too many inputs");
-    auto* ids = static_cast<std::uint32_t*>(
-        arena_.allocate(sizeof(std::uint32_t) * inputs.size(), alignof(std::uint32_t)));
+    auto* ids =
+        static_cast<std::uint32_t*>(arena_.allocate(sizeof(std::uint32_t) * inputs.size(), alignof(std::uint32_t)));
     for (std::size_t i = 0; i < inputs.size(); ++i) ids[i] = inputs[i].id_;
     C* c = arena_.create<C>(std::forward<Backward>(bw));
     const std::uint32_t id = push_node(std::move(value));
@@ -314,8 +312,7 @@ class Tape {
     n.op = op;
     n.payload = c;
     n.backward = [](void* p, const Tensor<T, B>& g, GradSink<T, B>& s) { (*static_cast<C*>(p))(g, s); };
-    if constexpr (!std::is_trivially_destructible_v<C>)
-      n.destroy = [](void* p) noexcept { static_cast<C*>(p)->~C(); };
+    if constexpr (!std::is_trivially_destructible_v<C>) n.destroy = [](void* p) noexcept { static_cast<C*>(p)->~C(); };
     ++backward_nodes_;
     return Var<T, B>(this, id);
   }
@@ -323,16 +320,16 @@ class Tape {
   // --- backward ---------------------------------------------------------------------
   void backward(const Var<T, B>& loss) {
     check_own(loss, "backward");
-    FUGUE_CHECK(loss.numel() == 1, "backward(loss) needs a single-element loss, got shape ",
-                loss.shape().str(), "; pass a seed tensor for other shapes");
+    FUGUE_CHECK(loss.numel() == 1, "backward(loss) needs a single-element loss, got shape ", loss.shape().str(),
+                "; pass a seed tensor for other shapes");
     backward(loss, Tensor<T, B>::ones(loss.shape()));
   }
 
   void backward(const Var<T, B>& out, const Tensor<T, B>& seed) {
     check_own(out, "backward");
     Node& top = node(out.id_);
-    FUGUE_CHECK(seed.defined() && seed.shape() == top.value.shape(), "backward seed of shape ",
-                seed.shape().str(), " for an output of shape ", top.value.shape().str());
+    FUGUE_CHECK(seed.defined() && seed.shape() == top.value.shape(), "backward seed of shape ", seed.shape().str(),
+                " for an output of shape ", top.value.shape().str());
     FUGUE_CHECK(top.requires_grad, "backward from a value that does not require grad (no parameter or ",
                 "grad-requiring input reaches it, or it was computed under NoGrad)");
     for (std::uint32_t i = 0; i < size_; ++i) {
@@ -396,8 +393,8 @@ class Tape {
 
   std::size_t size() const noexcept { return size_; }
   TapeStats stats() const noexcept {
-    return TapeStats{size_, backward_nodes_, pages_.size() * page_size, arena_.used(), arena_.capacity(),
-                     arena_.chunks()};
+    return TapeStats{size_,         backward_nodes_,   pages_.size() * page_size,
+                     arena_.used(), arena_.capacity(), arena_.chunks()};
   }
 
   const Node& node(std::uint32_t id) const {
@@ -473,8 +470,8 @@ Tensor<T, B> Var<T, B>::grad() const {
 }
 template <Scalar T, Backend B>
 detail::Node<T, B>& GradSink<T, B>::in(int k) const {
-  FUGUE_CHECK(k >= 0 && std::uint32_t(k) < node_->n_inputs, "backward of '", op(), "': input ", k,
-              " out of range (", node_->n_inputs, " inputs)");
+  FUGUE_CHECK(k >= 0 && std::uint32_t(k) < node_->n_inputs, "backward of '", op(), "': input ", k, " out of range (",
+              node_->n_inputs, " inputs)");
   return tape_->node(node_->inputs[k]);
 }
 

@@ -4,17 +4,15 @@
 // keeps freed blocks in per-size free lists, so a steady loop (a training step, a decode
 // step) stops calling Raw::allocate after its first iteration: on the GPU that is cudaMalloc,
 // which synchronises the device; on the CPU it is fresh pages the kernel must fault in and
-// zero on first touch (large blocks come from mmap and go back on free). Requests are rounded up to a size class: multiples of 512 bytes
-// up to 1 MiB, multiples of 1 MiB above. deallocate must be given the size that was
-// requested (fugue's tensor storage always does). When Raw::allocate throws (out of
-// memory), the cache is released once and the request retried before the error propagates.
-// release_cached() returns every cached block to Raw; statistics() counts raw calls and
-// cache hits so tests can assert "no new allocation". The cache holds at most cache_limit()
-// bytes (Raw::default_cache_limit when Raw names one, else unbounded; set_cache_limit
-// changes it, 0 turns caching off): a block freed beyond the limit goes back to Raw at once.
-// Thread-safe (one mutex).
-// Raw provides: static void* allocate(std::size_t); static void release(void*) noexcept;
-// optionally static constexpr std::size_t default_cache_limit.
+// zero on first touch (large blocks come from mmap and go back on free). Requests are rounded up to a size class:
+// multiples of 512 bytes up to 1 MiB, multiples of 1 MiB above. deallocate must be given the size that was requested
+// (fugue's tensor storage always does). When Raw::allocate throws (out of memory), the cache is released once and the
+// request retried before the error propagates. release_cached() returns every cached block to Raw; statistics() counts
+// raw calls and cache hits so tests can assert "no new allocation". The cache holds at most cache_limit() bytes
+// (Raw::default_cache_limit when Raw names one, else unbounded; set_cache_limit changes it, 0 turns caching off): a
+// block freed beyond the limit goes back to Raw at once. Thread-safe (one mutex). Raw provides: static void*
+// allocate(std::size_t); static void release(void*) noexcept; optionally static constexpr std::size_t
+// default_cache_limit.
 #pragma once
 
 #include <cstddef>
@@ -132,8 +130,10 @@ class caching_allocator {
  private:
   caching_allocator() = default;
   static constexpr std::size_t initial_limit() {
-    if constexpr (requires { Raw::default_cache_limit; }) return Raw::default_cache_limit;
-    else return std::numeric_limits<std::size_t>::max();
+    if constexpr (requires { Raw::default_cache_limit; })
+      return Raw::default_cache_limit;
+    else
+      return std::numeric_limits<std::size_t>::max();
   }
   mutable std::mutex mutex_;
   std::size_t limit_ = initial_limit();

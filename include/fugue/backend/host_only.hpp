@@ -7,6 +7,7 @@
 // compile-time error naming the layer, not a crash on the GPU.
 #pragma once
 
-#define FUGUE_REQUIRE_HOST_BACKEND(B, what)                                                 \
-  static_assert(B::host_accessible, what " loops over tensor memory on the host and has no " \
-                                         "device kernel yet: run it on a host-accessible backend (cpu::native)")
+#define FUGUE_REQUIRE_HOST_BACKEND(B, what)                         \
+  static_assert(B::host_accessible, what                            \
+                " loops over tensor memory on the host and has no " \
+                "device kernel yet: run it on a host-accessible backend (cpu::native)")

@@ -21,8 +21,7 @@ struct source_location {
   const char* file = "";
   unsigned line = 0;
   const char* function = "";
-  static constexpr source_location current(const char* file = __builtin_FILE(),
-                                           unsigned line = __builtin_LINE(),
+  static constexpr source_location current(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE(),
                                            const char* function = __builtin_FUNCTION()) noexcept {
     return {file, line, function};
   }
@@ -32,8 +31,7 @@ struct source_location {
 
 class error : public std::runtime_error {
  public:
-  explicit error(const std::string& what,
-                 fugue::source_location where = fugue::source_location::current())
+  explicit error(const std::string& what, fugue::source_location where = fugue::source_location::current())
       : std::runtime_error(compose(what, where)), message_(what), where_(where) {}
 
   // The bare message, without the location suffix.
@@ -46,8 +44,7 @@ class error : public std::runtime_error {
     // Keep paths short and stable: report from "fugue/..." on when possible.
     if (auto pos = file.rfind("fugue/"); pos != std::string::npos) file = file.substr(pos);
     std::ostringstream os;
-    os << "fugue: " << what << " [at " << file << ':' << where.line << " in "
-       << where.function_name() << ']';
+    os << "fugue: " << what << " [at " << file << ':' << where.line << " in " << where.function_name() << ']';
     return os.str();
   }
 
@@ -66,15 +63,13 @@ std::string concat(Parts&&... parts) {
 
 // Throws fugue::error with the concatenation of `parts` when `ok` is false.
 // The message is only formatted on failure, so checks are cheap on hot paths.
-#define FUGUE_CHECK(ok, ...)                                                        \
-  do {                                                                             \
-    if (!(ok)) [[unlikely]]                                                        \
-      throw ::fugue::error(::fugue::detail::concat(__VA_ARGS__),                   \
-                           ::fugue::source_location::current());                      \
+#define FUGUE_CHECK(ok, ...)                                                                           \
+  do {                                                                                                 \
+    if (!(ok)) [[unlikely]]                                                                            \
+      throw ::fugue::error(::fugue::detail::concat(__VA_ARGS__), ::fugue::source_location::current()); \
   } while (0)
 
 // Unconditional failure with a formatted message.
-#define FUGUE_FAIL(...)                                                             \
-  throw ::fugue::error(::fugue::detail::concat(__VA_ARGS__), ::fugue::source_location::current())
+#define FUGUE_FAIL(...) throw ::fugue::error(::fugue::detail::concat(__VA_ARGS__), ::fugue::source_location::current())
 
 }  // namespace fugue

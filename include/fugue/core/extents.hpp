@@ -27,11 +27,10 @@ struct Extents {
 
   // Checks a run-time shape against the static extents.
   static void check(const Shape& s, const char* what = "tensor") {
-    FUGUE_CHECK(s.rank() == rank, what, " has rank ", s.rank(), " (shape ", s.str(),
-                "), expected rank ", rank);
+    FUGUE_CHECK(s.rank() == rank, what, " has rank ", s.rank(), " (shape ", s.str(), "), expected rank ", rank);
     for (int i = 0; i < rank; ++i)
-      FUGUE_CHECK(values[i] == dyn || values[i] == s[i], what, " has shape ", s.str(),
-                  " but dimension ", i, " must be ", values[i]);
+      FUGUE_CHECK(values[i] == dyn || values[i] == s[i], what, " has shape ", s.str(), " but dimension ", i,
+                  " must be ", values[i]);
   }
 };
 
@@ -54,8 +53,10 @@ struct same_extents_impl<Extents<A...>, Extents<B...>, std::index_sequence<I...>
 // True when two static shapes may describe the same tensor (equal rank, each extent compatible).
 template <class A, class B>
 inline constexpr bool same_extents = [] {
-  if constexpr (A::rank != B::rank) return false;
-  else return detail::same_extents_impl<A, B, std::make_index_sequence<A::rank>>::value;
+  if constexpr (A::rank != B::rank)
+    return false;
+  else
+    return detail::same_extents_impl<A, B, std::make_index_sequence<A::rank>>::value;
 }();
 
 // Result extents of a matrix product [M, K] x [K, N] -> [M, N].

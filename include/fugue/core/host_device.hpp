@@ -32,18 +32,30 @@ template <class V>
 concept portable_batch = !std::is_arithmetic_v<V>;
 }  // namespace fugue
 
-#define FUGUE_PORTABLE_OP1(x, ...)                                                              \
-  template <::fugue::portable_scalar V>                                                         \
-  FUGUE_HOST_DEVICE V operator()(V x) const { return __VA_ARGS__; }                             \
-  template <::fugue::portable_batch V>                                                          \
-  V operator()(const V& x) const { return __VA_ARGS__; }
-#define FUGUE_PORTABLE_OP2(a, b, ...)                                                           \
-  template <::fugue::portable_scalar V>                                                         \
-  FUGUE_HOST_DEVICE V operator()(V a, V b) const { return __VA_ARGS__; }                        \
-  template <::fugue::portable_batch V>                                                          \
-  V operator()(const V& a, const V& b) const { return __VA_ARGS__; }
-#define FUGUE_PORTABLE_OP3(a, b, c, ...)                                                        \
-  template <::fugue::portable_scalar V>                                                         \
-  FUGUE_HOST_DEVICE V operator()(V a, V b, V c) const { return __VA_ARGS__; }                   \
-  template <::fugue::portable_batch V>                                                          \
-  V operator()(const V& a, const V& b, const V& c) const { return __VA_ARGS__; }
+#define FUGUE_PORTABLE_OP1(x, ...)            \
+  template <::fugue::portable_scalar V>       \
+  FUGUE_HOST_DEVICE V operator()(V x) const { \
+    return __VA_ARGS__;                       \
+  }                                           \
+  template <::fugue::portable_batch V>        \
+  V operator()(const V& x) const {            \
+    return __VA_ARGS__;                       \
+  }
+#define FUGUE_PORTABLE_OP2(a, b, ...)              \
+  template <::fugue::portable_scalar V>            \
+  FUGUE_HOST_DEVICE V operator()(V a, V b) const { \
+    return __VA_ARGS__;                            \
+  }                                                \
+  template <::fugue::portable_batch V>             \
+  V operator()(const V& a, const V& b) const {     \
+    return __VA_ARGS__;                            \
+  }
+#define FUGUE_PORTABLE_OP3(a, b, c, ...)                   \
+  template <::fugue::portable_scalar V>                    \
+  FUGUE_HOST_DEVICE V operator()(V a, V b, V c) const {    \
+    return __VA_ARGS__;                                    \
+  }                                                        \
+  template <::fugue::portable_batch V>                     \
+  V operator()(const V& a, const V& b, const V& c) const { \
+    return __VA_ARGS__;                                    \
+  }

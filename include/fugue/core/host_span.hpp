@@ -29,8 +29,10 @@ class HostSpan {
     if constexpr (!B::host_accessible) copy_ = load ? t.to_vector() : std::vector<T>(std::size_t(t.numel()));
   }
   T* data() {
-    if constexpr (B::host_accessible) return t_.data();
-    else return copy_.data();
+    if constexpr (B::host_accessible)
+      return t_.data();
+    else
+      return copy_.data();
   }
   T& operator[](index_t i) { return data()[i]; }
   void commit() {

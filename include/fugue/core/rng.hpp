@@ -53,8 +53,8 @@ struct Philox {
 
   FUGUE_HOST_DEVICE constexpr std::uint32_t word(std::uint64_t i) const {
     const std::uint64_t block = i >> 2;
-    philox_block ctr{{std::uint32_t(block), std::uint32_t(block >> 32), std::uint32_t(stream),
-                      std::uint32_t(stream >> 32)}};
+    philox_block ctr{
+        {std::uint32_t(block), std::uint32_t(block >> 32), std::uint32_t(stream), std::uint32_t(stream >> 32)}};
     return philox4x32_10(ctr, std::uint32_t(seed), std::uint32_t(seed >> 32)).v[i & 3];
   }
 

@@ -16,10 +16,14 @@ template <Scalar T, class E, Backend B = cpu::native>
 class ShapedTensor {
  public:
   using extents = E;
-  ShapedTensor() requires(E::is_static) : t_(Tensor<T, B>::zeros(static_shape())) {}
+  ShapedTensor()
+    requires(E::is_static)
+      : t_(Tensor<T, B>::zeros(static_shape())) {}
   explicit ShapedTensor(Tensor<T, B> t) : t_(std::move(t)) { E::check(t_.shape(), "ShapedTensor"); }
 
-  static Shape static_shape() requires(E::is_static) {
+  static Shape static_shape()
+    requires(E::is_static)
+  {
     return Shape::from_range(E::values.begin(), E::values.end());
   }
   const Tensor<T, B>& tensor() const noexcept { return t_; }

@@ -98,8 +98,8 @@ class Tensor {
   static Tensor ones(const Shape& shape) { return full(shape, T(1)); }
   // Copies host values (row-major) into a new tensor of the given shape.
   static Tensor from(std::span<const T> values, const Shape& shape) {
-    FUGUE_CHECK(index_t(values.size()) == shape.numel(), "Tensor::from got ", values.size(),
-                " values for shape ", shape.str(), " (", shape.numel(), " elements)");
+    FUGUE_CHECK(index_t(values.size()) == shape.numel(), "Tensor::from got ", values.size(), " values for shape ",
+                shape.str(), " (", shape.numel(), " elements)");
     Tensor t = empty(shape);
     B::copy_from_host(t.data(), values.data(), sizeof(T) * values.size());
     return t;
@@ -190,8 +190,8 @@ class Tensor {
     if (stop < 0) stop += n;
     stop = std::min(stop, n);
     FUGUE_CHECK(step >= 1, "slice step must be >= 1, got ", step);
-    FUGUE_CHECK(start >= 0 && start <= stop, "slice [", start, ", ", stop, ") out of range for dimension ",
-                d, " of shape ", shape_.str());
+    FUGUE_CHECK(start >= 0 && start <= stop, "slice [", start, ", ", stop, ") out of range for dimension ", d,
+                " of shape ", shape_.str());
     Tensor v = *this;
     v.offset_ += start * strides_[a];
     v.shape_[a] = (stop - start + step - 1) / step;
@@ -202,8 +202,7 @@ class Tensor {
   Tensor select(int d, index_t i) const {
     const int a = shape_.axis(d);
     if (i < 0) i += shape_[a];
-    FUGUE_CHECK(i >= 0 && i < shape_[a], "index ", i, " out of range for dimension ", d, " of shape ",
-                shape_.str());
+    FUGUE_CHECK(i >= 0 && i < shape_[a], "index ", i, " out of range for dimension ", d, " of shape ", shape_.str());
     Tensor v = *this;
     v.offset_ += i * strides_[a];
     v.shape_ = shape_.erase(a);
@@ -232,14 +231,13 @@ class Tensor {
       }
     }
     if (infer >= 0) {
-      FUGUE_CHECK(known > 0 && numel() % known == 0, "reshape: cannot infer extent for ", numel(),
-                  " elements");
+      FUGUE_CHECK(known > 0 && numel() % known == 0, "reshape: cannot infer extent for ", numel(), " elements");
       e[std::size_t(infer)] = numel() / known;
       known *= e[std::size_t(infer)];
     }
     Shape s = Shape::from_range(e.begin(), e.end());
-    FUGUE_CHECK(known == numel(), "reshape from ", shape_.str(), " (", numel(), " elements) to ", s.str(),
-                " (", known, " elements)");
+    FUGUE_CHECK(known == numel(), "reshape from ", shape_.str(), " (", numel(), " elements) to ", s.str(), " (", known,
+                " elements)");
     Tensor v = *this;
     v.shape_ = s;
     v.strides_ = row_major_strides(s);
@@ -356,8 +354,7 @@ class Tensor {
     index_t off = 0;
     int d = 0;
     for (index_t i : idx) {
-      FUGUE_CHECK(i >= 0 && i < shape_[d], "index ", i, " out of range for dimension ", d, " of shape ",
-                  shape_.str());
+      FUGUE_CHECK(i >= 0 && i < shape_[d], "index ", i, " out of range for dimension ", d, " of shape ", shape_.str());
       off += i * strides_[d];
       ++d;
     }

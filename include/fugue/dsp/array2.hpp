@@ -20,8 +20,7 @@ class Array2 {
  public:
   Array2() = default;
   Array2(std::size_t rows, std::size_t cols, T value = T{}) : rows_(rows), cols_(cols), data_(rows * cols, value) {}
-  Array2(std::size_t rows, std::size_t cols, std::vector<T> data)
-      : rows_(rows), cols_(cols), data_(std::move(data)) {
+  Array2(std::size_t rows, std::size_t cols, std::vector<T> data) : rows_(rows), cols_(cols), data_(std::move(data)) {
     FUGUE_CHECK(data_.size() == rows * cols, "Array2: ", data_.size(), " values for a ", rows, " x ", cols, " array");
   }
 

@@ -67,8 +67,8 @@ F0Track<T> yin(std::span<const T> audio, const YinConfig& cfg = {}) {
   const std::size_t F = cfg.frame_length;
   const auto tau_max = static_cast<std::size_t>(std::ceil(sr / cfg.fmin));
   const auto tau_min = std::max<std::size_t>(2, static_cast<std::size_t>(std::floor(sr / cfg.fmax)));
-  FUGUE_CHECK(F >= tau_max + 2, "yin: frame_length ", F, " too short for fmin ", cfg.fmin, " Hz (needs > ",
-              tau_max + 1, " samples)");
+  FUGUE_CHECK(F >= tau_max + 2, "yin: frame_length ", F, " too short for fmin ", cfg.fmin, " Hz (needs > ", tau_max + 1,
+              " samples)");
   const std::size_t W = F - tau_max - 1, tau_hi = tau_max + 1;
 
   const Framing fr = cfg.center ? Framing::center(F, cfg.hop, PadKind::zeros) : Framing::end(F, cfg.hop);

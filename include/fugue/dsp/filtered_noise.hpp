@@ -76,7 +76,8 @@ class FilteredNoise {
     if constexpr (B::host_accessible)
       return run(mags);
     else
-      return ad::host_staged("dsp_filtered_noise", [this](const auto&... v) { return run(v...); }, mags);
+      return ad::host_staged(
+          "dsp_filtered_noise", [this](const auto&... v) { return run(v...); }, mags);
   }
 
  private:
@@ -87,8 +88,7 @@ class FilteredNoise {
                 mags.defined() ? mags.shape().str() : std::string("undefined"));
     const std::size_t Bn = std::size_t(mags.dim(0)), F = std::size_t(mags.dim(1)), M = std::size_t(mags.dim(2));
     // M >= 3: the IR then has L = 2 (M - 1) >= 4 taps, so the crop offset (L - 1) / 2 - 1 is >= 0.
-    FUGUE_CHECK(M >= 3 && F >= 1, "filtered_noise: need M >= 3 bands and F >= 1 frames, got ",
-                mags.shape().str());
+    FUGUE_CHECK(M >= 3 && F >= 1, "filtered_noise: need M >= 3 bands and F >= 1 frames, got ", mags.shape().str());
     const std::size_t L = 2 * (M - 1);
     FUGUE_CHECK(opt_.window_size == 0 || opt_.window_size == L, "filtered_noise: window_size ", opt_.window_size,
                 " is not supported (only 0 or the IR size ", L, ")");
@@ -116,9 +116,17 @@ class FilteredNoise {
     RealFFT<T> ir_fft, blk_fft;
     detail::avec<T> win;
     Geometry(std::size_t Bn_, std::size_t F_, std::size_t M_, std::size_t N_)
-        : Bn(Bn_), F(F_), M(M_), L(2 * (M_ - 1)), N(N_), fs((N_ + F_ - 1) / F_),
-          nfft(detail::next_pow2(fs + L - 1)), nb(nfft / 2 + 1), crop((L - 1) / 2 - 1),
-          ir_fft(L), blk_fft(nfft) {
+        : Bn(Bn_),
+          F(F_),
+          M(M_),
+          L(2 * (M_ - 1)),
+          N(N_),
+          fs((N_ + F_ - 1) / F_),
+          nfft(detail::next_pow2(fs + L - 1)),
+          nb(nfft / 2 + 1),
+          crop((L - 1) / 2 - 1),
+          ir_fft(L),
+          blk_fft(nfft) {
       const auto w = hann<T>(L);
       win.assign(w.begin(), w.end());
     }

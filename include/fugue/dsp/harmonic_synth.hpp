@@ -154,7 +154,8 @@ class HarmonicSynth {
   template <Backend B>
   static Dims check_inputs(const ad::Var<T, B>& amps, const ad::Var<T, B>& dist, const ad::Var<T, B>& f0) {
     FUGUE_CHECK(amps.defined() && dist.defined() && f0.defined(), "harmonic_synth: undefined input");
-    FUGUE_CHECK(&amps.tape() == &dist.tape() && &amps.tape() == &f0.tape(), "harmonic_synth: Vars from different tapes");
+    FUGUE_CHECK(&amps.tape() == &dist.tape() && &amps.tape() == &f0.tape(),
+                "harmonic_synth: Vars from different tapes");
     FUGUE_CHECK(dist.rank() == 3, "harmonic_synth: distribution must be [B, F, K], got ", dist.shape().str());
     const std::size_t Bn = std::size_t(dist.dim(0)), F = std::size_t(dist.dim(1)), K = std::size_t(dist.dim(2));
     auto frame_shaped = [&](const ad::Var<T, B>& v, const char* what) {
@@ -203,8 +204,8 @@ class HarmonicSynth {
     }
     st->synthesize(y.data());
     return amps.tape().record(
-        y, {amps, dist, f0},
-        [st](const Tensor<T, B>& g, ad::GradSink<T, B>& s) { st->template backward<B>(g, s); }, "dsp_harmonic_synth");
+        y, {amps, dist, f0}, [st](const Tensor<T, B>& g, ad::GradSink<T, B>& s) { st->template backward<B>(g, s); },
+        "dsp_harmonic_synth");
   }
 
  private:
@@ -455,9 +456,10 @@ class HarmonicSynth {
             using W = typename decltype(tag)::type;
             static_assert(std::is_same_v<W, V>);
             const std::size_t o = b * N + n;
-            const W d = backward_block<W>(a0, dA.data(), kc, load<W>(gc.data() + o, cnt), load<W>(tab->lam.data() + n, cnt),
-                                          load<W>(f0u.data() + o, cnt), load<W>(s1.data() + o, cnt),
-                                          load<W>(c1.data() + o, cnt), acc0.data(), acc1.data());
+            const W d =
+                backward_block<W>(a0, dA.data(), kc, load<W>(gc.data() + o, cnt), load<W>(tab->lam.data() + n, cnt),
+                                  load<W>(f0u.data() + o, cnt), load<W>(s1.data() + o, cnt),
+                                  load<W>(c1.data() + o, cnt), acc0.data(), acc1.data());
             alignas(64) T tmp[sizeof(W) / sizeof(T)];
             store(d, tmp, cnt);
             for (std::size_t i = 0; i < cnt; ++i) dph[o + i] = double(tmp[i]);
@@ -579,15 +581,15 @@ class HarmonicSynth {
     st->f0u = Tn::empty(Shape{bn, ns});
     st->s1 = Tn::empty(Shape{bn, ns});
     st->c1 = Tn::empty(Shape{bn, ns});
-    B::for_each(bn * fr, detail::harmonic_controls_at<T>{kh, opt_.exp_sigmoid, opt_.normalize_below_nyquist, nyq,
-                                                          cpu::fn::exp_sigmoid{}, ac.data(), dc.data(), fc.data(),
-                                                          st->A.data(), st->C.data(), st->ch.data(), st->Af.data(),
-                                                          st->Sd.data()});
+    B::for_each(bn * fr,
+                detail::harmonic_controls_at<T>{kh, opt_.exp_sigmoid, opt_.normalize_below_nyquist, nyq,
+                                                cpu::fn::exp_sigmoid{}, ac.data(), dc.data(), fc.data(), st->A.data(),
+                                                st->C.data(), st->ch.data(), st->Af.data(), st->Sd.data()});
     B::for_each(bn, detail::harmonic_phase_row<T>{grid, omega, 2.0 * std::numbers::pi, fc.data(), st->f0u.data(),
                                                   st->s1.data()});
     B::for_each(bn * ns, detail::harmonic_sincos_at<T>{st->s1.data(), st->c1.data()});
-    const detail::harmonic_sample_base<T> base{grid, kh, nyq, st->Af.data(), st->f0u.data(), st->s1.data(),
-                                               st->c1.data()};
+    const detail::harmonic_sample_base<T> base{grid,          kh,           nyq, st->Af.data(), st->f0u.data(),
+                                               st->s1.data(), st->c1.data()};
     auto y = Tn::empty(Shape{bn, ns});
     B::generate(bn * ns, y.data(), detail::harmonic_sample_at<T>{base});
     const HarmonicOptions o = opt_;
@@ -602,11 +604,17 @@ class HarmonicSynth {
           B::for_each(bn, detail::harmonic_reverse_cumsum_row<T>{ns, dph.data(), R.data()});
           const Tn ain = s.input(0).contiguous(), din = s.input(1).contiguous(), fin = s.input(2).contiguous();
           auto da = Tn::empty(ain.shape()), dd = Tn::empty(din.shape()), df = Tn::empty(fin.shape());
-          B::for_each(bn * fr, detail::harmonic_frame_grads_at<T>{
-                                   grid, kh, o.exp_sigmoid, o.normalize_below_nyquist, nyq, omega, gc.data(),
-                                   st->f0u.data(), st->s1.data(), st->c1.data(), st->A.data(), st->C.data(),
-                                   st->ch.data(), st->Sd.data(), ain.data(), din.data(), fin.data(), R.data(),
-                                   da.data(), dd.data(), df.data()});
+          B::for_each(bn * fr, detail::harmonic_frame_grads_at<T>{grid,          kh,
+                                                                  o.exp_sigmoid, o.normalize_below_nyquist,
+                                                                  nyq,           omega,
+                                                                  gc.data(),     st->f0u.data(),
+                                                                  st->s1.data(), st->c1.data(),
+                                                                  st->A.data(),  st->C.data(),
+                                                                  st->ch.data(), st->Sd.data(),
+                                                                  ain.data(),    din.data(),
+                                                                  fin.data(),    R.data(),
+                                                                  da.data(),     dd.data(),
+                                                                  df.data()});
           if (s.needs(0)) s.accumulate(0, da);
           if (s.needs(1)) s.accumulate(1, dd);
           if (s.needs(2)) s.accumulate(2, df);

@@ -90,8 +90,8 @@ class GanSynthSpec {
         Minv_(gansynth_mel_inverse(M_)) {}
 
   std::size_t left_pad() const noexcept { return pad_; }
-  const Array2<T>& mel_matrix() const noexcept { return M_; }        // [mel][linear]
-  const Array2<T>& mel_inverse() const noexcept { return Minv_; }    // [linear][mel]
+  const Array2<T>& mel_matrix() const noexcept { return M_; }      // [mel][linear]
+  const Array2<T>& mel_inverse() const noexcept { return Minv_; }  // [linear][mel]
 
   Specgram to_specgram(std::span<const T> audio) const {
     FUGUE_CHECK(audio.size() == length_, "GanSynthSpec: expected ", length_, " samples, got ", audio.size());

@@ -49,9 +49,9 @@ enum class LoudnessConvention { ddsp_v2, ddsp_v1 };
 struct LoudnessConfig {
   LoudnessConvention convention = LoudnessConvention::ddsp_v2;
   double frame_rate = 250;
-  std::size_t n_fft = 0;    // 0: 512 (v2) or 2048 (v1)
-  double range_db = -1;     // < 0: 80 (v2) or 120 (v1)
-  double ref_db = -1e300;   // default: 0 (v2) or 20.7 (v1)
+  std::size_t n_fft = 0;   // 0: 512 (v2) or 2048 (v1)
+  double range_db = -1;    // < 0: 80 (v2) or 120 (v1)
+  double ref_db = -1e300;  // default: 0 (v2) or 20.7 (v1)
 
   static LoudnessConfig v1() { return {LoudnessConvention::ddsp_v1}; }
   static LoudnessConfig v2() { return {LoudnessConvention::ddsp_v2}; }

@@ -62,8 +62,7 @@ inline double mel_to_hz(double m, MelScale s) {
 inline std::vector<double> mel_frequencies(std::size_t n, double fmin, double fmax, MelScale s) {
   std::vector<double> f(n);
   const double a = hz_to_mel(fmin, s), b = hz_to_mel(fmax, s);
-  for (std::size_t i = 0; i < n; ++i)
-    f[i] = mel_to_hz(n == 1 ? a : a + (b - a) * double(i) / double(n - 1), s);
+  for (std::size_t i = 0; i < n; ++i) f[i] = mel_to_hz(n == 1 ? a : a + (b - a) * double(i) / double(n - 1), s);
   return f;
 }
 
@@ -97,8 +96,8 @@ Array2<T> mel_filterbank(double sr, std::size_t n_fft, std::size_t n_mels, doubl
 namespace detail {
 inline void check_tf_mel(std::size_t n_mels, std::size_t n_bins, double sr, double fmin, double fmax) {
   FUGUE_CHECK(n_mels >= 1 && n_bins >= 2 && sr > 0, "mel filterbank: need n_mels >= 1, n_bins >= 2, sr > 0");
-  FUGUE_CHECK(fmin >= 0 && fmin < fmax && fmax <= sr / 2, "mel filterbank: need 0 <= fmin < fmax <= sr/2, got ",
-              fmin, ", ", fmax);
+  FUGUE_CHECK(fmin >= 0 && fmin < fmax && fmax <= sr / 2, "mel filterbank: need 0 <= fmin < fmax <= sr/2, got ", fmin,
+              ", ", fmax);
 }
 }  // namespace detail
 

@@ -121,7 +121,8 @@ ad::Var<T, B> reverb(const ad::Var<T, B>& audio, const ad::Var<T, B>& ir, const 
   if constexpr (B::host_accessible)
     return detail::reverb_host(audio, ir, o);
   else
-    return ad::host_staged("dsp_reverb", [&](const auto&... v) { return detail::reverb_host(v..., o); }, audio, ir);
+    return ad::host_staged(
+        "dsp_reverb", [&](const auto&... v) { return detail::reverb_host(v..., o); }, audio, ir);
 }
 
 }  // namespace fugue::dsp

@@ -69,7 +69,8 @@ class SpectralLoss {
     if constexpr (B::host_accessible)
       return run(x, y);
     else
-      return ad::host_staged("dsp_spectral_loss", [this](const auto&... v) { return run(v...); }, x, y);
+      return ad::host_staged(
+          "dsp_spectral_loss", [this](const auto&... v) { return run(v...); }, x, y);
   }
 
  private:
@@ -78,8 +79,8 @@ class SpectralLoss {
   ad::Var<T, B> run(const ad::Var<T, B>& x, const ad::Var<T, B>& y) const {
     FUGUE_CHECK(x.defined() && y.defined(), "spectral_loss: undefined input");
     FUGUE_CHECK(&x.tape() == &y.tape(), "spectral_loss: Vars from different tapes");
-    FUGUE_CHECK(x.shape() == y.shape() && (x.rank() == 1 || x.rank() == 2), "spectral_loss: x ",
-                x.shape().str(), " and y ", y.shape().str(), " must both be [N] or [B, N]");
+    FUGUE_CHECK(x.shape() == y.shape() && (x.rank() == 1 || x.rank() == 2), "spectral_loss: x ", x.shape().str(),
+                " and y ", y.shape().str(), " must both be [N] or [B, N]");
     const std::size_t rows = x.rank() == 2 ? std::size_t(x.dim(0)) : 1;
     const std::size_t n = std::size_t(x.dim(x.rank() - 1));
     const bool gx = x.requires_grad(), gy = y.requires_grad();
@@ -98,8 +99,8 @@ class SpectralLoss {
       const std::size_t nf = K.num_frames(n), nb = K.bins();
       const double inv = 1.0 / double(rows * nf * nb);
       partial[task] = row_forward(K, std::span<const T>(xc.data() + r * n, n), std::span<const T>(yc.data() + r * n, n),
-                                  T(opt_.mag_weight * inv), T(opt_.logmag_weight * inv),
-                                  gx ? &st->gx[task] : nullptr, gy ? &st->gy[task] : nullptr);
+                                  T(opt_.mag_weight * inv), T(opt_.logmag_weight * inv), gx ? &st->gx[task] : nullptr,
+                                  gy ? &st->gy[task] : nullptr);
     });
     double total = 0;
     for (double p : partial) total += p;  // fixed order: thread-count independent

@@ -48,8 +48,7 @@ class Stft {
         fft_((framing.validate(), nfft_)) {
     FUGUE_CHECK(window_.size() == framing_.frame_length, "Stft: window has ", window_.size(),
                 " samples, frame_length is ", framing_.frame_length);
-    FUGUE_CHECK(nfft_ >= framing_.frame_length, "Stft: fft_length ", nfft_, " < frame_length ",
-                framing_.frame_length);
+    FUGUE_CHECK(nfft_ >= framing_.frame_length, "Stft: fft_length ", nfft_, " < frame_length ", framing_.frame_length);
   }
 
   const Framing& framing() const noexcept { return framing_; }

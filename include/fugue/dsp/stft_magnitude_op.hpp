@@ -44,11 +44,8 @@ class StftMagKernel {
   using complex = std::complex<T>;
 
   explicit StftMagKernel(Framing framing, std::size_t fft_length = 0, std::vector<T> window = {})
-      : fr_(framing),
-        nfft_(fft_length == 0 ? framing.frame_length : fft_length),
-        fft_((framing.validate(), nfft_)) {
-    FUGUE_CHECK(nfft_ >= fr_.frame_length, "StftMagKernel: fft_length ", nfft_, " < frame_length ",
-                fr_.frame_length);
+      : fr_(framing), nfft_(fft_length == 0 ? framing.frame_length : fft_length), fft_((framing.validate(), nfft_)) {
+    FUGUE_CHECK(nfft_ >= fr_.frame_length, "StftMagKernel: fft_length ", nfft_, " < frame_length ", fr_.frame_length);
     std::vector<T> w = window.empty() ? hann<T>(fr_.frame_length) : std::move(window);
     FUGUE_CHECK(w.size() == fr_.frame_length, "StftMagKernel: window has ", w.size(), " samples, need ",
                 fr_.frame_length);
@@ -181,8 +178,7 @@ template <Scalar T, Backend B>
   requires B::host_accessible
 ad::Var<T, B> stft_magnitude_host(const ad::Var<T, B>& x, Framing framing, std::size_t fft_length) {
   FUGUE_CHECK(x.defined(), "stft_magnitude: undefined input");
-  FUGUE_CHECK(x.rank() == 1 || x.rank() == 2, "stft_magnitude: x must be [N] or [B, N], got ",
-              x.shape().str());
+  FUGUE_CHECK(x.rank() == 1 || x.rank() == 2, "stft_magnitude: x must be [N] or [B, N], got ", x.shape().str());
   auto K = std::make_shared<const StftMagKernel<T>>(framing, fft_length);
   const index_t rows = x.rank() == 2 ? x.dim(0) : 1;
   const std::size_t n = std::size_t(x.dim(x.rank() - 1));

@@ -62,8 +62,7 @@ inline void fsync_directory(const std::filesystem::path& dir) {
   const int e = errno;
   ::close(fd);
   // Some file systems (e.g. certain network mounts) refuse fsync on directories.
-  FUGUE_CHECK(rc == 0 || e == EINVAL || e == EROFS, "fsync of directory '", dir.string(),
-              "' failed: ", errno_text(e));
+  FUGUE_CHECK(rc == 0 || e == EINVAL || e == EROFS, "fsync of directory '", dir.string(), "' failed: ", errno_text(e));
 }
 }  // namespace detail
 
@@ -104,8 +103,8 @@ class AtomicFile {
         if (errno == EINTR) continue;
         const int e = errno;
         abort();
-        FUGUE_FAIL("writing '", target_.string(), "' (temporary '", temp_.string(), "') failed after ",
-                   written_, " bytes: ", detail::errno_text(e));
+        FUGUE_FAIL("writing '", target_.string(), "' (temporary '", temp_.string(), "') failed after ", written_,
+                   " bytes: ", detail::errno_text(e));
       }
       p += k;
       n -= std::size_t(k);
@@ -117,8 +116,7 @@ class AtomicFile {
 
   // fsync + close + rename over the target + fsync the directory.
   void commit() {
-    FUGUE_CHECK(fd_ >= 0, "atomic write to '", target_.string(), "': commit after ",
-                committed_ ? "commit" : "abort");
+    FUGUE_CHECK(fd_ >= 0, "atomic write to '", target_.string(), "': commit after ", committed_ ? "commit" : "abort");
     int rc;
     do rc = ::fsync(fd_);
     while (rc != 0 && errno == EINTR);
@@ -148,8 +146,8 @@ class AtomicFile {
     const int e = errno;
     const std::string tmp = temp_.string();
     abort();
-    FUGUE_FAIL("atomic write of '", target_.string(), "': ", what, " of temporary '", tmp, "' failed: ",
-               detail::errno_text(e));
+    FUGUE_FAIL("atomic write of '", target_.string(), "': ", what, " of temporary '", tmp,
+               "' failed: ", detail::errno_text(e));
   }
 
   std::filesystem::path target_;

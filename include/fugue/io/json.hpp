@@ -279,10 +279,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const char c = s_[pos_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= std::uint32_t(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= std::uint32_t(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= std::uint32_t(c - 'A' + 10);
-      else fail("invalid hex digit in \\u escape");
+      if (c >= '0' && c <= '9')
+        v |= std::uint32_t(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= std::uint32_t(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= std::uint32_t(c - 'A' + 10);
+      else
+        fail("invalid hex digit in \\u escape");
     }
     return v;
   }
@@ -292,10 +296,14 @@ class Parser {
     const auto b0 = static_cast<unsigned char>(s_[pos_]);
     int len = 0;
     std::uint32_t cp = 0, min = 0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) len = 2, cp = b0 & 0x1F, min = 0x80;
-    else if (b0 >= 0xE0 && b0 <= 0xEF) len = 3, cp = b0 & 0x0F, min = 0x800;
-    else if (b0 >= 0xF0 && b0 <= 0xF4) len = 4, cp = b0 & 0x07, min = 0x10000;
-    else fail("invalid UTF-8 lead byte in string");
+    if (b0 >= 0xC2 && b0 <= 0xDF)
+      len = 2, cp = b0 & 0x1F, min = 0x80;
+    else if (b0 >= 0xE0 && b0 <= 0xEF)
+      len = 3, cp = b0 & 0x0F, min = 0x800;
+    else if (b0 >= 0xF0 && b0 <= 0xF4)
+      len = 4, cp = b0 & 0x07, min = 0x10000;
+    else
+      fail("invalid UTF-8 lead byte in string");
     if (pos_ + std::size_t(len) > s_.size()) fail("truncated UTF-8 sequence in string");
     for (int i = 1; i < len; ++i) {
       const auto b = static_cast<unsigned char>(s_[pos_ + std::size_t(i)]);

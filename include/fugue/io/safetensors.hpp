@@ -360,8 +360,8 @@ class SafetensorsFile {
       detail::le_to_native(reinterpret_cast<std::byte*>(host.data()), n, sizeof(T));
       return Tensor<T, B>::from(host, shape);
     }
-    FUGUE_CHECK(conv != Convert::same_dtype, what(t), ": dtype mismatch: the file stores ", dtype_name(t.dtype),
-                ", ", dtype_name(want), " is required");
+    FUGUE_CHECK(conv != Convert::same_dtype, what(t), ": dtype mismatch: the file stores ", dtype_name(t.dtype), ", ",
+                dtype_name(want), " is required");
     std::vector<T> host(n);
     switch (t.dtype) {
       case Dtype::F64:
@@ -370,8 +370,12 @@ class SafetensorsFile {
         convert_elements<double>(t, host, [](double v) { return T(v); });
         break;
       case Dtype::F32: convert_elements<float>(t, host, [](float v) { return T(v); }); break;
-      case Dtype::F16: convert_elements<std::uint16_t>(t, host, [](std::uint16_t v) { return T(detail::half_to_float(v)); }); break;
-      case Dtype::BF16: convert_elements<std::uint16_t>(t, host, [](std::uint16_t v) { return T(detail::bf16_to_float(v)); }); break;
+      case Dtype::F16:
+        convert_elements<std::uint16_t>(t, host, [](std::uint16_t v) { return T(detail::half_to_float(v)); });
+        break;
+      case Dtype::BF16:
+        convert_elements<std::uint16_t>(t, host, [](std::uint16_t v) { return T(detail::bf16_to_float(v)); });
+        break;
       default: {
         FUGUE_CHECK(dtype_is_integer(t.dtype), what(t), ": dtype ", dtype_name(t.dtype),
                     " is not supported for conversion to ", dtype_name(want), " (read it with raw())");
@@ -379,11 +383,10 @@ class SafetensorsFile {
         for (std::size_t i = 0; i < n; ++i) {
           const T v = T(ints[i]);
           // Exactness: the value must convert back unchanged (and be inside int64's range).
-          FUGUE_CHECK(conv == Convert::rounding ||
-                          (v > T(-9.3e18) && v < T(9.2e18) && static_cast<std::int64_t>(v) == ints[i]),
-                      what(t), ": element ", i, " (", ints[i], ") of the ", dtype_name(t.dtype),
-                      " tensor is not exactly representable as ", dtype_name(want),
-                      " (pass Convert::rounding to allow it)");
+          FUGUE_CHECK(
+              conv == Convert::rounding || (v > T(-9.3e18) && v < T(9.2e18) && static_cast<std::int64_t>(v) == ints[i]),
+              what(t), ": element ", i, " (", ints[i], ") of the ", dtype_name(t.dtype),
+              " tensor is not exactly representable as ", dtype_name(want), " (pass Convert::rounding to allow it)");
           host[i] = v;
         }
       }
@@ -461,13 +464,12 @@ class SafetensorsFile {
 
   void parse_header(const Limits& limits) {
     const std::uint64_t size = src_.size();
-    FUGUE_CHECK(size >= 8, source_, ": truncated file: ", size,
-                " bytes, shorter than the 8-byte header length field");
+    FUGUE_CHECK(size >= 8, source_, ": truncated file: ", size, " bytes, shorter than the 8-byte header length field");
     unsigned char len_bytes[8];
     src_.read(0, 8, len_bytes, source_);
     header_len_ = detail::read_le64(len_bytes);
-    FUGUE_CHECK(header_len_ <= limits.max_header_bytes, source_, ": absurd header size ", header_len_,
-                " bytes (limit ", limits.max_header_bytes, ")");
+    FUGUE_CHECK(header_len_ <= limits.max_header_bytes, source_, ": absurd header size ", header_len_, " bytes (limit ",
+                limits.max_header_bytes, ")");
     FUGUE_CHECK(header_len_ <= size - 8, source_, ": header length ", header_len_,
                 " bytes is beyond the end of the file (", size - 8, " bytes after the length field): truncated file?");
     data_size_ = size - 8 - header_len_;
@@ -529,8 +531,8 @@ class SafetensorsFile {
                     want * dtype_size(t.dtype) == t.nbytes(),
                 where, ": data_offsets [", t.begin, ", ", t.end, ") hold ", t.nbytes(), " bytes, but ",
                 dtype_name(t.dtype), " shape ", t.shape_str(), " needs ", want, " x ", dtype_size(t.dtype));
-    FUGUE_CHECK(t.end <= data_size_, where, ": data_offsets [", t.begin, ", ", t.end,
-                ") beyond the data section of ", data_size_, " bytes: truncated file or bad offsets");
+    FUGUE_CHECK(t.end <= data_size_, where, ": data_offsets [", t.begin, ", ", t.end, ") beyond the data section of ",
+                data_size_, " bytes: truncated file or bad offsets");
     return t;
   }
 
@@ -742,8 +744,7 @@ void add_parameters(SafetensorsWriter& w, M& model, std::string_view prefix = {}
 }
 
 template <ParameterVisitable M>
-void save_parameters(M& model, const std::filesystem::path& path,
-                     const SafetensorsWriter::Metadata& metadata = {}) {
+void save_parameters(M& model, const std::filesystem::path& path, const SafetensorsWriter::Metadata& metadata = {}) {
   SafetensorsWriter w;
   add_parameters(w, model);
   w.set_metadata(metadata);
@@ -751,9 +752,9 @@ void save_parameters(M& model, const std::filesystem::path& path,
 }
 
 struct LoadOptions {
-  bool strict = true;               // tensors in the file that the module lacks are an error
+  bool strict = true;  // tensors in the file that the module lacks are an error
   Convert convert = Convert::same_dtype;
-  std::string prefix;               // names are "<prefix>.<param>"; strict only looks under it
+  std::string prefix;  // names are "<prefix>.<param>"; strict only looks under it
 };
 
 template <ParameterVisitable M>
@@ -775,8 +776,8 @@ void load_parameters(M& model, const SafetensorsFile& file, const LoadOptions& o
         const std::vector<std::int64_t> want(p.value.shape().begin(), p.value.shape().end());
         FUGUE_CHECK(info.shape == want, file.source(), ": tensor '", name, "': shape mismatch: the file has ",
                     info.shape_str(), ", the parameter is ", p.value.shape().str());
-        FUGUE_CHECK(opt.convert != Convert::same_dtype || info.dtype == dtype_of<T>, file.source(), ": tensor '",
-                    name, "': dtype mismatch: the file has ", dtype_name(info.dtype), ", the parameter is ",
+        FUGUE_CHECK(opt.convert != Convert::same_dtype || info.dtype == dtype_of<T>, file.source(), ": tensor '", name,
+                    "': dtype mismatch: the file has ", dtype_name(info.dtype), ", the parameter is ",
                     dtype_name(dtype_of<T>));
         Tensor<T, B> v = file.load<T, B>(name, opt.convert);
         assign.push_back([&p, v] { p.value.copy_from(v); });
@@ -784,7 +785,8 @@ void load_parameters(M& model, const SafetensorsFile& file, const LoadOptions& o
       std::string_view(opt.prefix));
   if (!missing.empty()) {
     std::string more;
-    for (std::size_t i = 1; i < missing.size() && i < 8; ++i) more += (i > 1 ? ", '" : " (and also '") + missing[i] + "'";
+    for (std::size_t i = 1; i < missing.size() && i < 8; ++i)
+      more += (i > 1 ? ", '" : " (and also '") + missing[i] + "'";
     if (missing.size() > 1) more += missing.size() > 8 ? ", ...)" : ")";
     FUGUE_FAIL(file.source(), ": missing tensor '", missing[0], "'", more, ": ", missing.size(), " of ", seen.size(),
                " parameters absent");

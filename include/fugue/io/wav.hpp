@@ -90,8 +90,7 @@ inline Wav decode_wav(std::span<const std::uint8_t> bytes, const std::string& na
   const std::size_t n = bytes.size();
   const std::uint8_t* b = bytes.data();
   FUGUE_CHECK(n >= 12, name, ": not a WAV file (", n, " bytes, shorter than a RIFF header)");
-  FUGUE_CHECK(std::memcmp(b, "RIFF", 4) == 0 && std::memcmp(b + 8, "WAVE", 4) == 0, name,
-              ": not a RIFF/WAVE file");
+  FUGUE_CHECK(std::memcmp(b, "RIFF", 4) == 0 && std::memcmp(b + 8, "WAVE", 4) == 0, name, ": not a RIFF/WAVE file");
   bool have_fmt = false, have_data = false;
   std::uint16_t tag = 0, channels = 0, block_align = 0, bits = 0;
   std::uint32_t rate = 0;
@@ -101,8 +100,8 @@ inline Wav decode_wav(std::span<const std::uint8_t> bytes, const std::string& na
     const std::uint8_t* id = b + pos;
     const std::size_t len = rd32(b + pos + 4);
     pos += 8;
-    FUGUE_CHECK(len <= n - pos, name, ": chunk '", std::string(reinterpret_cast<const char*>(id), 4), "' claims ",
-                len, " bytes but only ", n - pos, " remain (truncated or corrupt file)");
+    FUGUE_CHECK(len <= n - pos, name, ": chunk '", std::string(reinterpret_cast<const char*>(id), 4), "' claims ", len,
+                " bytes but only ", n - pos, " remain (truncated or corrupt file)");
     if (std::memcmp(id, "fmt ", 4) == 0) {
       FUGUE_CHECK(!have_fmt, name, ": more than one fmt chunk");
       FUGUE_CHECK(len >= 16, name, ": fmt chunk of ", len, " bytes is shorter than 16");
@@ -147,8 +146,8 @@ inline Wav decode_wav(std::span<const std::uint8_t> bytes, const std::string& na
   FUGUE_CHECK(channels >= 1 && channels <= 1024, name, ": ", channels, " channels (must be 1..1024)");
   FUGUE_CHECK(rate >= 1, name, ": sample rate 0");
   const std::size_t bps = wav_bytes_per_sample(fmt);
-  FUGUE_CHECK(block_align == channels * bps, name, ": block_align ", block_align, " != channels ", channels, " x ",
-              bps, " bytes");
+  FUGUE_CHECK(block_align == channels * bps, name, ": block_align ", block_align, " != channels ", channels, " x ", bps,
+              " bytes");
   FUGUE_CHECK(data_len % block_align == 0, name, ": data chunk of ", data_len, " bytes is not a whole number of ",
               block_align, "-byte frames");
   const std::size_t frames = data_len / block_align;
@@ -164,7 +163,8 @@ inline Wav decode_wav(std::span<const std::uint8_t> bytes, const std::string& na
       switch (fmt) {
         case WavFormat::pcm16: v = float(std::int16_t(rd16(s))) * (1.0f / 32768.0f); break;
         case WavFormat::pcm24: {
-          std::int32_t x = std::int32_t(std::uint32_t(s[0]) << 8 | std::uint32_t(s[1]) << 16 | std::uint32_t(s[2]) << 24);
+          std::int32_t x =
+              std::int32_t(std::uint32_t(s[0]) << 8 | std::uint32_t(s[1]) << 16 | std::uint32_t(s[2]) << 24);
           v = float(double(x >> 8) / 8388608.0);
           break;
         }

@@ -199,9 +199,8 @@ inline std::vector<int> infer_chords(NoteSequence& qns, const ChordInferenceOpti
     }
   }
   qns.chords.clear();
-  const double sec_per_step =
-      qns.tempos.empty() ? 60.0 / kDefaultQpm / qns.quantization.steps_per_quarter
-                         : 60.0 / qns.tempos[0].qpm / qns.quantization.steps_per_quarter;
+  const double sec_per_step = qns.tempos.empty() ? 60.0 / kDefaultQpm / qns.quantization.steps_per_quarter
+                                                 : 60.0 / qns.tempos[0].qpm / qns.quantization.steps_per_quarter;
   for (std::size_t f = 0; f < frames; ++f)
     if (f == 0 || path[f] != path[f - 1])
       qns.chords.push_back({double(f * frame) * sec_per_step, TriadChords::decode(path[f]), int64_t(f) * frame});

@@ -33,8 +33,8 @@ inline constexpr int kGrooveClasses = 9;
 inline constexpr int kGrooveWidth = 3 * kGrooveClasses;  // 27
 
 inline const DrumMap& roland_drum_map() {
-  static const DrumMap m({{36}, {38, 37, 40}, {42, 22, 44}, {46, 26}, {43, 58}, {47, 45}, {50, 48},
-                          {49, 52, 55, 57}, {51, 53, 59}});
+  static const DrumMap m(
+      {{36}, {38, 37, 40}, {42, 22, 44}, {46, 26}, {43, 58}, {47, 45}, {50, 48}, {49, 52, 55, 57}, {51, 53, 59}});
   return m;
 }
 
@@ -46,10 +46,10 @@ struct GrooveOptions {
 };
 
 struct GrooveTransforms {
-  double max_note_dropout = 0.0;  // p ~ U(0, max); a hit drops with prob max(0.2, 1-v) * p
-  bool tapify = false;            // loudest class per step moves to channel 3 (open hi-hat)
-  bool humanize = false;          // velocities and offsets -> 0
-  bool fixed_velocities = false;  // velocities -> 0
+  double max_note_dropout = 0.0;     // p ~ U(0, max); a hit drops with prob max(0.2, 1-v) * p
+  bool tapify = false;               // loudest class per step moves to channel 3 (open hi-hat)
+  bool humanize = false;             // velocities and offsets -> 0
+  bool fixed_velocities = false;     // velocities -> 0
   std::vector<int> add_instruments;  // classes zeroed in the input
 };
 
@@ -101,7 +101,8 @@ inline std::vector<std::vector<float>> groove_windows(const NoteSequence& ns, co
 }
 
 // The encoder-side copy of a [steps * 27] window.
-inline std::vector<float> groove_transform_input(std::vector<float> x, const GrooveTransforms& t, SplitMix64* rng = nullptr) {
+inline std::vector<float> groove_transform_input(std::vector<float> x, const GrooveTransforms& t,
+                                                 SplitMix64* rng = nullptr) {
   FUGUE_CHECK(x.size() % kGrooveWidth == 0, "groove tensor size ", x.size(), " is not a multiple of 27");
   const std::size_t steps = x.size() / kGrooveWidth;
   constexpr int H = 0, V = kGrooveClasses, O = 2 * kGrooveClasses;

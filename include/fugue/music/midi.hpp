@@ -42,7 +42,7 @@ namespace fugue::music {
 
 struct MidiReadOptions {
   std::size_t max_bytes = std::size_t{64} << 20;  // refuse larger files
-  uint64_t max_tick = uint64_t{1} << 40;           // absurd delta-time sums are an error
+  uint64_t max_tick = uint64_t{1} << 40;          // absurd delta-time sums are an error
 };
 
 namespace detail::midi {
@@ -109,8 +109,7 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
   FUGUE_CHECK(division > 0, "MIDI: zero ticks per quarter note");
   // Each track needs at least an 8-byte chunk header: a count beyond that is a lie we
   // find out about without allocating for it.
-  FUGUE_CHECK(ntracks <= r.left() / 8, "MIDI: ", ntracks, " tracks declared but only ", r.left(),
-              " bytes follow");
+  FUGUE_CHECK(ntracks <= r.left() / 8, "MIDI: ", ntracks, " tracks declared but only ", r.left(), " bytes follow");
 
   std::vector<Event> events;
   std::vector<std::string> texts;
@@ -197,7 +196,12 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
   // --- tempo map (pretty_midi: track 0, a tempo at tick 0 replaces the default) -------
   const double res = static_cast<double>(division);
   auto scale_of = [&](uint32_t us) { return 60.0 / ((6e7 / us) * res); };
-  struct Seg { uint64_t tick; double scale; double time; double qpm; };
+  struct Seg {
+    uint64_t tick;
+    double scale;
+    double time;
+    double qpm;
+  };
   std::vector<Seg> segs{{0, 60.0 / (120.0 * res), 0.0, 120.0}};
   {
     bool track0_has_tempo = false;
@@ -238,15 +242,16 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
     if (e->kind == kTimeSig) {
       TimeSignature ts{time, e->a, 1 << e->b};
       if (!ns.time_signatures.empty() && ns.time_signatures.back().time == time &&
-          ns.time_signatures.back().numerator == ts.numerator && ns.time_signatures.back().denominator == ts.denominator)
+          ns.time_signatures.back().numerator == ts.numerator &&
+          ns.time_signatures.back().denominator == ts.denominator)
         continue;
       ns.time_signatures.push_back(ts);
     } else if (e->kind == kKeySig) {
       int sf = static_cast<int8_t>(e->a), mi = e->b ? 1 : 0;
       int key = (((7 * sf + (mi ? 9 : 0)) % 12) + 12) % 12;
       KeySignature ks{time, key, mi};
-      if (!ns.key_signatures.empty() && ns.key_signatures.back().time == time &&
-          ns.key_signatures.back().key == key && ns.key_signatures.back().mode == mi)
+      if (!ns.key_signatures.empty() && ns.key_signatures.back().time == time && ns.key_signatures.back().key == key &&
+          ns.key_signatures.back().mode == mi)
         continue;
       ns.key_signatures.push_back(ks);
     } else {
@@ -255,7 +260,7 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
   }
 
   // --- notes, pretty_midi style ---------------------------------------------------------
-  std::map<std::tuple<int, int, uint32_t>, int> instrument_of;  // (program, channel, track)
+  std::map<std::tuple<int, int, uint32_t>, int> instrument_of;                // (program, channel, track)
   std::map<std::pair<int, uint32_t>, std::vector<ControlChange>> stragglers;  // (channel, track)
   std::vector<int> inst_program;
   auto get_instrument = [&](int program, int channel, uint32_t trk) {
@@ -303,8 +308,10 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
             n.instrument = id;
             ns.notes.push_back(n);
           }
-          if (closed && !keep.empty()) list = std::move(keep);
-          else open.erase(it);
+          if (closed && !keep.empty())
+            list = std::move(keep);
+          else
+            open.erase(it);
           break;
         }
         case kProgram: program[e.channel] = e.a; break;
@@ -329,7 +336,8 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
     }
   }
   // note-seq lists notes instrument by instrument (each in closing order)
-  std::stable_sort(ns.notes.begin(), ns.notes.end(), [](const Note& a, const Note& b) { return a.instrument < b.instrument; });
+  std::stable_sort(ns.notes.begin(), ns.notes.end(),
+                   [](const Note& a, const Note& b) { return a.instrument < b.instrument; });
   std::stable_sort(ns.control_changes.begin(), ns.control_changes.end(),
                    [](const ControlChange& a, const ControlChange& b) { return a.instrument < b.instrument; });
   // total time: pretty_midi's get_end_time (notes, CCs, meta events, tempo changes)
@@ -374,7 +382,7 @@ inline void put_vlq(std::vector<uint8_t>& o, uint64_t v) {
 
 struct Out {
   uint64_t tick;
-  int order;  // events at one tick: -1 program, 0 note-off, 1 meta/CC, 2 note-on
+  int order;                   // events at one tick: -1 program, 0 note-off, 1 meta/CC, 2 note-on
   std::vector<uint8_t> bytes;  // status + data (channel msgs) or FF type len data
 };
 
@@ -408,14 +416,19 @@ inline void put_track(std::vector<uint8_t>& file, std::vector<Out> evs) {
 
 inline std::vector<uint8_t> write_midi(const NoteSequence& ns) {
   using namespace detail::midi;
-  const int ppq = ns.ticks_per_quarter > 0 && ns.ticks_per_quarter < 0x8000 ? ns.ticks_per_quarter
-                                                                              : kDefaultTicksPerQuarter;
+  const int ppq =
+      ns.ticks_per_quarter > 0 && ns.ticks_per_quarter < 0x8000 ? ns.ticks_per_quarter : kDefaultTicksPerQuarter;
   const double res = ppq;
   // Tempo map in seconds -> ticks, built from rounded tempo ticks so that reading back
   // (ticks -> seconds) follows the same segments.
   auto tempos = ns.tempos;
   std::stable_sort(tempos.begin(), tempos.end(), [](auto& a, auto& b) { return a.time < b.time; });
-  struct Seg { uint64_t tick; double scale; double time; uint32_t us; };
+  struct Seg {
+    uint64_t tick;
+    double scale;
+    double time;
+    uint32_t us;
+  };
   std::vector<Seg> segs;
   auto us_of = [](double qpm) {
     FUGUE_CHECK(qpm > 0 && std::isfinite(qpm), "MIDI: tempo must be positive, got ", qpm);
@@ -448,9 +461,9 @@ inline std::vector<uint8_t> write_midi(const NoteSequence& ns) {
   for (const auto& s : segs)
     meta.push_back({s.tick, 1, {0xFF, 0x51, 0x03, uint8_t(s.us >> 16), uint8_t(s.us >> 8), uint8_t(s.us)}});
   for (const auto& ts : ns.time_signatures) {
-    FUGUE_CHECK(ts.numerator > 0 && ts.numerator < 256 && ts.denominator > 0 &&
-                    (ts.denominator & (ts.denominator - 1)) == 0,
-                "MIDI: cannot write time signature ", ts.numerator, "/", ts.denominator);
+    FUGUE_CHECK(
+        ts.numerator > 0 && ts.numerator < 256 && ts.denominator > 0 && (ts.denominator & (ts.denominator - 1)) == 0,
+        "MIDI: cannot write time signature ", ts.numerator, "/", ts.denominator);
     uint8_t dd = 0;
     while ((1 << dd) < ts.denominator) ++dd;
     meta.push_back({to_tick(ts.time), 1, {0xFF, 0x58, 0x04, uint8_t(ts.numerator), dd, 24, 8}});
@@ -486,7 +499,8 @@ inline std::vector<uint8_t> write_midi(const NoteSequence& ns) {
   }
   for (const auto& c : ns.control_changes) {
     FUGUE_CHECK(c.number >= 0 && c.number < 128 && c.value >= 0 && c.value < 128, "MIDI: bad control change");
-    tracks[{c.instrument, c.program, c.is_drum}].push_back({to_tick(c.time), 1, {0xB0, uint8_t(c.number), uint8_t(c.value)}});
+    tracks[{c.instrument, c.program, c.is_drum}].push_back(
+        {to_tick(c.time), 1, {0xB0, uint8_t(c.number), uint8_t(c.value)}});
   }
   std::vector<uint8_t> file{'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 1};
   std::size_t ntracks = 1 + tracks.size();

@@ -70,8 +70,8 @@ struct ControlChange {
 };
 
 struct QuantizationInfo {
-  int steps_per_quarter = 0;   // > 0 for metric quantization
-  double steps_per_second = 0; // > 0 for absolute quantization
+  int steps_per_quarter = 0;    // > 0 for metric quantization
+  double steps_per_second = 0;  // > 0 for absolute quantization
 };
 
 struct NoteSequence {
@@ -98,8 +98,8 @@ struct NoteSequence {
 };
 
 // Adds a note and keeps total_time up to date; returns it for chaining tweaks.
-inline Note& add_note(NoteSequence& ns, int pitch, int velocity, double start, double end,
-                      int instrument = 0, int program = 0, bool is_drum = false) {
+inline Note& add_note(NoteSequence& ns, int pitch, int velocity, double start, double end, int instrument = 0,
+                      int program = 0, bool is_drum = false) {
   FUGUE_CHECK(pitch >= 0 && pitch <= 127, "note pitch ", pitch, " outside 0..127");
   FUGUE_CHECK(velocity >= 0 && velocity <= 127, "note velocity ", velocity, " outside 0..127");
   FUGUE_CHECK(end >= start && start >= 0.0, "note times must satisfy 0 <= start <= end, got ", start, ", ", end);

@@ -46,7 +46,7 @@ struct PerformanceOptions {
   int num_velocity_bins = 0;  // 0: no velocity events
   int max_shift_steps = 100;
   int64_t start_step = 0;
-  int instrument = -1;        // -1: all instruments
+  int instrument = -1;  // -1: all instruments
 };
 
 inline std::vector<PerfEvent> extract_performance(const NoteSequence& qns, const PerformanceOptions& o = {}) {

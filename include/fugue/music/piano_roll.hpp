@@ -68,8 +68,10 @@ inline std::vector<uint8_t> render_piano_roll_rgb(const PianoRoll& r, int scale,
       uint8_t c[3] = {255, 255, 255};
       if (r.active[i] > 0) {
         auto shade = static_cast<uint8_t>(230 - 150 * r.active[i]);
-        if (r.drums[i]) c[0] = c[1] = shade, c[2] = 230;
-        else c[0] = 240, c[1] = c[2] = shade;
+        if (r.drums[i])
+          c[0] = c[1] = shade, c[2] = 230;
+        else
+          c[0] = 240, c[1] = c[2] = shade;
         if (r.onsets[i]) r.drums[i] ? (c[0] = 0, c[1] = 0, c[2] = 140) : (c[0] = 140, c[1] = 0, c[2] = 0);
       } else if ((steps_per_bar > 0 && t % steps_per_bar == 0) || p % 12 == 0) {
         c[0] = c[1] = c[2] = 215;

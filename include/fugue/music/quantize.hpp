@@ -35,8 +35,8 @@ inline constexpr int64_t kMaxQuantizedSteps = int64_t{1} << 22;
 
 inline int64_t quantize_to_step(double seconds, double steps_per_second, double cutoff = kQuantizeCutoff) {
   double steps = seconds * steps_per_second + (1.0 - cutoff);
-  FUGUE_CHECK(std::isfinite(steps) && std::fabs(steps) < 4.0e15, "time ", seconds,
-              " s cannot be quantized at ", steps_per_second, " steps/s");
+  FUGUE_CHECK(std::isfinite(steps) && std::fabs(steps) < 4.0e15, "time ", seconds, " s cannot be quantized at ",
+              steps_per_second, " steps/s");
   return static_cast<int64_t>(steps);  // truncation toward zero, like Python's int()
 }
 
@@ -54,8 +54,8 @@ inline void quantize_events(NoteSequence& q, double sps) {
     FUGUE_CHECK(n.quantized_end_step <= kMaxQuantizedSteps, "note ending at ", n.end_time, " s is beyond ",
                 kMaxQuantizedSteps, " steps");
     if (n.quantized_end_step == n.quantized_start_step) ++n.quantized_end_step;
-    FUGUE_CHECK(n.quantized_start_step >= 0 && n.quantized_end_step >= 0,
-                "negative note time while quantizing (start ", n.start_time, " s)");
+    FUGUE_CHECK(n.quantized_start_step >= 0 && n.quantized_end_step >= 0, "negative note time while quantizing (start ",
+                n.start_time, " s)");
     q.total_quantized_steps = std::max(q.total_quantized_steps, n.quantized_end_step);
   }
   for (auto& c : q.chords) {
@@ -81,8 +81,8 @@ inline NoteSequence quantize(const NoteSequence& ns, int steps_per_quarter) {
     auto ts = q.time_signatures;
     std::stable_sort(ts.begin(), ts.end(), [](auto& a, auto& b) { return a.time < b.time; });
     FUGUE_CHECK(ts[0].time == 0.0 || (ts[0].numerator == 4 && ts[0].denominator == 4),
-                "multiple time signatures: implicit 4/4 changes to ", ts[0].numerator, "/",
-                ts[0].denominator, " at ", ts[0].time, " s");
+                "multiple time signatures: implicit 4/4 changes to ", ts[0].numerator, "/", ts[0].denominator, " at ",
+                ts[0].time, " s");
     for (const auto& t : ts)
       FUGUE_CHECK(t.numerator == ts[0].numerator && t.denominator == ts[0].denominator,
                   "multiple time signatures in one sequence (split it first)");
@@ -99,10 +99,9 @@ inline NoteSequence quantize(const NoteSequence& ns, int steps_per_quarter) {
   if (!q.tempos.empty()) {
     auto tp = q.tempos;
     std::stable_sort(tp.begin(), tp.end(), [](auto& a, auto& b) { return a.time < b.time; });
-    FUGUE_CHECK(tp[0].time == 0.0 || tp[0].qpm == kDefaultQpm,
-                "multiple tempos: implicit 120 qpm changes to ", tp[0].qpm, " at ", tp[0].time, " s");
-    for (const auto& t : tp)
-      FUGUE_CHECK(t.qpm == tp[0].qpm, "multiple tempos in one sequence (split it first)");
+    FUGUE_CHECK(tp[0].time == 0.0 || tp[0].qpm == kDefaultQpm, "multiple tempos: implicit 120 qpm changes to ",
+                tp[0].qpm, " at ", tp[0].time, " s");
+    for (const auto& t : tp) FUGUE_CHECK(t.qpm == tp[0].qpm, "multiple tempos in one sequence (split it first)");
     tp.resize(1);
     tp[0].time = 0.0;
     q.tempos = tp;
@@ -207,7 +206,12 @@ inline std::vector<NoteSequence> extract_subsequences(const NoteSequence& ns, co
 // Returns no pieces for an empty sequence (total_time 0).
 inline std::vector<NoteSequence> split_on_time_changes(const NoteSequence& ns) {
   FUGUE_CHECK(!ns.is_quantized(), "split_on_time_changes needs an unquantized sequence");
-  struct Change { double time; bool is_ts; int num, den; double qpm; };
+  struct Change {
+    double time;
+    bool is_ts;
+    int num, den;
+    double qpm;
+  };
   std::vector<Change> changes;
   for (const auto& t : ns.time_signatures) changes.push_back({t.time, true, t.numerator, t.denominator, 0});
   for (const auto& t : ns.tempos) changes.push_back({t.time, false, 0, 0, t.qpm});

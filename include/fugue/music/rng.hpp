@@ -27,7 +27,8 @@ class SplitMix64 {
     FUGUE_CHECK(n > 0, "uniform(0)");
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t x;
-    do x = next(); while (x >= limit);
+    do x = next();
+    while (x >= limit);
     return x % n;
   }
   // Uniform integer in [lo, hi].

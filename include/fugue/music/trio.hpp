@@ -54,7 +54,10 @@ inline std::vector<TrioWindow> trio_windows(const NoteSequence& ns, const TrioOp
   }
   MelodyOneHot mel;
   // Per-instrument step -> class maps over the extracted melodies, plus coverage.
-  struct Track { std::map<int64_t, int32_t> cls; std::vector<std::pair<int64_t, int64_t>> spans; };
+  struct Track {
+    std::map<int64_t, int32_t> cls;
+    std::vector<std::pair<int64_t, int64_t>> spans;
+  };
   std::map<int, Track> tracks;
   MelodyExtractOptions mo;
   mo.gap_bars = o.gap_bars;
@@ -110,9 +113,9 @@ inline std::vector<float> trio_one_hot(const TrioWindow& w) {
   FUGUE_CHECK(w.melody.size() == w.bass.size() && w.bass.size() == w.drums.size(), "trio rows differ in length");
   std::vector<float> out(w.melody.size() * kTrioDepth, 0.0f);
   for (std::size_t t = 0; t < w.melody.size(); ++t) {
-    FUGUE_CHECK(w.melody[t] >= 0 && w.melody[t] < 90 && w.bass[t] >= 0 && w.bass[t] < 90 && w.drums[t] >= 0 &&
-                    w.drums[t] < 512,
-                "trio class out of range at step ", t);
+    FUGUE_CHECK(
+        w.melody[t] >= 0 && w.melody[t] < 90 && w.bass[t] >= 0 && w.bass[t] < 90 && w.drums[t] >= 0 && w.drums[t] < 512,
+        "trio class out of range at step ", t);
     float* r = &out[t * kTrioDepth];
     r[w.melody[t]] = 1.0f;
     r[90 + w.bass[t]] = 1.0f;

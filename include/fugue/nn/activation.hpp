@@ -37,16 +37,24 @@ using cpu::fn::detail::vselect;  // c ? a : b, lane-wise for batches
 
 // f(x) and df(x, y) written once each: a scalar overload callable in CUDA device code and an
 // xsimd-batch one for the CPU kernels (as FUGUE_PORTABLE_OP*, core/host_device.hpp).
-#define FUGUE_ACT_F(x, ...)                                                                     \
-  template <::fugue::portable_scalar V>                                                         \
-  FUGUE_HOST_DEVICE V f(V x) const { return __VA_ARGS__; }                                      \
-  template <::fugue::portable_batch V>                                                          \
-  V f(const V& x) const { return __VA_ARGS__; }
-#define FUGUE_ACT_DF(x, y, ...)                                                                 \
-  template <::fugue::portable_scalar V>                                                         \
-  FUGUE_HOST_DEVICE V df([[maybe_unused]] V x, [[maybe_unused]] V y) const { return __VA_ARGS__; } \
-  template <::fugue::portable_batch V>                                                          \
-  V df([[maybe_unused]] const V& x, [[maybe_unused]] const V& y) const { return __VA_ARGS__; }
+#define FUGUE_ACT_F(x, ...)             \
+  template <::fugue::portable_scalar V> \
+  FUGUE_HOST_DEVICE V f(V x) const {    \
+    return __VA_ARGS__;                 \
+  }                                     \
+  template <::fugue::portable_batch V>  \
+  V f(const V& x) const {               \
+    return __VA_ARGS__;                 \
+  }
+#define FUGUE_ACT_DF(x, y, ...)                                              \
+  template <::fugue::portable_scalar V>                                      \
+  FUGUE_HOST_DEVICE V df([[maybe_unused]] V x, [[maybe_unused]] V y) const { \
+    return __VA_ARGS__;                                                      \
+  }                                                                          \
+  template <::fugue::portable_batch V>                                       \
+  V df([[maybe_unused]] const V& x, [[maybe_unused]] const V& y) const {     \
+    return __VA_ARGS__;                                                      \
+  }
 
 struct Identity {
   static constexpr const char* op_name = "nn_identity";
@@ -61,7 +69,7 @@ struct Tanh {
 struct Sigmoid {
   static constexpr const char* op_name = "nn_sigmoid";
   FUGUE_ACT_F(x, cpu::fn::detail::sigmoid(x))
-  FUGUE_ACT_DF(x, y, y * (detail::k<V>(1) - y))
+  FUGUE_ACT_DF(x, y, y*(detail::k<V>(1) - y))
 };
 struct ReLU {
   static constexpr const char* op_name = "nn_relu";
@@ -84,22 +92,30 @@ template <class Fn>
 struct forward_of {
   Fn fn;
   FUGUE_HD_TEMPLATE template <::fugue::portable_scalar V>
-  FUGUE_HOST_DEVICE V operator()(V x) const { return fn.f(x); }
+  FUGUE_HOST_DEVICE V operator()(V x) const {
+    return fn.f(x);
+  }
   template <::fugue::portable_batch V>
-  V operator()(const V& x) const { return fn.f(x); }
+  V operator()(const V& x) const {
+    return fn.f(x);
+  }
 };
 template <class Fn>
 struct backward_of {
   Fn fn;
   FUGUE_HD_TEMPLATE template <::fugue::portable_scalar V>
-  FUGUE_HOST_DEVICE V operator()(V g, V x, V y) const { return g * fn.df(x, y); }
+  FUGUE_HOST_DEVICE V operator()(V g, V x, V y) const {
+    return g * fn.df(x, y);
+  }
   template <::fugue::portable_batch V>
-  V operator()(const V& g, const V& x, const V& y) const { return g * fn.df(x, y); }
+  V operator()(const V& g, const V& x, const V& y) const {
+    return g * fn.df(x, y);
+  }
 };
 }  // namespace act
 
-inline constexpr std::array<const char*, 5> activation_op_names = {"nn_identity", "nn_tanh", "nn_sigmoid",
-                                                                   "nn_relu", "nn_leaky_relu"};
+inline constexpr std::array<const char*, 5> activation_op_names = {"nn_identity", "nn_tanh", "nn_sigmoid", "nn_relu",
+                                                                   "nn_leaky_relu"};
 
 // y = fn(x) as one tape node with backward dx = g * fn.df(x, y).
 template <class Fn, class T, class B>

@@ -71,7 +71,8 @@ class MultiheadAttention {
   explicit MultiheadAttention(MultiheadAttentionOptions o, Philox init = {0xa77e, 0}) : o_(o) {
     if (E != dyn && o_.embed_dim == 0) o_.embed_dim = E;
     if (Heads != dyn && o_.num_heads == 1) o_.num_heads = Heads;
-    FUGUE_CHECK(E == dyn || o_.embed_dim == E, "MultiheadAttention: embed_dim ", o_.embed_dim, " but the type says ", E);
+    FUGUE_CHECK(E == dyn || o_.embed_dim == E, "MultiheadAttention: embed_dim ", o_.embed_dim, " but the type says ",
+                E);
     FUGUE_CHECK(Heads == dyn || o_.num_heads == Heads, "MultiheadAttention: num_heads ", o_.num_heads,
                 " but the type says ", Heads);
     if (!o_.key_dim) o_.key_dim = o_.embed_dim;
@@ -81,7 +82,8 @@ class MultiheadAttention {
     FUGUE_CHECK(e > 0 && h > 0 && o_.key_dim % h == 0 && o_.value_dim % h == 0, "MultiheadAttention: embed ", e,
                 ", key ", o_.key_dim, ", value ", o_.value_dim, " not divisible by ", h, " heads");
     FUGUE_CHECK(o_.dropout >= 0 && o_.dropout < 1, "MultiheadAttention: dropout ", o_.dropout, " outside [0, 1)");
-    FUGUE_CHECK(!o_.relative || o_.max_relative_position > 0, "MultiheadAttention: relative needs max_relative_position");
+    FUGUE_CHECK(!o_.relative || o_.max_relative_position > 0,
+                "MultiheadAttention: relative needs max_relative_position");
     packed_ = o_.key_dim == e && o_.value_dim == e && o_.kv_dim == e;
     const index_t dk = o_.key_dim, dv = o_.value_dim;
     auto xavier = [](index_t rows, index_t cols, Philox r) {
@@ -102,8 +104,8 @@ class MultiheadAttention {
       out_proj_bias.value = Tensor_::zeros({e});
     }
     if (o_.relative)
-      relative_key_table.value = Tensor_::normal({h, o_.max_relative_position, dk / h}, {init.seed, init.stream + 4}, T(0),
-                                                 T(1) / std::sqrt(T(dk / h)));
+      relative_key_table.value = Tensor_::normal({h, o_.max_relative_position, dk / h}, {init.seed, init.stream + 4},
+                                                 T(0), T(1) / std::sqrt(T(dk / h)));
   }
 
   const MultiheadAttentionOptions& options() const noexcept { return o_; }
@@ -131,7 +133,8 @@ class MultiheadAttention {
         in.k = {0, e};
         in.v = {0, 2 * e};
       } else {
-        in.sources = {detail::dense_op(tape, x, w, bias_in, 0, e), detail::dense_op(tape, *memory, w, bias_in, e, 3 * e)};
+        in.sources = {detail::dense_op(tape, x, w, bias_in, 0, e),
+                      detail::dense_op(tape, *memory, w, bias_in, e, 3 * e)};
         in.q = {0, 0};
         in.k = {1, 0};
         in.v = {1, e};
@@ -164,17 +167,24 @@ class MultiheadAttention {
     if (packed_) {
       if (!memory) {
         src = {detail::dense_tensor(x, in_proj_weight.value, bi, 0, 3 * e)};
-        wq = {0, 0}; wk = {0, e}; wv = {0, 2 * e};
+        wq = {0, 0};
+        wk = {0, e};
+        wv = {0, 2 * e};
       } else {
         src = {detail::dense_tensor(x, in_proj_weight.value, bi, 0, e),
                detail::dense_tensor(*memory, in_proj_weight.value, bi, e, 3 * e)};
-        wq = {0, 0}; wk = {1, 0}; wv = {1, e};
+        wq = {0, 0};
+        wk = {1, 0};
+        wv = {1, e};
       }
     } else {
       const Tensor_& kv = memory ? *memory : x;
-      src = {dense_sep_tensor(x, q_proj_weight.value, bi, 0, dk), dense_sep_tensor(kv, k_proj_weight.value, bi, dk, 2 * dk),
+      src = {dense_sep_tensor(x, q_proj_weight.value, bi, 0, dk),
+             dense_sep_tensor(kv, k_proj_weight.value, bi, dk, 2 * dk),
              dense_sep_tensor(kv, v_proj_weight.value, bi, 2 * dk, 2 * dk + dv)};
-      wq = {0, 0}; wk = {1, 0}; wv = {2, 0};
+      wq = {0, 0};
+      wk = {1, 0};
+      wv = {2, 0};
     }
     auto p = problem(mask.causal, true);
     p.n = x.dim(0);
@@ -234,12 +244,15 @@ class MultiheadAttention {
     if (!bias) return detail::dense_op(tape, x, w, std::optional<Var_>(), 0, w.shape()[0]);
     // bias window: slice [b0, b1) of the packed bias through a tiny node of its own
     Tensor_ bv = bias->value().slice(0, b0, b1).contiguous();
-    Var_ bs = tape.record(bv, {*bias}, [b0, b1, n = bias->shape()[0]](const Tensor_& g, auto& sink) {
-      if (!sink.needs(0)) return;
-      auto d = Tensor_::zeros({n});
-      d.slice(0, b0, b1).copy_from(g);
-      sink.accumulate(0, d);
-    }, "nn_bias_window");
+    Var_ bs = tape.record(
+        bv, {*bias},
+        [b0, b1, n = bias->shape()[0]](const Tensor_& g, auto& sink) {
+          if (!sink.needs(0)) return;
+          auto d = Tensor_::zeros({n});
+          d.slice(0, b0, b1).copy_from(g);
+          sink.accumulate(0, d);
+        },
+        "nn_bias_window");
     return detail::dense_op(tape, x, w, std::optional<Var_>(bs), 0, w.shape()[0]);
   }
   Tensor_ dense_sep_tensor(const Tensor_& x, const Tensor_& w, const Tensor_* bias, index_t b0, index_t b1) const {

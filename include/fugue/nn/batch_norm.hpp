@@ -154,8 +154,10 @@ void batch_norm_stats_on(index_t n, index_t c, index_t s, const T* x, T* mean, T
 template <class B, class T>
 void batch_norm_apply_on(index_t n, index_t c, index_t s, const T* x, const T* mean, const T* rstd, const T* gamma,
                          const T* beta, T* y) {
-  if constexpr (B::host_accessible) batch_norm_apply(n, c, s, x, mean, rstd, gamma, beta, y);
-  else B::generate(n * c * s, y, batch_norm_apply_at<T>{c, s, x, mean, rstd, gamma, beta});
+  if constexpr (B::host_accessible)
+    batch_norm_apply(n, c, s, x, mean, rstd, gamma, beta, y);
+  else
+    B::generate(n * c * s, y, batch_norm_apply_at<T>{c, s, x, mean, rstd, gamma, beta});
 }
 }  // namespace detail
 
@@ -165,9 +167,11 @@ class BatchNorm {
   using Tensor_ = Tensor<T, B>;
   explicit BatchNorm(BatchNormOptions o) : o_(o) {
     if (C != dyn && o_.num_features == 0) o_.num_features = C;
-    FUGUE_CHECK(C == dyn || o_.num_features == C, "BatchNorm: num_features ", o_.num_features, " but the type says ", C);
+    FUGUE_CHECK(C == dyn || o_.num_features == C, "BatchNorm: num_features ", o_.num_features, " but the type says ",
+                C);
     FUGUE_CHECK(o_.num_features > 0 && o_.eps > 0 && o_.momentum >= 0 && o_.momentum <= 1,
-                "BatchNorm: invalid options (features ", o_.num_features, ", eps ", o_.eps, ", momentum ", o_.momentum, ")");
+                "BatchNorm: invalid options (features ", o_.num_features, ", eps ", o_.eps, ", momentum ", o_.momentum,
+                ")");
     if (o_.scale) weight.value = Tensor_::ones({o_.num_features});
     if (o_.center) bias.value = Tensor_::zeros({o_.num_features});
     running_mean = Tensor_::zeros({o_.num_features});
@@ -193,8 +197,8 @@ class BatchNorm {
     auto bw = [=](const Tensor_& gy, auto& sink) {
       Tensor_ gc = gy.contiguous();
       auto sum_dy = Tensor_::empty({ch}), sum_dy_xhat = Tensor_::empty({ch});
-      const detail::batch_norm_grad_sums_at<T> sums{n, ch, s, xv.data(), gc.data(), mean.data(), rstd.data(),
-                                                     sum_dy.data(), sum_dy_xhat.data()};
+      const detail::batch_norm_grad_sums_at<T> sums{
+          n, ch, s, xv.data(), gc.data(), mean.data(), rstd.data(), sum_dy.data(), sum_dy_xhat.data()};
       if constexpr (B::host_accessible) {
         for (index_t k = 0; k < ch; ++k) sums(std::uint64_t(k));
       } else {
@@ -202,8 +206,16 @@ class BatchNorm {
       }
       if (sink.needs(0)) {
         auto dx = Tensor_::empty(xv.shape());
-        const detail::batch_norm_dx_at<T> f{ch, s, T(1) / T(n * s), batch_stats, xv.data(), gc.data(), mean.data(),
-                                            rstd.data(), has_g ? gv.data() : nullptr, sum_dy.data(),
+        const detail::batch_norm_dx_at<T> f{ch,
+                                            s,
+                                            T(1) / T(n * s),
+                                            batch_stats,
+                                            xv.data(),
+                                            gc.data(),
+                                            mean.data(),
+                                            rstd.data(),
+                                            has_g ? gv.data() : nullptr,
+                                            sum_dy.data(),
                                             sum_dy_xhat.data()};
         if constexpr (B::host_accessible) {
           T* o = dx.data();
@@ -220,7 +232,8 @@ class BatchNorm {
       }
       if (has_b && sink.needs(slot)) sink.accumulate(slot, sum_dy);
     };
-    if (has_g && has_b) return tape.record(std::move(y), {x, tape.param(weight), tape.param(bias)}, std::move(bw), "nn_batch_norm");
+    if (has_g && has_b)
+      return tape.record(std::move(y), {x, tape.param(weight), tape.param(bias)}, std::move(bw), "nn_batch_norm");
     if (has_g) return tape.record(std::move(y), {x, tape.param(weight)}, std::move(bw), "nn_batch_norm");
     if (has_b) return tape.record(std::move(y), {x, tape.param(bias)}, std::move(bw), "nn_batch_norm");
     return tape.record(std::move(y), {x}, std::move(bw), "nn_batch_norm");
@@ -257,9 +270,9 @@ class BatchNorm {
     index_t n, c, s;
   };
   nd dims(const Shape& sh) const {
-    FUGUE_CHECK(sh.rank() >= 2 && sh.rank() <= 4 && sh[1] == o_.num_features, "BatchNorm: input of shape ",
-                sh.str(), ", expected [B, ", o_.num_features, "], [B, ", o_.num_features, ", T] or [B, ",
-                o_.num_features, ", H, W]");
+    FUGUE_CHECK(sh.rank() >= 2 && sh.rank() <= 4 && sh[1] == o_.num_features, "BatchNorm: input of shape ", sh.str(),
+                ", expected [B, ", o_.num_features, "], [B, ", o_.num_features, ", T] or [B, ", o_.num_features,
+                ", H, W]");
     index_t s = 1;
     for (int i = 2; i < sh.rank(); ++i) s *= sh[i];
     FUGUE_CHECK(!use_batch_stats() || sh[0] * s > 1, "BatchNorm: training needs more than one value per channel, got ",

@@ -34,8 +34,8 @@ struct Conv1dOptions {
   index_t in_channels = 0, out_channels = 0, kernel_size = 0;  // 0: from the static extents
   index_t stride = 1, padding = 0, dilation = 1, groups = 1;
   bool bias = true;
-  bool causal = false;                    // left padding dilation*(K-1), right 0
-  bool asymmetric = false;                // use pad_left / pad_right instead of padding
+  bool causal = false;      // left padding dilation*(K-1), right 0
+  bool asymmetric = false;  // use pad_left / pad_right instead of padding
   index_t pad_left = 0, pad_right = 0;
 };
 
@@ -47,12 +47,13 @@ class Conv1d {
     if (CIn != dyn && o_.in_channels == 0) o_.in_channels = CIn;
     if (COut != dyn && o_.out_channels == 0) o_.out_channels = COut;
     if (K != dyn && o_.kernel_size == 0) o_.kernel_size = K;
-    FUGUE_CHECK(CIn == dyn || o_.in_channels == CIn, "Conv1d: in_channels ", o_.in_channels, " but the type says ", CIn);
-    FUGUE_CHECK(COut == dyn || o_.out_channels == COut, "Conv1d: out_channels ", o_.out_channels,
-                " but the type says ", COut);
+    FUGUE_CHECK(CIn == dyn || o_.in_channels == CIn, "Conv1d: in_channels ", o_.in_channels, " but the type says ",
+                CIn);
+    FUGUE_CHECK(COut == dyn || o_.out_channels == COut, "Conv1d: out_channels ", o_.out_channels, " but the type says ",
+                COut);
     FUGUE_CHECK(K == dyn || o_.kernel_size == K, "Conv1d: kernel_size ", o_.kernel_size, " but the type says ", K);
-    FUGUE_CHECK(o_.in_channels > 0 && o_.out_channels > 0 && o_.kernel_size > 0 && o_.stride > 0 &&
-                    o_.dilation > 0 && o_.groups > 0 && o_.padding >= 0 && o_.pad_left >= 0 && o_.pad_right >= 0,
+    FUGUE_CHECK(o_.in_channels > 0 && o_.out_channels > 0 && o_.kernel_size > 0 && o_.stride > 0 && o_.dilation > 0 &&
+                    o_.groups > 0 && o_.padding >= 0 && o_.pad_left >= 0 && o_.pad_right >= 0,
                 "Conv1d: invalid options (channels ", o_.in_channels, "->", o_.out_channels, ", kernel ",
                 o_.kernel_size, ", stride ", o_.stride, ", dilation ", o_.dilation, ", groups ", o_.groups, ")");
     FUGUE_CHECK(o_.in_channels % o_.groups == 0 && o_.out_channels % o_.groups == 0, "Conv1d: channels ",
@@ -64,7 +65,9 @@ class Conv1d {
   }
 
   const Conv1dOptions& options() const noexcept { return o_; }
-  index_t left_padding() const { return o_.causal ? o_.dilation * (o_.kernel_size - 1) : o_.asymmetric ? o_.pad_left : o_.padding; }
+  index_t left_padding() const {
+    return o_.causal ? o_.dilation * (o_.kernel_size - 1) : o_.asymmetric ? o_.pad_left : o_.padding;
+  }
   index_t right_padding() const { return o_.causal ? 0 : o_.asymmetric ? o_.pad_right : o_.padding; }
   index_t output_length(index_t t) const {
     return (t + left_padding() + right_padding() - o_.dilation * (o_.kernel_size - 1) - 1) / o_.stride + 1;
@@ -107,8 +110,8 @@ class Conv1d {
     g.pad_left = left_padding();
     g.pad_right = right_padding();
     g.groups = o_.groups;
-    FUGUE_CHECK(g.valid(), "Conv1d: input length ", s[2], " too short for kernel ", o_.kernel_size,
-                " with dilation ", o_.dilation, " and padding ", g.pad_left, "+", g.pad_right);
+    FUGUE_CHECK(g.valid(), "Conv1d: input length ", s[2], " too short for kernel ", o_.kernel_size, " with dilation ",
+                o_.dilation, " and padding ", g.pad_left, "+", g.pad_right);
     return g;
   }
   Conv1dOptions o_;

@@ -42,20 +42,21 @@ class Conv2d {
   explicit Conv2d(Conv2dOptions o, Philox init = {0x5eed, 0}) : o_(o) {
     if (CIn != dyn && o_.in_channels == 0) o_.in_channels = CIn;
     if (COut != dyn && o_.out_channels == 0) o_.out_channels = COut;
-    FUGUE_CHECK(CIn == dyn || o_.in_channels == CIn, "Conv2d: in_channels ", o_.in_channels, " but the type says ", CIn);
-    FUGUE_CHECK(COut == dyn || o_.out_channels == COut, "Conv2d: out_channels ", o_.out_channels,
-                " but the type says ", COut);
+    FUGUE_CHECK(CIn == dyn || o_.in_channels == CIn, "Conv2d: in_channels ", o_.in_channels, " but the type says ",
+                CIn);
+    FUGUE_CHECK(COut == dyn || o_.out_channels == COut, "Conv2d: out_channels ", o_.out_channels, " but the type says ",
+                COut);
     FUGUE_CHECK(o_.in_channels > 0 && o_.out_channels > 0 && o_.kernel_h > 0 && o_.kernel_w > 0 && o_.stride_h > 0 &&
-                    o_.stride_w > 0 && o_.dilation_h > 0 && o_.dilation_w > 0 && o_.groups > 0 &&
-                    o_.padding_h >= 0 && o_.padding_w >= 0,
+                    o_.stride_w > 0 && o_.dilation_h > 0 && o_.dilation_w > 0 && o_.groups > 0 && o_.padding_h >= 0 &&
+                    o_.padding_w >= 0,
                 "Conv2d: invalid options");
     FUGUE_CHECK(o_.in_channels % o_.groups == 0 && o_.out_channels % o_.groups == 0, "Conv2d: channels ",
                 o_.in_channels, "->", o_.out_channels, " not divisible by groups ", o_.groups);
     FUGUE_CHECK(!o_.same || (o_.stride_h == 1 && o_.stride_w == 1), "Conv2d: SAME padding is implemented for stride 1");
     const index_t fan_in = o_.in_channels / o_.groups * o_.kernel_h * o_.kernel_w;
     const T bound = T(1) / std::sqrt(T(fan_in));
-    weight.value = Tensor_::uniform({o_.out_channels, o_.in_channels / o_.groups, o_.kernel_h, o_.kernel_w}, init,
-                                    -bound, bound);
+    weight.value =
+        Tensor_::uniform({o_.out_channels, o_.in_channels / o_.groups, o_.kernel_h, o_.kernel_w}, init, -bound, bound);
     if (o_.bias) bias.value = Tensor_::uniform({o_.out_channels}, {init.seed, init.stream + 1}, -bound, bound);
   }
 

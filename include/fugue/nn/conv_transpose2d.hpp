@@ -47,8 +47,8 @@ class ConvTranspose2d {
     FUGUE_CHECK(COut == dyn || o_.out_channels == COut, "ConvTranspose2d: out_channels ", o_.out_channels,
                 " but the type says ", COut);
     FUGUE_CHECK(o_.in_channels > 0 && o_.out_channels > 0 && o_.kernel_h > 0 && o_.kernel_w > 0 && o_.stride_h > 0 &&
-                    o_.stride_w > 0 && o_.dilation_h > 0 && o_.dilation_w > 0 && o_.groups > 0 &&
-                    o_.padding_h >= 0 && o_.padding_w >= 0 && o_.output_padding_h >= 0 && o_.output_padding_w >= 0,
+                    o_.stride_w > 0 && o_.dilation_h > 0 && o_.dilation_w > 0 && o_.groups > 0 && o_.padding_h >= 0 &&
+                    o_.padding_w >= 0 && o_.output_padding_h >= 0 && o_.output_padding_w >= 0,
                 "ConvTranspose2d: invalid options");
     FUGUE_CHECK(o_.in_channels % o_.groups == 0 && o_.out_channels % o_.groups == 0, "ConvTranspose2d: channels ",
                 o_.in_channels, "->", o_.out_channels, " not divisible by groups ", o_.groups);
@@ -57,8 +57,8 @@ class ConvTranspose2d {
                 "fugue does not)");
     const index_t fan_in = o_.out_channels / o_.groups * o_.kernel_h * o_.kernel_w;
     const T bound = T(1) / std::sqrt(T(fan_in));
-    weight.value = Tensor_::uniform({o_.in_channels, o_.out_channels / o_.groups, o_.kernel_h, o_.kernel_w}, init,
-                                    -bound, bound);
+    weight.value =
+        Tensor_::uniform({o_.in_channels, o_.out_channels / o_.groups, o_.kernel_h, o_.kernel_w}, init, -bound, bound);
     if (o_.bias) bias.value = Tensor_::uniform({o_.out_channels}, {init.seed, init.stream + 1}, -bound, bound);
   }
 
@@ -87,14 +87,13 @@ class ConvTranspose2d {
  private:
   // The geometry of the forward Conv2d whose input is this layer's output.
   detail::conv_geometry geometry(const Shape& s) const {
-    FUGUE_CHECK(s.rank() == 4 && s[1] == o_.in_channels, "ConvTranspose2d: input of shape ", s.str(),
-                ", expected [B, ", o_.in_channels, ", H, W]");
-    const index_t ho = (s[2] - 1) * o_.stride_h - 2 * o_.padding_h + o_.dilation_h * (o_.kernel_h - 1) +
-                       o_.output_padding_h + 1;
-    const index_t wo = (s[3] - 1) * o_.stride_w - 2 * o_.padding_w + o_.dilation_w * (o_.kernel_w - 1) +
-                       o_.output_padding_w + 1;
-    FUGUE_CHECK(s[2] > 0 && s[3] > 0 && ho > 0 && wo > 0, "ConvTranspose2d: input ", s.str(),
-                " gives an empty output");
+    FUGUE_CHECK(s.rank() == 4 && s[1] == o_.in_channels, "ConvTranspose2d: input of shape ", s.str(), ", expected [B, ",
+                o_.in_channels, ", H, W]");
+    const index_t ho =
+        (s[2] - 1) * o_.stride_h - 2 * o_.padding_h + o_.dilation_h * (o_.kernel_h - 1) + o_.output_padding_h + 1;
+    const index_t wo =
+        (s[3] - 1) * o_.stride_w - 2 * o_.padding_w + o_.dilation_w * (o_.kernel_w - 1) + o_.output_padding_w + 1;
+    FUGUE_CHECK(s[2] > 0 && s[3] > 0 && ho > 0 && wo > 0, "ConvTranspose2d: input ", s.str(), " gives an empty output");
     detail::conv_geometry g;
     g.n = s[0];
     g.c_in = o_.out_channels;  // the adjoint conv reads [B, C_out, H', W']

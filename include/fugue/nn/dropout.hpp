@@ -36,9 +36,12 @@ ad::Var<T, B> dropout_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, T p, Phil
   FUGUE_CHECK(p >= T(0) && p < T(1), "dropout probability ", p, " outside [0, 1)");
   if (p == T(0)) return x;
   Tensor<T, B> mask = ad::detail::dropout_mask<T, B>(x.shape(), p, rng);
-  return tape.record(ops::mul(x.value(), mask), {x}, [mask](const Tensor<T, B>& g, auto& sink) {
-    if (sink.needs(0)) sink.accumulate(0, ops::mul(g, mask));
-  }, "nn_dropout");
+  return tape.record(
+      ops::mul(x.value(), mask), {x},
+      [mask](const Tensor<T, B>& g, auto& sink) {
+        if (sink.needs(0)) sink.accumulate(0, ops::mul(g, mask));
+      },
+      "nn_dropout");
 }
 
 template <Scalar T, Backend B = cpu::native>

@@ -92,8 +92,8 @@ class Embedding {
   void check_ids(std::span<const index_t> ids, const Shape& shape) const {
     FUGUE_CHECK(index_t(ids.size()) == shape.numel(), "Embedding: ", ids.size(), " ids for shape ", shape.str());
     for (std::size_t i = 0; i < ids.size(); ++i)
-      FUGUE_CHECK(ids[i] >= 0 && ids[i] < num_, "Embedding: id ", ids[i], " at position ", i,
-                  " out of range [0, ", num_, ")");
+      FUGUE_CHECK(ids[i] >= 0 && ids[i] < num_, "Embedding: id ", ids[i], " at position ", i, " out of range [0, ",
+                  num_, ")");
   }
   void gather(std::span<const index_t> ids, const T* w, T* y) const {
     for (std::size_t i = 0; i < ids.size(); ++i)

@@ -73,8 +73,7 @@ class GRUCell {
   detail::gru_seq_vars<T, B> operator()(ad::Tape<T, B>& tape, const var_type& x, const var_type* h0 = nullptr,
                                         bool reverse = false) {
     check_input(x.shape());
-    return detail::gru_seq_op(tape, x, tape.param(kernel), tape.param(recurrent_kernel), tape.param(bias), h0,
-                              reverse);
+    return detail::gru_seq_op(tape, x, tape.param(kernel), tape.param(recurrent_kernel), tape.param(bias), h0, reverse);
   }
 
   struct Sequence {
@@ -92,9 +91,8 @@ class GRUCell {
     auto acts = tensor_type::empty({d.B, d.T, 3 * h_});
     auto hn = tensor_type::empty({d.B, d.T, h_});
     auto q = tensor_type::empty({d.B, 3 * h_});
-    detail::gru_forward_seq<B>(d, xc.data(), kernel.value.data(), recurrent_kernel.value.data(),
-                               bias.value.data(), h0 ? h0c.data() : nullptr, reverse, out.y.data(), acts.data(),
-                               hn.data(), q.data());
+    detail::gru_forward_seq<B>(d, xc.data(), kernel.value.data(), recurrent_kernel.value.data(), bias.value.data(),
+                               h0 ? h0c.data() : nullptr, reverse, out.y.data(), acts.data(), hn.data(), q.data());
     out.h.copy_from(out.y.select(1, reverse ? 0 : d.T - 1));
     return out;
   }
@@ -102,8 +100,8 @@ class GRUCell {
   // One step in place: h [batch, H] read and overwritten; x [batch, In].
   void step(const tensor_type& x, tensor_type& h) {
     const index_t n = x.rank() == 2 ? x.dim(0) : 0;
-    FUGUE_CHECK(x.rank() == 2 && x.dim(1) == in_ && x.is_contiguous(), "GRUCell::step: x of shape ",
-                x.shape().str(), ", expected contiguous [batch, ", in_, "]");
+    FUGUE_CHECK(x.rank() == 2 && x.dim(1) == in_ && x.is_contiguous(), "GRUCell::step: x of shape ", x.shape().str(),
+                ", expected contiguous [batch, ", in_, "]");
     FUGUE_CHECK(h.rank() == 2 && h.dim(0) == n && h.dim(1) == h_ && h.is_contiguous(), "GRUCell::step: state h ",
                 h.shape().str(), " for batch ", n, ", hidden ", h_);
     step_raw(n, x.data(), h.data());
@@ -123,10 +121,11 @@ class GRUCell {
     q_.rows(batch, 3 * h_);
   }
 
-  void load_keras(const tensor_type& k, const tensor_type& rk, const tensor_type& b, std::string_view name = "gru_cell") {
+  void load_keras(const tensor_type& k, const tensor_type& rk, const tensor_type& b,
+                  std::string_view name = "gru_cell") {
     const std::string n(name);
-    FUGUE_CHECK(!(b.defined() && b.rank() == 1), "parameter '", n,
-                "/bias' has shape ", b.shape().str(), ": a single bias vector means Keras reset_after=False, ",
+    FUGUE_CHECK(!(b.defined() && b.rank() == 1), "parameter '", n, "/bias' has shape ", b.shape().str(),
+                ": a single bias vector means Keras reset_after=False, ",
                 "which fugue's GRU does not implement (it follows reset_after=True / PyTorch)");
     detail::check_param_shape(k, {in_, 3 * h_}, n + "/kernel");
     detail::check_param_shape(rk, {h_, 3 * h_}, n + "/recurrent_kernel");
@@ -135,8 +134,8 @@ class GRUCell {
     recurrent_kernel.value.copy_from(rk);
     bias.value.copy_from(b);
   }
-  void load_pytorch(const tensor_type& w_ih, const tensor_type& w_hh, const tensor_type& b_ih,
-                    const tensor_type& b_hh, std::string_view name = "gru", std::string_view suffix = "") {
+  void load_pytorch(const tensor_type& w_ih, const tensor_type& w_hh, const tensor_type& b_ih, const tensor_type& b_hh,
+                    std::string_view name = "gru", std::string_view suffix = "") {
     const std::string n(name), s(suffix);
     const index_t G = 3 * h_;
     detail::check_param_shape(w_ih, {G, in_}, n + ".weight_ih" + s);
@@ -144,7 +143,8 @@ class GRUCell {
     detail::check_param_shape(b_ih, {G}, n + ".bias_ih" + s);
     detail::check_param_shape(b_hh, {G}, n + ".bias_hh" + s);
     const auto wi = w_ih.to_vector(), wh = w_hh.to_vector(), bi = b_ih.to_vector(), bh = b_hh.to_vector();
-    std::vector<T> k(static_cast<std::size_t>(in_ * G)), rk(static_cast<std::size_t>(h_ * G)), bb(static_cast<std::size_t>(2 * G));
+    std::vector<T> k(static_cast<std::size_t>(in_ * G)), rk(static_cast<std::size_t>(h_ * G)),
+        bb(static_cast<std::size_t>(2 * G));
     for (int tg = 0; tg < 3; ++tg) {
       const index_t og = torch_to_ours(tg);
       for (index_t u = 0; u < h_; ++u) {
@@ -169,7 +169,8 @@ class GRUCell {
     detail::check_param_shape(rk, {h_, G}, "recurrent_kernel");
     detail::check_param_shape(b, {2, G}, "bias");
     const auto kv = k.to_vector(), rv = rk.to_vector(), bv = b.to_vector();
-    std::vector<T> wi(static_cast<std::size_t>(G * in_)), wh(static_cast<std::size_t>(G * h_)), bi(static_cast<std::size_t>(G)), bh(static_cast<std::size_t>(G));
+    std::vector<T> wi(static_cast<std::size_t>(G * in_)), wh(static_cast<std::size_t>(G * h_)),
+        bi(static_cast<std::size_t>(G)), bh(static_cast<std::size_t>(G));
     for (int tg = 0; tg < 3; ++tg) {
       const index_t og = torch_to_ours(tg);
       for (index_t u = 0; u < h_; ++u) {
@@ -215,8 +216,10 @@ class GRUCell {
       const int band = t % per;
       const index_t c0 = chunks * band / per * chunk;
       const index_t c1 = band + 1 == per ? G : chunks * (band + 1) / per * chunk;
-      if (t < per) B::gemv(true, in_, c1 - c0, T(1), w + c0, G, x, T(0), p + c0);
-      else B::gemv(true, h_, c1 - c0, T(1), u + c0, G, h, T(0), q + c0);
+      if (t < per)
+        B::gemv(true, in_, c1 - c0, T(1), w + c0, G, x, T(0), p + c0);
+      else
+        B::gemv(true, h_, c1 - c0, T(1), u + c0, G, h, T(0), q + c0);
     });
     detail::gru_gates<B>(h_, p, q, bias.value.data(), h, static_cast<T*>(nullptr), h);
   }
@@ -245,9 +248,9 @@ class GRU {
     std::vector<tensor_type> h;  // [B, H] each, index l * directions + d
   };
   struct Output {
-    var_type y;                  // [B, T, directions * H]
-    std::vector<var_type> final; // final h per layer-direction
-    var_type last_h;             // top layer's final h ([fw | bw] when bidirectional)
+    var_type y;                   // [B, T, directions * H]
+    std::vector<var_type> final;  // final h per layer-direction
+    var_type last_h;              // top layer's final h ([fw | bw] when bidirectional)
   };
 
   explicit GRU(index_t input_size = In, index_t hidden_size = H, Philox init = {0x5eed, 0})
@@ -263,7 +266,9 @@ class GRU {
 
   index_t input_size() const noexcept { return in_; }
   index_t hidden_size() const noexcept { return h_; }
-  Cell& cell(int layer, int direction = 0) { return cells_.at(static_cast<std::size_t>(layer * directions + direction)); }
+  Cell& cell(int layer, int direction = 0) {
+    return cells_.at(static_cast<std::size_t>(layer * directions + direction));
+  }
 
   State make_state(index_t batch) const {
     State s;
@@ -324,8 +329,8 @@ class GRU {
   // returns the top layer's h. No allocation once reserve(batch) covers the batch.
   const tensor_type& step(const tensor_type& x, State& state) {
     static_assert(!Bidirectional, "step() runs forward in time: a bidirectional GRU has no step");
-    FUGUE_CHECK(state.h.size() == std::size_t(Layers), "GRU::step: state has ", state.h.size(),
-                " layers, expected ", Layers, " (use make_state)");
+    FUGUE_CHECK(state.h.size() == std::size_t(Layers), "GRU::step: state has ", state.h.size(), " layers, expected ",
+                Layers, " (use make_state)");
     cells_[0].step(x, state.h[0]);
     for (int l = 1; l < Layers; ++l) cells_[std::size_t(l)].step(state.h[std::size_t(l - 1)], state.h[std::size_t(l)]);
     return state.h.back();
@@ -350,8 +355,7 @@ class GRU {
       }
   }
   void load_keras(int layer, int direction, const tensor_type& k, const tensor_type& rk, const tensor_type& b) {
-    cell(layer, direction)
-        .load_keras(k, rk, b, "gru layer " + std::to_string(layer) + (direction ? " bw" : " fw"));
+    cell(layer, direction).load_keras(k, rk, b, "gru layer " + std::to_string(layer) + (direction ? " bw" : " fw"));
   }
 
   template <class F>

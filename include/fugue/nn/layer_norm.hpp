@@ -93,7 +93,8 @@ class LayerNorm {
   explicit LayerNorm(LayerNormOptions o) : o_(o) {
     if (N != dyn && o_.normalized_size == 0) o_.normalized_size = N;
     FUGUE_CHECK(N == dyn || o_.normalized_size == N, "LayerNorm: size ", o_.normalized_size, " but the type says ", N);
-    FUGUE_CHECK(o_.normalized_size > 0 && o_.eps > 0, "LayerNorm: invalid size ", o_.normalized_size, " or eps ", o_.eps);
+    FUGUE_CHECK(o_.normalized_size > 0 && o_.eps > 0, "LayerNorm: invalid size ", o_.normalized_size, " or eps ",
+                o_.eps);
     if (o_.elementwise_affine) {
       weight.value = Tensor_::ones({o_.normalized_size});
       bias.value = Tensor_::zeros({o_.normalized_size});

@@ -62,8 +62,7 @@ class LSTMCell {
   static constexpr index_t input_extent = In;
   static constexpr index_t hidden_extent = H;
 
-  explicit LSTMCell(index_t input_size = In, index_t hidden_size = H, Philox init = {0x5eed, 0},
-                    T forget_bias = T(1))
+  explicit LSTMCell(index_t input_size = In, index_t hidden_size = H, Philox init = {0x5eed, 0}, T forget_bias = T(1))
       : in_(input_size), h_(hidden_size), forget_bias_(forget_bias) {
     FUGUE_CHECK(In == dyn || in_ == In, "LSTMCell: input size ", in_, " but the type says ", In);
     FUGUE_CHECK(H == dyn || h_ == H, "LSTMCell: hidden size ", h_, " but the type says ", H);
@@ -116,12 +115,12 @@ class LSTMCell {
   // Allocation-free once reserve(batch) has been called (batch 1 is reserved).
   void step(const tensor_type& x, tensor_type& h, tensor_type& c) {
     const index_t n = x.rank() == 2 ? x.dim(0) : 0;
-    FUGUE_CHECK(x.rank() == 2 && x.dim(1) == in_ && x.is_contiguous(), "LSTMCell::step: x of shape ",
-                x.shape().str(), ", expected contiguous [batch, ", in_, "]");
+    FUGUE_CHECK(x.rank() == 2 && x.dim(1) == in_ && x.is_contiguous(), "LSTMCell::step: x of shape ", x.shape().str(),
+                ", expected contiguous [batch, ", in_, "]");
     FUGUE_CHECK(h.rank() == 2 && h.dim(0) == n && h.dim(1) == h_ && h.is_contiguous() && c.rank() == 2 &&
                     c.dim(0) == n && c.dim(1) == h_ && c.is_contiguous(),
-                "LSTMCell::step: state h ", h.shape().str(), " / c ", c.shape().str(), " for batch ", n,
-                ", hidden ", h_);
+                "LSTMCell::step: state h ", h.shape().str(), " / c ", c.shape().str(), " for batch ", n, ", hidden ",
+                h_);
     step_raw(n, x.data(), h.data(), c.data());
   }
   void step_raw(index_t n, const T* x, T* h, T* c) {
@@ -150,8 +149,8 @@ class LSTMCell {
     bias.value.copy_from(b);
     forget_bias_ = forget_bias;
   }
-  void load_pytorch(const tensor_type& w_ih, const tensor_type& w_hh, const tensor_type& b_ih,
-                    const tensor_type& b_hh, std::string_view name = "lstm", std::string_view suffix = "") {
+  void load_pytorch(const tensor_type& w_ih, const tensor_type& w_hh, const tensor_type& b_ih, const tensor_type& b_hh,
+                    std::string_view name = "lstm", std::string_view suffix = "") {
     const std::string n(name), s(suffix);
     detail::check_param_shape(w_ih, {4 * h_, in_}, n + ".weight_ih" + s);
     detail::check_param_shape(w_hh, {4 * h_, h_}, n + ".weight_hh" + s);
@@ -183,7 +182,8 @@ class LSTMCell {
     detail::check_param_shape(b, {4 * h_}, "bias");
     const auto kv = k.to_vector(), bv = b.to_vector();
     const index_t G = 4 * h_;
-    std::vector<T> wi(static_cast<std::size_t>(G * in_)), wh(static_cast<std::size_t>(G * h_)), bb(static_cast<std::size_t>(G));
+    std::vector<T> wi(static_cast<std::size_t>(G * in_)), wh(static_cast<std::size_t>(G * h_)),
+        bb(static_cast<std::size_t>(G));
     for (int tg = 0; tg < 4; ++tg) {
       const index_t og = torch_to_ours(tg);
       for (index_t u = 0; u < h_; ++u) {
@@ -239,13 +239,12 @@ class LSTM {
     std::vector<var_type> h, c;
   };
   struct Output {
-    var_type y;          // [B, T, directions * H]
-    StateVars final;     // final h / c per layer-direction
-    var_type last_h;     // top layer's final h, [fw | bw] when bidirectional
+    var_type y;       // [B, T, directions * H]
+    StateVars final;  // final h / c per layer-direction
+    var_type last_h;  // top layer's final h, [fw | bw] when bidirectional
   };
 
-  explicit LSTM(index_t input_size = In, index_t hidden_size = H, Philox init = {0x5eed, 0},
-                T forget_bias = T(1))
+  explicit LSTM(index_t input_size = In, index_t hidden_size = H, Philox init = {0x5eed, 0}, T forget_bias = T(1))
       : in_(input_size), h_(hidden_size) {
     FUGUE_CHECK(In == dyn || in_ == In, "LSTM: input size ", in_, " but the type says ", In);
     FUGUE_CHECK(H == dyn || h_ == H, "LSTM: hidden size ", h_, " but the type says ", H);
@@ -258,7 +257,9 @@ class LSTM {
 
   index_t input_size() const noexcept { return in_; }
   index_t hidden_size() const noexcept { return h_; }
-  Cell& cell(int layer, int direction = 0) { return cells_.at(static_cast<std::size_t>(layer * directions + direction)); }
+  Cell& cell(int layer, int direction = 0) {
+    return cells_.at(static_cast<std::size_t>(layer * directions + direction));
+  }
   const Cell& cell(int layer, int direction = 0) const {
     return cells_.at(static_cast<std::size_t>(layer * directions + direction));
   }
@@ -290,8 +291,8 @@ class LSTM {
     }
     out.y = cur;
     const std::size_t top = std::size_t((Layers - 1) * directions);
-    out.last_h = directions == 2 ? detail::concat_last_op(tape, out.final.h[top], out.final.h[top + 1])
-                                 : out.final.h[top];
+    out.last_h =
+        directions == 2 ? detail::concat_last_op(tape, out.final.h[top], out.final.h[top + 1]) : out.final.h[top];
     return out;
   }
 
@@ -323,7 +324,8 @@ class LSTM {
     FUGUE_CHECK(state.h.size() == std::size_t(Layers) && state.c.size() == std::size_t(Layers),
                 "LSTM::step: state has ", state.h.size(), " layers, expected ", Layers, " (use make_state)");
     cells_[0].step(x, state.h[0], state.c[0]);
-    for (int l = 1; l < Layers; ++l) cells_[std::size_t(l)].step(state.h[std::size_t(l - 1)], state.h[std::size_t(l)], state.c[std::size_t(l)]);
+    for (int l = 1; l < Layers; ++l)
+      cells_[std::size_t(l)].step(state.h[std::size_t(l - 1)], state.h[std::size_t(l)], state.c[std::size_t(l)]);
     return state.h.back();
   }
   void reserve(index_t batch) {

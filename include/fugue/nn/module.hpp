@@ -40,8 +40,7 @@ concept Module = requires(M& m) { m.visit_parameters(detail::parameter_probe{}, 
 template <class T, class B, Module M>
 std::vector<std::pair<std::string, ad::Parameter<T, B>*>> named_parameters(M& m, std::string_view prefix = {}) {
   std::vector<std::pair<std::string, ad::Parameter<T, B>*>> out;
-  m.visit_parameters([&](const std::string& name, ad::Parameter<T, B>& p) { out.emplace_back(name, &p); },
-                     prefix);
+  m.visit_parameters([&](const std::string& name, ad::Parameter<T, B>& p) { out.emplace_back(name, &p); }, prefix);
   return out;
 }
 

@@ -47,8 +47,10 @@ struct chain<X, L, Rest...> {
 
 template <class R>
 decltype(auto) sequence_output(R&& r) {
-  if constexpr (requires { r.y; }) return (r.y);
-  else return std::forward<R>(r);
+  if constexpr (requires { r.y; })
+    return (r.y);
+  else
+    return std::forward<R>(r);
 }
 
 }  // namespace detail
@@ -105,8 +107,10 @@ class Sequential {
   }
   template <std::size_t I, class Tn>
   Tn apply_fwd(const Tn& x) const {
-    if constexpr (I == sizeof...(Ls)) return x;
-    else return apply_fwd<I + 1>(Tn(std::get<I>(layers_).forward(x)));
+    if constexpr (I == sizeof...(Ls))
+      return x;
+    else
+      return apply_fwd<I + 1>(Tn(std::get<I>(layers_).forward(x)));
   }
   template <std::size_t I, class F>
   void visit(F& f, std::string_view prefix) {

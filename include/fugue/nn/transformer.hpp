@@ -32,9 +32,9 @@ namespace fugue::nn {
 
 struct TransformerLayerOptions {
   index_t d_model = 512, nhead = 8, dim_feedforward = 2048;
-  double dropout = 0.1;                // residual dropout (torch dropout1/2/3)
-  double attention_dropout = -1;       // on attention probs (-1: = dropout, as torch)
-  double relu_dropout = -1;            // inside the FFN (-1: = dropout, as torch)
+  double dropout = 0.1;           // residual dropout (torch dropout1/2/3)
+  double attention_dropout = -1;  // on attention probs (-1: = dropout, as torch)
+  double relu_dropout = -1;       // inside the FFN (-1: = dropout, as torch)
   DenseActivation activation = DenseActivation::relu;
   double layer_norm_eps = 1e-5;
   bool norm_first = false;
@@ -69,8 +69,8 @@ struct ffn_linear {
     bias.value = Tensor<T, B>::uniform({out}, {init.seed, init.stream + 1}, -bound, bound);
   }
   ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, DenseActivation act = DenseActivation::none) {
-    return dense_op(tape, x, tape.param(weight), std::optional<ad::Var<T, B>>(tape.param(bias)), 0,
-                    weight.value.dim(0), act);
+    return dense_op(tape, x, tape.param(weight), std::optional<ad::Var<T, B>>(tape.param(bias)), 0, weight.value.dim(0),
+                    act);
   }
   Tensor<T, B> forward(const Tensor<T, B>& x, DenseActivation act = DenseActivation::none) const {
     return dense_tensor(x, weight.value, &bias.value, 0, weight.value.dim(0), act);
@@ -109,8 +109,8 @@ class TransformerEncoderLayer {
   const TransformerLayerOptions& options() const noexcept { return o_; }
 
   Var_ operator()(ad::Tape<T, B>& tape, const Var_& x, const AttentionMask<T, B>& mask = {}) {
-    FUGUE_CHECK(x.shape().rank() == 3 && x.shape()[2] == o_.d_model, "TransformerEncoderLayer: input ",
-                x.shape().str(), ", expected [N, L, ", o_.d_model, "]");
+    FUGUE_CHECK(x.shape().rank() == 3 && x.shape()[2] == o_.d_model, "TransformerEncoderLayer: input ", x.shape().str(),
+                ", expected [N, L, ", o_.d_model, "]");
     if (o_.norm_first) {
       Var_ h = detail::add_op(tape, x, drop1(tape, self_attn(tape, norm1(tape, x), nullptr, mask)));
       return detail::add_op(tape, h, drop2(tape, ff(tape, norm2(tape, h))));
@@ -188,8 +188,8 @@ class TransformerDecoderLayer {
   // self_mask.causal is forced on; memory_mask applies to the cross-attention.
   Var_ operator()(ad::Tape<T, B>& tape, const Var_& x, const Var_* memory, AttentionMask<T, B> self_mask = {},
                   const AttentionMask<T, B>& memory_mask = {}) {
-    FUGUE_CHECK(x.shape().rank() == 3 && x.shape()[2] == o_.d_model, "TransformerDecoderLayer: input ",
-                x.shape().str(), ", expected [N, L, ", o_.d_model, "]");
+    FUGUE_CHECK(x.shape().rank() == 3 && x.shape()[2] == o_.d_model, "TransformerDecoderLayer: input ", x.shape().str(),
+                ", expected [N, L, ", o_.d_model, "]");
     self_mask.causal = true;
     Var_ h = x;
     if (o_.norm_first) {

@@ -51,19 +51,61 @@ Tensor<T, B> binary(const Tensor<T, B>& a, const Tensor<T, B>& b, F f) {
 }
 
 // --- named operations (fugue::fn functors: the same on every backend) ---------
-template <class T, class B> Tensor<T, B> add(const Tensor<T, B>& a, const Tensor<T, B>& b) { return binary(a, b, fn::add{}); }
-template <class T, class B> Tensor<T, B> sub(const Tensor<T, B>& a, const Tensor<T, B>& b) { return binary(a, b, fn::sub{}); }
-template <class T, class B> Tensor<T, B> mul(const Tensor<T, B>& a, const Tensor<T, B>& b) { return binary(a, b, fn::mul{}); }
-template <class T, class B> Tensor<T, B> div(const Tensor<T, B>& a, const Tensor<T, B>& b) { return binary(a, b, fn::div{}); }
-template <class T, class B> Tensor<T, B> scale(const Tensor<T, B>& a, T s) { return unary(a, fn::scale_by<T>{s}); }
-template <class T, class B> Tensor<T, B> add_scalar(const Tensor<T, B>& a, T s) { return unary(a, fn::add_value<T>{s}); }
-template <class T, class B> Tensor<T, B> neg(const Tensor<T, B>& a) { return unary(a, fn::neg{}); }
-template <class T, class B> Tensor<T, B> square(const Tensor<T, B>& a) { return unary(a, fn::square{}); }
-template <class T, class B> Tensor<T, B> exp(const Tensor<T, B>& a) { return unary(a, fn::exp{}); }
-template <class T, class B> Tensor<T, B> log(const Tensor<T, B>& a) { return unary(a, fn::log{}); }
-template <class T, class B> Tensor<T, B> sqrt(const Tensor<T, B>& a) { return unary(a, fn::sqrt{}); }
-template <class T, class B> Tensor<T, B> tanh(const Tensor<T, B>& a) { return unary(a, fn::tanh{}); }
-template <class T, class B> Tensor<T, B> sigmoid(const Tensor<T, B>& a) { return unary(a, fn::sigmoid<T>{}); }
-template <class T, class B> Tensor<T, B> relu(const Tensor<T, B>& a) { return unary(a, fn::relu<T>{}); }
+template <class T, class B>
+Tensor<T, B> add(const Tensor<T, B>& a, const Tensor<T, B>& b) {
+  return binary(a, b, fn::add{});
+}
+template <class T, class B>
+Tensor<T, B> sub(const Tensor<T, B>& a, const Tensor<T, B>& b) {
+  return binary(a, b, fn::sub{});
+}
+template <class T, class B>
+Tensor<T, B> mul(const Tensor<T, B>& a, const Tensor<T, B>& b) {
+  return binary(a, b, fn::mul{});
+}
+template <class T, class B>
+Tensor<T, B> div(const Tensor<T, B>& a, const Tensor<T, B>& b) {
+  return binary(a, b, fn::div{});
+}
+template <class T, class B>
+Tensor<T, B> scale(const Tensor<T, B>& a, T s) {
+  return unary(a, fn::scale_by<T>{s});
+}
+template <class T, class B>
+Tensor<T, B> add_scalar(const Tensor<T, B>& a, T s) {
+  return unary(a, fn::add_value<T>{s});
+}
+template <class T, class B>
+Tensor<T, B> neg(const Tensor<T, B>& a) {
+  return unary(a, fn::neg{});
+}
+template <class T, class B>
+Tensor<T, B> square(const Tensor<T, B>& a) {
+  return unary(a, fn::square{});
+}
+template <class T, class B>
+Tensor<T, B> exp(const Tensor<T, B>& a) {
+  return unary(a, fn::exp{});
+}
+template <class T, class B>
+Tensor<T, B> log(const Tensor<T, B>& a) {
+  return unary(a, fn::log{});
+}
+template <class T, class B>
+Tensor<T, B> sqrt(const Tensor<T, B>& a) {
+  return unary(a, fn::sqrt{});
+}
+template <class T, class B>
+Tensor<T, B> tanh(const Tensor<T, B>& a) {
+  return unary(a, fn::tanh{});
+}
+template <class T, class B>
+Tensor<T, B> sigmoid(const Tensor<T, B>& a) {
+  return unary(a, fn::sigmoid<T>{});
+}
+template <class T, class B>
+Tensor<T, B> relu(const Tensor<T, B>& a) {
+  return unary(a, fn::relu<T>{});
+}
 
 }  // namespace fugue::ops

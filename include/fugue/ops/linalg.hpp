@@ -34,15 +34,21 @@ gemm_operand as_gemm_operand(const Tensor<T, B>& m) {
 // C = A B (+ into `out`, which must have the right shape, when given).
 template <class T, class B>
 Tensor<T, B> matmul(const Tensor<T, B>& a, const Tensor<T, B>& b) {
-  FUGUE_CHECK(a.rank() >= 2 && a.rank() <= 3 && b.rank() >= 2 && b.rank() <= 3, "matmul of shapes ",
-              a.shape().str(), " and ", b.shape().str(), ": ranks 2 or 3 expected");
+  FUGUE_CHECK(a.rank() >= 2 && a.rank() <= 3 && b.rank() >= 2 && b.rank() <= 3, "matmul of shapes ", a.shape().str(),
+              " and ", b.shape().str(), ": ranks 2 or 3 expected");
   const index_t M = a.dim(-2), K = a.dim(-1), N = b.dim(-1);
   FUGUE_CHECK(b.dim(-2) == K, "matmul inner dimensions differ: ", a.shape().str(), " x ", b.shape().str());
   if (a.rank() == 2 && b.rank() == 2) {
     Tensor<T, B> ac = a, bc = b;
     auto oa = detail::as_gemm_operand(ac), ob = detail::as_gemm_operand(bc);
-    if (!oa.ok) { ac = a.clone(); oa = detail::as_gemm_operand(ac); }
-    if (!ob.ok) { bc = b.clone(); ob = detail::as_gemm_operand(bc); }
+    if (!oa.ok) {
+      ac = a.clone();
+      oa = detail::as_gemm_operand(ac);
+    }
+    if (!ob.ok) {
+      bc = b.clone();
+      ob = detail::as_gemm_operand(bc);
+    }
     auto c = Tensor<T, B>::empty({M, N});
     if (M == 1 && !ob.trans) {
       // Row-vector times matrix: y = B^T x, the batch-1 recurrent shape.
@@ -55,8 +61,8 @@ Tensor<T, B> matmul(const Tensor<T, B>& a, const Tensor<T, B>& b) {
     return c;
   }
   const index_t batch = a.rank() == 3 ? a.dim(0) : b.dim(0);
-  FUGUE_CHECK(a.rank() == 2 || b.rank() == 2 || a.dim(0) == b.dim(0), "matmul batch sizes differ: ",
-              a.shape().str(), " x ", b.shape().str());
+  FUGUE_CHECK(a.rank() == 2 || b.rank() == 2 || a.dim(0) == b.dim(0), "matmul batch sizes differ: ", a.shape().str(),
+              " x ", b.shape().str());
   if (a.rank() == 3 && b.rank() == 2) {
     // [Bt, M, K] x [K, N]: one GEMM over the flattened batch when a is contiguous.
     if (a.is_contiguous()) return matmul(a.reshape({batch * M, K}), b).reshape({batch, M, N});
@@ -65,8 +71,14 @@ Tensor<T, B> matmul(const Tensor<T, B>& a, const Tensor<T, B>& b) {
   Tensor<T, B> ac = a.rank() == 3 ? a : a.unsqueeze(0).broadcast_to({batch, M, K});
   Tensor<T, B> bc = b.rank() == 3 ? b : b.unsqueeze(0).broadcast_to({batch, K, N});
   auto oa = detail::as_gemm_operand(ac), ob = detail::as_gemm_operand(bc);
-  if (!oa.ok) { ac = ac.clone(); oa = detail::as_gemm_operand(ac); }
-  if (!ob.ok) { bc = bc.clone(); ob = detail::as_gemm_operand(bc); }
+  if (!oa.ok) {
+    ac = ac.clone();
+    oa = detail::as_gemm_operand(ac);
+  }
+  if (!ob.ok) {
+    bc = bc.clone();
+    ob = detail::as_gemm_operand(bc);
+  }
   B::gemm_batched(oa.trans, ob.trans, M, N, K, T(1), ac.data(), oa.ld, ac.strides()[0], bc.data(), ob.ld,
                   bc.strides()[0], T(0), c.data(), N, M * N, batch);
   return c;
@@ -81,8 +93,8 @@ Tensor<T, B> linear(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tensor<T
   Tensor<T, B> x2 = x.contiguous().reshape({-1, in});
   Tensor<T, B> y = matmul(x2, w.t());
   if (bias) {
-    FUGUE_CHECK(bias->rank() == 1 && bias->dim(0) == out, "linear: bias ", bias->shape().str(),
-                " for ", out, " outputs");
+    FUGUE_CHECK(bias->rank() == 1 && bias->dim(0) == out, "linear: bias ", bias->shape().str(), " for ", out,
+                " outputs");
     const index_t rows = y.dim(0);
     Tensor<T, B> bc = bias->contiguous();
     for (index_t r = 0; r < rows; ++r) B::zip(out, y.data() + r * out, bc.data(), y.data() + r * out, fn::add{});
@@ -95,8 +107,7 @@ Tensor<T, B> linear(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tensor<T
 // Compile-time checked product of statically shaped matrices.
 template <class T, class B, class EA, class EB>
   requires matmul_compatible<EA, EB>
-ShapedTensor<T, matmul_extents<EA, EB>, B> matmul(const ShapedTensor<T, EA, B>& a,
-                                                  const ShapedTensor<T, EB, B>& b) {
+ShapedTensor<T, matmul_extents<EA, EB>, B> matmul(const ShapedTensor<T, EA, B>& a, const ShapedTensor<T, EB, B>& b) {
   return ShapedTensor<T, matmul_extents<EA, EB>, B>(matmul(a.tensor(), b.tensor()));
 }
 

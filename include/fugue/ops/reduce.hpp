@@ -94,8 +94,8 @@ Tensor<T, B> layer_norm(const Tensor<T, B>& x, std::type_identity_t<const Tensor
   Shape stat = x.shape().erase(-1);
   if (mean_out) *mean_out = Tensor<T, B>::empty(stat);
   if (rstd_out) *rstd_out = Tensor<T, B>::empty(stat);
-  B::layer_norm_rows(rows, n, xc.data(), gamma ? gamma->data() : nullptr, beta ? beta->data() : nullptr, eps,
-                     y.data(), mean_out ? mean_out->data() : nullptr, rstd_out ? rstd_out->data() : nullptr);
+  B::layer_norm_rows(rows, n, xc.data(), gamma ? gamma->data() : nullptr, beta ? beta->data() : nullptr, eps, y.data(),
+                     mean_out ? mean_out->data() : nullptr, rstd_out ? rstd_out->data() : nullptr);
   return y;
 }
 

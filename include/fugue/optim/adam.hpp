@@ -93,8 +93,10 @@ class AdamBase : public Optimizer<T, B> {
       for (std::size_t k = 0; k < n; ++k) {
         T gk = o_.maximize ? -gv[k] : gv[k];
         if (o_.weight_decay != 0) {
-          if (decoupled_) pv[k] = pv[k] * decay;
-          else gk = gk + wd * pv[k];
+          if (decoupled_)
+            pv[k] = pv[k] * decay;
+          else
+            gk = gk + wd * pv[k];
         }
         mv[k] = mv[k] * b1 + one_b1 * gk;
         vv[k] = vv[k] * b2 + one_b2 * gk * gk;
@@ -174,7 +176,8 @@ inline AdamOptions to_adam_options(const AdamWOptions& w) {
 template <Scalar T, Backend B = cpu::native>
 class Adam final : public detail::AdamBase<T, B> {
  public:
-  Adam(NamedParameters<T, B> params, AdamOptions o = {}) : detail::AdamBase<T, B>(std::move(params), o, false, "adam") {}
+  Adam(NamedParameters<T, B> params, AdamOptions o = {})
+      : detail::AdamBase<T, B>(std::move(params), o, false, "adam") {}
   Adam(const std::vector<ad::Parameter<T, B>*>& params, AdamOptions o = {})
       : Adam(Optimizer<T, B>::name_by_index(params), o) {}
   std::string_view kind() const noexcept override { return "adam"; }

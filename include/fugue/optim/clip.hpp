@@ -33,8 +33,10 @@ namespace fugue::optim {
 namespace detail {
 template <class E>
 auto* param_ptr(E&& e) {
-  if constexpr (requires { e.second; }) return e.second;
-  else return e;
+  if constexpr (requires { e.second; })
+    return e.second;
+  else
+    return e;
 }
 
 template <class Range, class F>
@@ -80,8 +82,8 @@ double grad_global_norm(Range&& params) {
 }
 
 struct ClipResult {
-  double norm = 0;     // global norm before clipping
-  double scale = 1;    // factor the gradients were multiplied by (0 when zeroed)
+  double norm = 0;   // global norm before clipping
+  double scale = 1;  // factor the gradients were multiplied by (0 when zeroed)
   bool zeroed = false;
   bool clipped() const noexcept { return scale != 1; }
 };

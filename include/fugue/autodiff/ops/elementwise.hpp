@@ -67,72 +67,79 @@ Var<T, B> unary_dy(const Var<T, B>& x, Fwd fwd, Dy dy, const char* name) {
 template <Scalar T, Backend B>
 Var<T, B> add(const Var<T, B>& a, const Var<T, B>& b) {
   auto& t = detail::common_tape({&a, &b}, "add");
-  return t.record(ops::add(a.value(), b.value()), {a, b},
-                  [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    s.accumulate_broadcast(0, g);
-                    s.accumulate_broadcast(1, g);
-                  },
-                  "add");
+  return t.record(
+      ops::add(a.value(), b.value()), {a, b},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        s.accumulate_broadcast(0, g);
+        s.accumulate_broadcast(1, g);
+      },
+      "add");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> sub(const Var<T, B>& a, const Var<T, B>& b) {
   auto& t = detail::common_tape({&a, &b}, "sub");
-  return t.record(ops::sub(a.value(), b.value()), {a, b},
-                  [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    s.accumulate_broadcast(0, g);
-                    if (s.needs(1)) s.accumulate_broadcast(1, ops::neg(g));
-                  },
-                  "sub");
+  return t.record(
+      ops::sub(a.value(), b.value()), {a, b},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        s.accumulate_broadcast(0, g);
+        if (s.needs(1)) s.accumulate_broadcast(1, ops::neg(g));
+      },
+      "sub");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> mul(const Var<T, B>& a, const Var<T, B>& b) {
   auto& t = detail::common_tape({&a, &b}, "mul");
-  return t.record(ops::mul(a.value(), b.value()), {a, b},
-                  [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    if (s.needs(0)) s.accumulate_broadcast(0, ops::mul(g, s.input(1)));
-                    if (s.needs(1)) s.accumulate_broadcast(1, ops::mul(g, s.input(0)));
-                  },
-                  "mul");
+  return t.record(
+      ops::mul(a.value(), b.value()), {a, b},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (s.needs(0)) s.accumulate_broadcast(0, ops::mul(g, s.input(1)));
+        if (s.needs(1)) s.accumulate_broadcast(1, ops::mul(g, s.input(0)));
+      },
+      "mul");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> div(const Var<T, B>& a, const Var<T, B>& b) {
   auto& t = detail::common_tape({&a, &b}, "div");
-  return t.record(ops::div(a.value(), b.value()), {a, b},
-                  [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    Tensor<T, B> gq = ops::div(g, s.input(1));  // g / b, output shape
-                    if (s.needs(0)) s.accumulate_broadcast(0, gq);
-                    if (s.needs(1))  // d(a/b)/db = -(a/b)/b
-                      s.accumulate_broadcast(1, detail::zip(gq, s.output(), fn::neg_mul{}));
-                  },
-                  "div");
+  return t.record(
+      ops::div(a.value(), b.value()), {a, b},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        Tensor<T, B> gq = ops::div(g, s.input(1));  // g / b, output shape
+        if (s.needs(0)) s.accumulate_broadcast(0, gq);
+        if (s.needs(1))  // d(a/b)/db = -(a/b)/b
+          s.accumulate_broadcast(1, detail::zip(gq, s.output(), fn::neg_mul{}));
+      },
+      "div");
 }
 
 // --- scalar -------------------------------------------------------------------------
 template <Scalar T, Backend B>
 Var<T, B> scale(const Var<T, B>& x, std::type_identity_t<T> c) {
-  return x.tape().record(ops::scale(x.value(), c), {x},
-                         [c](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           if (s.needs(0)) s.accumulate(0, ops::scale(g, c));
-                         },
-                         "scale");
+  return x.tape().record(
+      ops::scale(x.value(), c), {x},
+      [c](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (s.needs(0)) s.accumulate(0, ops::scale(g, c));
+      },
+      "scale");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> add_scalar(const Var<T, B>& x, std::type_identity_t<T> c) {
-  return x.tape().record(ops::add_scalar(x.value(), c), {x},
-                         [](const Tensor<T, B>& g, GradSink<T, B>& s) { s.accumulate(0, g); }, "add_scalar");
+  return x.tape().record(
+      ops::add_scalar(x.value(), c), {x}, [](const Tensor<T, B>& g, GradSink<T, B>& s) { s.accumulate(0, g); },
+      "add_scalar");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> neg(const Var<T, B>& x) {
-  return x.tape().record(ops::neg(x.value()), {x},
-                         [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           if (s.needs(0)) s.accumulate(0, ops::neg(g));
-                         },
-                         "neg");
+  return x.tape().record(
+      ops::neg(x.value()), {x},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (s.needs(0)) s.accumulate(0, ops::neg(g));
+      },
+      "neg");
 }
 
 // --- unary --------------------------------------------------------------------------
@@ -173,7 +180,6 @@ Var<T, B> softplus(const Var<T, B>& x) {
   return detail::unary_dx(x, cpu::fn::softplus{}, fn::softplus_grad{}, "softplus");
 }
 
-
 template <Scalar T, Backend B>
 Var<T, B> pow_scalar(const Var<T, B>& x, std::type_identity_t<T> p) {
   return detail::unary_dx(x, fn::pow_by{double(p)}, fn::pow_grad{double(p)}, "pow_scalar");
@@ -193,37 +199,75 @@ Var<T, B> where(const Tensor<T, B>& mask, const Var<T, B>& a, const Var<T, B>& b
   const Shape out = broadcast_shapes(broadcast_shapes(a.shape(), b.shape()), mask.shape());
   Tensor<T, B> m = mask.broadcast_to(out).contiguous();
   Tensor<T, B> y = detail::zip3(m, a.value().broadcast_to(out), b.value().broadcast_to(out), fn::pick_where_nonzero{});
-  return t.record(std::move(y), {a, b},
-                  [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    if (s.needs(0)) s.accumulate_broadcast(0, detail::zip(m, g, fn::keep_where_nonzero{}));
-                    if (s.needs(1)) s.accumulate_broadcast(1, detail::zip(m, g, fn::keep_where_zero{}));
-                  },
-                  "where");
+  return t.record(
+      std::move(y), {a, b},
+      [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (s.needs(0)) s.accumulate_broadcast(0, detail::zip(m, g, fn::keep_where_nonzero{}));
+        if (s.needs(1)) s.accumulate_broadcast(1, detail::zip(m, g, fn::keep_where_zero{}));
+      },
+      "where");
 }
 
 // x * mask with a constant mask (broadcast to x's shape).
 template <Scalar T, Backend B>
 Var<T, B> mask_mul(const Var<T, B>& x, const Tensor<T, B>& mask) {
   Tensor<T, B> m = mask.broadcast_to(x.shape()).contiguous();
-  return x.tape().record(detail::zip(x.value(), m, cpu::fn::mul{}), {x},
-                         [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           if (s.needs(0)) s.accumulate(0, detail::zip(g, m, cpu::fn::mul{}));
-                         },
-                         "mask_mul");
+  return x.tape().record(
+      detail::zip(x.value(), m, cpu::fn::mul{}), {x},
+      [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (s.needs(0)) s.accumulate(0, detail::zip(g, m, cpu::fn::mul{}));
+      },
+      "mask_mul");
 }
 
 // --- operators ------------------------------------------------------------------------
-template <Scalar T, Backend B> Var<T, B> operator+(const Var<T, B>& a, const Var<T, B>& b) { return add(a, b); }
-template <Scalar T, Backend B> Var<T, B> operator-(const Var<T, B>& a, const Var<T, B>& b) { return sub(a, b); }
-template <Scalar T, Backend B> Var<T, B> operator*(const Var<T, B>& a, const Var<T, B>& b) { return mul(a, b); }
-template <Scalar T, Backend B> Var<T, B> operator/(const Var<T, B>& a, const Var<T, B>& b) { return div(a, b); }
-template <Scalar T, Backend B> Var<T, B> operator-(const Var<T, B>& a) { return neg(a); }
-template <Scalar T, Backend B> Var<T, B> operator+(const Var<T, B>& a, std::type_identity_t<T> c) { return add_scalar(a, c); }
-template <Scalar T, Backend B> Var<T, B> operator+(std::type_identity_t<T> c, const Var<T, B>& a) { return add_scalar(a, c); }
-template <Scalar T, Backend B> Var<T, B> operator-(const Var<T, B>& a, std::type_identity_t<T> c) { return add_scalar(a, -c); }
-template <Scalar T, Backend B> Var<T, B> operator-(std::type_identity_t<T> c, const Var<T, B>& a) { return add_scalar(neg(a), c); }
-template <Scalar T, Backend B> Var<T, B> operator*(const Var<T, B>& a, std::type_identity_t<T> c) { return scale(a, c); }
-template <Scalar T, Backend B> Var<T, B> operator*(std::type_identity_t<T> c, const Var<T, B>& a) { return scale(a, c); }
-template <Scalar T, Backend B> Var<T, B> operator/(const Var<T, B>& a, std::type_identity_t<T> c) { return scale(a, T(1) / c); }
+template <Scalar T, Backend B>
+Var<T, B> operator+(const Var<T, B>& a, const Var<T, B>& b) {
+  return add(a, b);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator-(const Var<T, B>& a, const Var<T, B>& b) {
+  return sub(a, b);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator*(const Var<T, B>& a, const Var<T, B>& b) {
+  return mul(a, b);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator/(const Var<T, B>& a, const Var<T, B>& b) {
+  return div(a, b);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator-(const Var<T, B>& a) {
+  return neg(a);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator+(const Var<T, B>& a, std::type_identity_t<T> c) {
+  return add_scalar(a, c);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator+(std::type_identity_t<T> c, const Var<T, B>& a) {
+  return add_scalar(a, c);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator-(const Var<T, B>& a, std::type_identity_t<T> c) {
+  return add_scalar(a, -c);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator-(std::type_identity_t<T> c, const Var<T, B>& a) {
+  return add_scalar(neg(a), c);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator*(const Var<T, B>& a, std::type_identity_t<T> c) {
+  return scale(a, c);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator*(std::type_identity_t<T> c, const Var<T, B>& a) {
+  return scale(a, c);
+}
+template <Scalar T, Backend B>
+Var<T, B> operator/(const Var<T, B>& a, std::type_identity_t<T> c) {
+  return scale(a, T(1) / c);
+}
 
 }  // namespace fugue::ad

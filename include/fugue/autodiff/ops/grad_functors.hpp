@@ -18,26 +18,46 @@ using ad::detail::k;
 using ad::detail::sel;
 namespace cfn = cpu::fn;
 
-struct neg_mul { FUGUE_PORTABLE_OP2(a, b, -a * b) };                            // div, losses
-struct half_over { FUGUE_PORTABLE_OP2(g, y, g * k<V>(0.5) / y) };                // sqrt
-struct twice_mul { FUGUE_PORTABLE_OP2(g, v, k<V>(2) * g * v) };                  // square, mse
-struct sign_grad { FUGUE_PORTABLE_OP2(g, v, sel(v > k<V>(0), g, sel(v < k<V>(0), -g, k<V>(0)))) };  // abs, l1
-struct tanh_grad { FUGUE_PORTABLE_OP2(g, y, g * (k<V>(1) - y * y)) };
-struct sigmoid_grad { FUGUE_PORTABLE_OP2(g, y, g * y * (k<V>(1) - y)) };
-struct relu_grad { FUGUE_PORTABLE_OP2(g, v, sel(v > k<V>(0), g, k<V>(0))) };
-struct softplus_grad { FUGUE_PORTABLE_OP2(g, v, g * cfn::sigmoid{}(v)) };
+struct neg_mul {
+  FUGUE_PORTABLE_OP2(a, b, -a* b)
+};  // div, losses
+struct half_over {
+  FUGUE_PORTABLE_OP2(g, y, g* k<V>(0.5) / y)
+};  // sqrt
+struct twice_mul {
+  FUGUE_PORTABLE_OP2(g, v, k<V>(2) * g * v)
+};  // square, mse
+struct sign_grad {
+  FUGUE_PORTABLE_OP2(g, v, sel(v > k<V>(0), g, sel(v < k<V>(0), -g, k<V>(0))))
+};  // abs, l1
+struct tanh_grad {
+  FUGUE_PORTABLE_OP2(g, y, g*(k<V>(1) - y * y))
+};
+struct sigmoid_grad {
+  FUGUE_PORTABLE_OP2(g, y, g* y*(k<V>(1) - y))
+};
+struct relu_grad {
+  FUGUE_PORTABLE_OP2(g, v, sel(v > k<V>(0), g, k<V>(0)))
+};
+struct softplus_grad {
+  FUGUE_PORTABLE_OP2(g, v, g* cfn::sigmoid{}(v))
+};
 
 // x^p (std::pow / xsimd::pow).
 struct pow_by {
   double p;
   template <portable_scalar V>
-  FUGUE_HOST_DEVICE V operator()(V x) const { return std::pow(x, V(p)); }
+  FUGUE_HOST_DEVICE V operator()(V x) const {
+    return std::pow(x, V(p));
+  }
   template <portable_batch V>
-  V operator()(const V& x) const { return xsimd::pow(x, k<V>(p)); }
+  V operator()(const V& x) const {
+    return xsimd::pow(x, k<V>(p));
+  }
 };
 struct pow_grad {
   double p;
-  FUGUE_PORTABLE_OP2(g, v, g * k<V>(p) * pow_by{p - 1}(v))
+  FUGUE_PORTABLE_OP2(g, v, g* k<V>(p) * pow_by{p - 1}(v))
 };
 
 template <class T>
@@ -52,16 +72,32 @@ struct clamp_grad {
 };
 
 // where(mask, a, b) and its two gradients (mask first).
-struct pick_where_nonzero { FUGUE_PORTABLE_OP3(c, x, y, sel(c != k<V>(0), x, y)) };
-struct keep_where_nonzero { FUGUE_PORTABLE_OP2(c, v, sel(c != k<V>(0), v, k<V>(0))) };
-struct keep_where_zero { FUGUE_PORTABLE_OP2(c, v, sel(c != k<V>(0), k<V>(0), v)) };
+struct pick_where_nonzero {
+  FUGUE_PORTABLE_OP3(c, x, y, sel(c != k<V>(0), x, y))
+};
+struct keep_where_nonzero {
+  FUGUE_PORTABLE_OP2(c, v, sel(c != k<V>(0), v, k<V>(0)))
+};
+struct keep_where_zero {
+  FUGUE_PORTABLE_OP2(c, v, sel(c != k<V>(0), k<V>(0), v))
+};
 
 // Losses.
-struct exp_mul_sub { FUGUE_PORTABLE_OP3(lp, ts, tv, cfn::exp{}(lp) * ts - tv) };             // soft CE
-struct bernoulli_log_loss { FUGUE_PORTABLE_OP2(x, tv, cfn::softplus{}(x) - tv * x) };
-struct bernoulli_grad { FUGUE_PORTABLE_OP3(x, tv, gv, (cfn::sigmoid{}(x) - tv) * gv) };
-struct gaussian_kl_terms { FUGUE_PORTABLE_OP2(m, s, k<V>(0.5) * (m * m + s * s - k<V>(1)) - cfn::log{}(s)) };
-struct kl_sigma_grad { FUGUE_PORTABLE_OP2(s, gv, (s - k<V>(1) / s) * gv) };
+struct exp_mul_sub {
+  FUGUE_PORTABLE_OP3(lp, ts, tv, cfn::exp{}(lp)*ts - tv)
+};  // soft CE
+struct bernoulli_log_loss {
+  FUGUE_PORTABLE_OP2(x, tv, cfn::softplus{}(x)-tv* x)
+};
+struct bernoulli_grad {
+  FUGUE_PORTABLE_OP3(x, tv, gv, (cfn::sigmoid{}(x)-tv) * gv)
+};
+struct gaussian_kl_terms {
+  FUGUE_PORTABLE_OP2(m, s, k<V>(0.5) * (m * m + s * s - k<V>(1)) - cfn::log{}(s))
+};
+struct kl_sigma_grad {
+  FUGUE_PORTABLE_OP2(s, gv, (s - k<V>(1) / s) * gv)
+};
 
 // Row rules of softmax / log-softmax / layer norm (constants of the row captured by value).
 template <class T>
@@ -72,7 +108,7 @@ struct softmax_row_grad {
 template <class T>
 struct log_softmax_row_grad {
   T sum_g;
-  FUGUE_PORTABLE_OP2(g, y, g - cfn::exp{}(y) * k<V>(sum_g))
+  FUGUE_PORTABLE_OP2(g, y, g - cfn::exp{}(y)*k<V>(sum_g))
 };
 template <class T>
 struct normalize_row {

@@ -79,8 +79,7 @@ Var<T, B> softmax_cross_entropy(const Var<T, B>& logits, std::span<const int> la
                                 Reduction reduction = Reduction::mean) {
   FUGUE_CHECK(logits.rank() == 2, "softmax_cross_entropy: logits must be [N, C], got ", logits.shape().str());
   const index_t N = logits.dim(0), C = logits.dim(1);
-  FUGUE_CHECK(index_t(labels.size()) == N, "softmax_cross_entropy: ", labels.size(), " labels for ", N,
-              " rows");
+  FUGUE_CHECK(index_t(labels.size()) == N, "softmax_cross_entropy: ", labels.size(), " labels for ", N, " rows");
   for (int l : labels) FUGUE_CHECK(l >= 0 && l < C, "softmax_cross_entropy: label ", l, " out of range [0, ", C, ")");
   Tensor<T, B> logp = ops::log_softmax(logits.value());
   auto per = Tensor<T, B>::empty({N});
@@ -96,7 +95,7 @@ Var<T, B> softmax_cross_entropy(const Var<T, B>& logits, std::span<const int> la
   return logits.tape().record(
       detail::reduce_loss(per, reduction), {logits},
       [logp, lab_t, lab = std::vector<int>(labels.begin(), labels.end()), reduction, N, C](const Tensor<T, B>& g,
-                                                                                          GradSink<T, B>& s) {
+                                                                                           GradSink<T, B>& s) {
         if (!s.needs(0)) return;
         Tensor<T, B> gi = detail::expand_loss_grad(g, reduction, Shape{N}).contiguous();
         auto gx = Tensor<T, B>::empty({N, C});
@@ -104,7 +103,7 @@ Var<T, B> softmax_cross_entropy(const Var<T, B>& logits, std::span<const int> la
           for (index_t i = 0; i < N; ++i) {
             const T gv = gi.data()[i];
             B::map(C, logp.data() + i * C, gx.data() + i * C,
-                   [gv](auto lp) { return cpu::fn::exp{}(lp) * detail::k<decltype(lp)>(gv); });
+                   [gv](auto lp) { return cpu::fn::exp{}(lp)*detail::k<decltype(lp)>(gv); });
             gx.data()[i * C + lab[std::size_t(i)]] -= gv;
           }
         } else {
@@ -116,8 +115,7 @@ Var<T, B> softmax_cross_entropy(const Var<T, B>& logits, std::span<const int> la
 }
 
 template <Scalar T, Backend B>
-Var<T, B> soft_cross_entropy(const Var<T, B>& logits, const Var<T, B>& targets,
-                             Reduction reduction = Reduction::mean) {
+Var<T, B> soft_cross_entropy(const Var<T, B>& logits, const Var<T, B>& targets, Reduction reduction = Reduction::mean) {
   auto& t = detail::common_tape({&logits, &targets}, "soft_cross_entropy");
   FUGUE_CHECK(logits.rank() >= 1 && logits.shape() == targets.shape(), "soft_cross_entropy: logits ",
               logits.shape().str(), " and targets ", targets.shape().str(), " must have one shape");
@@ -149,15 +147,14 @@ Var<T, B> sigmoid_bernoulli_log_loss(const Var<T, B>& logits, const Var<T, B>& t
               " and targets ", targets.shape().str(), " must have one shape");
   Tensor<T, B> per = detail::zip(logits.value(), targets.value(), fn::bernoulli_log_loss{});
   const Shape shape = per.shape();
-  return t.record(detail::reduce_loss(per, reduction), {logits, targets},
-                  [reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
-                    if (s.needs(0))
-                      s.accumulate(0, detail::zip3(s.input(0), s.input(1), ge, fn::bernoulli_grad{}));
-                    if (s.needs(1))
-                      s.accumulate(1, detail::zip(s.input(0), ge, fn::neg_mul{}));
-                  },
-                  "sigmoid_bernoulli_log_loss");
+  return t.record(
+      detail::reduce_loss(per, reduction), {logits, targets},
+      [reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
+        if (s.needs(0)) s.accumulate(0, detail::zip3(s.input(0), s.input(1), ge, fn::bernoulli_grad{}));
+        if (s.needs(1)) s.accumulate(1, detail::zip(s.input(0), ge, fn::neg_mul{}));
+      },
+      "sigmoid_bernoulli_log_loss");
 }
 
 template <Scalar T, Backend B>
@@ -166,14 +163,15 @@ Var<T, B> mse(const Var<T, B>& a, const Var<T, B>& b, Reduction reduction = Redu
   FUGUE_CHECK(a.shape() == b.shape(), "mse: shapes ", a.shape().str(), " and ", b.shape().str(), " differ");
   Tensor<T, B> d = ops::sub(a.value(), b.value());
   const Shape shape = d.shape();
-  return t.record(detail::reduce_loss(ops::square(d), reduction), {a, b},
-                  [d, reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
-                    Tensor<T, B> gd = detail::zip(d, ge, fn::twice_mul{});
-                    if (s.needs(0)) s.accumulate(0, gd);
-                    if (s.needs(1)) s.accumulate(1, ops::neg(gd));
-                  },
-                  "mse");
+  return t.record(
+      detail::reduce_loss(ops::square(d), reduction), {a, b},
+      [d, reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
+        Tensor<T, B> gd = detail::zip(d, ge, fn::twice_mul{});
+        if (s.needs(0)) s.accumulate(0, gd);
+        if (s.needs(1)) s.accumulate(1, ops::neg(gd));
+      },
+      "mse");
 }
 
 template <Scalar T, Backend B>
@@ -182,14 +180,15 @@ Var<T, B> l1(const Var<T, B>& a, const Var<T, B>& b, Reduction reduction = Reduc
   FUGUE_CHECK(a.shape() == b.shape(), "l1: shapes ", a.shape().str(), " and ", b.shape().str(), " differ");
   Tensor<T, B> d = ops::sub(a.value(), b.value());
   const Shape shape = d.shape();
-  return t.record(detail::reduce_loss(ops::unary(d, cpu::fn::abs{}), reduction), {a, b},
-                  [d, reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
-                    Tensor<T, B> gd = detail::zip(ge, d, fn::sign_grad{});  // sign(d) * g
-                    if (s.needs(0)) s.accumulate(0, gd);
-                    if (s.needs(1)) s.accumulate(1, ops::neg(gd));
-                  },
-                  "l1");
+  return t.record(
+      detail::reduce_loss(ops::unary(d, cpu::fn::abs{}), reduction), {a, b},
+      [d, reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
+        Tensor<T, B> gd = detail::zip(ge, d, fn::sign_grad{});  // sign(d) * g
+        if (s.needs(0)) s.accumulate(0, gd);
+        if (s.needs(1)) s.accumulate(1, ops::neg(gd));
+      },
+      "l1");
 }
 
 template <Scalar T, Backend B>
@@ -198,15 +197,15 @@ Var<T, B> gaussian_kl(const Var<T, B>& mu, const Var<T, B>& sigma) {
   FUGUE_CHECK(mu.rank() >= 1 && mu.shape() == sigma.shape(), "gaussian_kl: mu ", mu.shape().str(), " and sigma ",
               sigma.shape().str(), " must have one shape of rank >= 1");
   Tensor<T, B> e = detail::zip(mu.value(), sigma.value(), fn::gaussian_kl_terms{});
-  return t.record(ops::sum(e, -1), {mu, sigma},
-                  [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    const Shape& full = s.input(0).shape();
-                    const Tensor<T, B> gb = g.unsqueeze(-1).broadcast_to(full).contiguous();
-                    if (s.needs(0)) s.accumulate(0, detail::zip(s.input(0), gb, cpu::fn::mul{}));
-                    if (s.needs(1))
-                      s.accumulate(1, detail::zip(s.input(1), gb, fn::kl_sigma_grad{}));
-                  },
-                  "gaussian_kl");
+  return t.record(
+      ops::sum(e, -1), {mu, sigma},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        const Shape& full = s.input(0).shape();
+        const Tensor<T, B> gb = g.unsqueeze(-1).broadcast_to(full).contiguous();
+        if (s.needs(0)) s.accumulate(0, detail::zip(s.input(0), gb, cpu::fn::mul{}));
+        if (s.needs(1)) s.accumulate(1, detail::zip(s.input(1), gb, fn::kl_sigma_grad{}));
+      },
+      "gaussian_kl");
 }
 
 }  // namespace fugue::ad

@@ -37,39 +37,41 @@ FUGUE_AD_OP(embedding)
 
 template <Scalar T, Backend B>
 Var<T, B> softmax(const Var<T, B>& x) {
-  return x.tape().record(ops::softmax(x.value()), {x},
-                         [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           if (!s.needs(0)) return;
-                           const Tensor<T, B>& y = s.output();  // contiguous (made by ops::softmax)
-                           const index_t n = y.dim(-1), rows = n ? y.numel() / n : 0;
-                           auto gx = Tensor<T, B>::empty(y.shape());
-                           for (index_t r = 0; r < rows; ++r) {
-                             const T* gr = g.data() + r * n;
-                             const T* yr = y.data() + r * n;
-                             const T d = B::dot(n, gr, yr);
-                             B::zip(n, gr, yr, gx.data() + r * n, fn::softmax_row_grad<T>{d});
-                           }
-                           s.accumulate(0, gx);
-                         },
-                         "softmax");
+  return x.tape().record(
+      ops::softmax(x.value()), {x},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (!s.needs(0)) return;
+        const Tensor<T, B>& y = s.output();  // contiguous (made by ops::softmax)
+        const index_t n = y.dim(-1), rows = n ? y.numel() / n : 0;
+        auto gx = Tensor<T, B>::empty(y.shape());
+        for (index_t r = 0; r < rows; ++r) {
+          const T* gr = g.data() + r * n;
+          const T* yr = y.data() + r * n;
+          const T d = B::dot(n, gr, yr);
+          B::zip(n, gr, yr, gx.data() + r * n, fn::softmax_row_grad<T>{d});
+        }
+        s.accumulate(0, gx);
+      },
+      "softmax");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> log_softmax(const Var<T, B>& x) {
-  return x.tape().record(ops::log_softmax(x.value()), {x},
-                         [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           if (!s.needs(0)) return;
-                           const Tensor<T, B>& y = s.output();
-                           const index_t n = y.dim(-1), rows = n ? y.numel() / n : 0;
-                           auto gx = Tensor<T, B>::empty(y.shape());
-                           for (index_t r = 0; r < rows; ++r) {
-                             const T* gr = g.data() + r * n;
-                             const T sg = B::sum(n, gr);
-                             B::zip(n, gr, y.data() + r * n, gx.data() + r * n, fn::log_softmax_row_grad<T>{sg});
-                           }
-                           s.accumulate(0, gx);
-                         },
-                         "log_softmax");
+  return x.tape().record(
+      ops::log_softmax(x.value()), {x},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (!s.needs(0)) return;
+        const Tensor<T, B>& y = s.output();
+        const index_t n = y.dim(-1), rows = n ? y.numel() / n : 0;
+        auto gx = Tensor<T, B>::empty(y.shape());
+        for (index_t r = 0; r < rows; ++r) {
+          const T* gr = g.data() + r * n;
+          const T sg = B::sum(n, gr);
+          B::zip(n, gr, y.data() + r * n, gx.data() + r * n, fn::log_softmax_row_grad<T>{sg});
+        }
+        s.accumulate(0, gx);
+      },
+      "log_softmax");
 }
 
 namespace detail {
@@ -185,11 +187,12 @@ Var<T, B> dropout(const Var<T, B>& x, std::type_identity_t<T> p) {
   Tape<T, B>& t = x.tape();
   if (p == 0 || !t.training()) return x;
   Tensor<T, B> m = detail::dropout_mask<T, B>(x.shape(), p, t.next_rng());
-  return t.record(detail::zip(x.value(), m, cpu::fn::mul{}), {x},
-                  [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    if (s.needs(0)) s.accumulate(0, detail::zip(g, m, cpu::fn::mul{}));
-                  },
-                  "dropout");
+  return t.record(
+      detail::zip(x.value(), m, cpu::fn::mul{}), {x},
+      [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        if (s.needs(0)) s.accumulate(0, detail::zip(g, m, cpu::fn::mul{}));
+      },
+      "dropout");
 }
 
 template <Scalar T, Backend B>

@@ -50,11 +50,9 @@ Tensor<T, B> permute_view(const Tensor<T, B>& x, const std::vector<int>& order) 
 template <Scalar T, Backend B>
 Var<T, B> reshape(const Var<T, B>& x, const Shape& s) {
   Tensor<T, B> v = x.value().contiguous().reshape(s);
-  return x.tape().record(std::move(v), {x},
-                         [](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           s.accumulate(0, g.reshape(s.input(0).shape()));
-                         },
-                         "reshape");
+  return x.tape().record(
+      std::move(v), {x},
+      [](const Tensor<T, B>& g, GradSink<T, B>& s) { s.accumulate(0, g.reshape(s.input(0).shape())); }, "reshape");
 }
 template <Scalar T, Backend B>
 Var<T, B> reshape(const Var<T, B>& x, std::initializer_list<index_t> extents) {
@@ -65,9 +63,9 @@ Var<T, B> reshape(const Var<T, B>& x, std::initializer_list<index_t> extents) {
 
 template <Scalar T, Backend B>
 Var<T, B> transpose(const Var<T, B>& x, int d0, int d1) {
-  return x.tape().record(x.value().transpose(d0, d1), {x},
-                         [d0, d1](const Tensor<T, B>& g, GradSink<T, B>& s) { s.accumulate(0, g.transpose(d0, d1)); },
-                         "transpose");
+  return x.tape().record(
+      x.value().transpose(d0, d1), {x},
+      [d0, d1](const Tensor<T, B>& g, GradSink<T, B>& s) { s.accumulate(0, g.transpose(d0, d1)); }, "transpose");
 }
 
 template <Scalar T, Backend B>
@@ -75,35 +73,38 @@ Var<T, B> permute(const Var<T, B>& x, std::vector<int> order) {
   Tensor<T, B> v = detail::permute_view(x.value(), order);
   std::vector<int> inv(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) inv[std::size_t(x.shape().axis(order[i]))] = int(i);
-  return x.tape().record(std::move(v), {x},
-                         [inv = std::move(inv)](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           s.accumulate(0, detail::permute_view(g, inv));
-                         },
-                         "permute");
+  return x.tape().record(
+      std::move(v), {x},
+      [inv = std::move(inv)](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        s.accumulate(0, detail::permute_view(g, inv));
+      },
+      "permute");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> slice(const Var<T, B>& x, int dim, index_t start, index_t stop, index_t step = 1) {
   Tensor<T, B> v = x.value().slice(dim, start, stop, step);
-  return x.tape().record(std::move(v), {x},
-                         [dim, start, stop, step](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           auto gx = Tensor<T, B>::zeros(s.input(0).shape());
-                           gx.slice(dim, start, stop, step).copy_from(g);
-                           s.accumulate(0, gx);
-                         },
-                         "slice");
+  return x.tape().record(
+      std::move(v), {x},
+      [dim, start, stop, step](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        auto gx = Tensor<T, B>::zeros(s.input(0).shape());
+        gx.slice(dim, start, stop, step).copy_from(g);
+        s.accumulate(0, gx);
+      },
+      "slice");
 }
 
 template <Scalar T, Backend B>
 Var<T, B> select(const Var<T, B>& x, int dim, index_t i) {
   Tensor<T, B> v = x.value().select(dim, i);
-  return x.tape().record(std::move(v), {x},
-                         [dim, i](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                           auto gx = Tensor<T, B>::zeros(s.input(0).shape());
-                           gx.select(dim, i).copy_from(g);
-                           s.accumulate(0, gx);
-                         },
-                         "select");
+  return x.tape().record(
+      std::move(v), {x},
+      [dim, i](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        auto gx = Tensor<T, B>::zeros(s.input(0).shape());
+        gx.select(dim, i).copy_from(g);
+        s.accumulate(0, gx);
+      },
+      "select");
 }
 
 template <Scalar T, Backend B>
@@ -130,16 +131,17 @@ Var<T, B> concat(const std::vector<Var<T, B>>& xs, int dim) {
     y.slice(a, off, off + n).copy_from(x.value());
     off += n;
   }
-  return t.record(std::move(y), std::span<const Var<T, B>>(xs.data(), xs.size()),
-                  [a](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    index_t o = 0;
-                    for (int k = 0; k < s.size(); ++k) {
-                      const index_t n = s.input(k).dim(a);
-                      if (s.needs(k)) s.accumulate(k, g.slice(a, o, o + n));
-                      o += n;
-                    }
-                  },
-                  "concat");
+  return t.record(
+      std::move(y), std::span<const Var<T, B>>(xs.data(), xs.size()),
+      [a](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        index_t o = 0;
+        for (int k = 0; k < s.size(); ++k) {
+          const index_t n = s.input(k).dim(a);
+          if (s.needs(k)) s.accumulate(k, g.slice(a, o, o + n));
+          o += n;
+        }
+      },
+      "concat");
 }
 
 template <Scalar T, Backend B>
@@ -155,12 +157,13 @@ Var<T, B> stack(const std::vector<Var<T, B>>& xs, int dim) {
   }
   auto y = Tensor<T, B>::empty(s0.insert(a, index_t(xs.size())));
   for (std::size_t k = 0; k < xs.size(); ++k) y.select(a, index_t(k)).copy_from(xs[k].value());
-  return t.record(std::move(y), std::span<const Var<T, B>>(xs.data(), xs.size()),
-                  [a](const Tensor<T, B>& g, GradSink<T, B>& s) {
-                    for (int k = 0; k < s.size(); ++k)
-                      if (s.needs(k)) s.accumulate(k, g.select(a, k));
-                  },
-                  "stack");
+  return t.record(
+      std::move(y), std::span<const Var<T, B>>(xs.data(), xs.size()),
+      [a](const Tensor<T, B>& g, GradSink<T, B>& s) {
+        for (int k = 0; k < s.size(); ++k)
+          if (s.needs(k)) s.accumulate(k, g.select(a, k));
+      },
+      "stack");
 }
 
 // Splits dimension `dim` into consecutive pieces of the given sizes (summing to its extent).
@@ -169,8 +172,8 @@ std::vector<Var<T, B>> split(const Var<T, B>& x, const std::vector<index_t>& siz
   const int a = x.shape().axis(dim);
   index_t total = 0;
   for (index_t n : sizes) total += n;
-  FUGUE_CHECK(total == x.dim(a), "split sizes sum to ", total, ", dimension ", dim, " of ", x.shape().str(),
-              " has ", x.dim(a));
+  FUGUE_CHECK(total == x.dim(a), "split sizes sum to ", total, ", dimension ", dim, " of ", x.shape().str(), " has ",
+              x.dim(a));
   std::vector<Var<T, B>> out;
   index_t off = 0;
   for (index_t n : sizes) {

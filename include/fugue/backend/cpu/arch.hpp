@@ -36,8 +36,10 @@ inline constexpr bool is_scalar_arch = std::is_same_v<Arch, scalar_arch>;
 // Number of T lanes a register of Arch holds (1 for the scalar fallback).
 template <class T, class Arch>
 inline constexpr std::size_t lanes = [] {
-  if constexpr (is_scalar_arch<Arch>) return std::size_t{1};
-  else return xsimd::batch<T, Arch>::size;
+  if constexpr (is_scalar_arch<Arch>)
+    return std::size_t{1};
+  else
+    return xsimd::batch<T, Arch>::size;
 }();
 
 }  // namespace fugue::cpu

@@ -190,8 +190,10 @@ class RealFFT {
     auto& s = scratch();
     T* a = s.real.get(n_);
     C* b = s.cplx.get(bins());
-    if (in_ok) a = in;  // alignment already as planned
-    else std::copy(x.begin(), x.end(), a);
+    if (in_ok)
+      a = in;  // alignment already as planned
+    else
+      std::copy(x.begin(), x.end(), a);
     fft_detail::fftw<T>::exec_r2c(fwd_->plan, a, out_ok ? out : b);
     if (!out_ok) std::copy_n(reinterpret_cast<const complex*>(b), bins(), X.data());
   }

@@ -63,11 +63,15 @@ inline V k(double c) {
 }
 
 // One-argument helpers: a scalar overload usable in CUDA device code, a batch one for xsimd.
-#define FUGUE_FN_HELPER1(name, scalar_expr, batch_expr)                  \
-  template <portable_scalar V>                                         \
-  FUGUE_HOST_DEVICE inline V name(V x) { return scalar_expr; }         \
-  template <portable_batch V>                                          \
-  inline V name(const V& x) { return batch_expr; }
+#define FUGUE_FN_HELPER1(name, scalar_expr, batch_expr) \
+  template <portable_scalar V>                          \
+  FUGUE_HOST_DEVICE inline V name(V x) {                \
+    return scalar_expr;                                 \
+  }                                                     \
+  template <portable_batch V>                           \
+  inline V name(const V& x) {                           \
+    return batch_expr;                                  \
+  }
 FUGUE_FN_HELPER1(vexp, std::exp(x), xsimd::exp(x))
 FUGUE_FN_HELPER1(vlog, std::log(x), xsimd::log(x))
 FUGUE_FN_HELPER1(vlog1p, std::log1p(x), xsimd::log1p(x))
@@ -117,15 +121,39 @@ inline V verfc(const V& x) {
     return xsimd::erfc(x);
   }
 }
-template <portable_scalar V> FUGUE_HOST_DEVICE inline V vmax(V a, V b) { return a < b ? b : a; }
-template <portable_batch V> inline V vmax(const V& a, const V& b) { return xsimd::max(a, b); }
-template <portable_scalar V> FUGUE_HOST_DEVICE inline V vmin(V a, V b) { return b < a ? b : a; }
-template <portable_batch V> inline V vmin(const V& a, const V& b) { return xsimd::min(a, b); }
-template <portable_scalar V> FUGUE_HOST_DEVICE inline V vfma(V a, V b, V c) { return a * b + c; }
-template <portable_batch V> inline V vfma(const V& a, const V& b, const V& c) { return xsimd::fma(a, b, c); }
+template <portable_scalar V>
+FUGUE_HOST_DEVICE inline V vmax(V a, V b) {
+  return a < b ? b : a;
+}
+template <portable_batch V>
+inline V vmax(const V& a, const V& b) {
+  return xsimd::max(a, b);
+}
+template <portable_scalar V>
+FUGUE_HOST_DEVICE inline V vmin(V a, V b) {
+  return b < a ? b : a;
+}
+template <portable_batch V>
+inline V vmin(const V& a, const V& b) {
+  return xsimd::min(a, b);
+}
+template <portable_scalar V>
+FUGUE_HOST_DEVICE inline V vfma(V a, V b, V c) {
+  return a * b + c;
+}
+template <portable_batch V>
+inline V vfma(const V& a, const V& b, const V& c) {
+  return xsimd::fma(a, b, c);
+}
 // Lane-wise select: c ? a : b.
-template <class C, portable_scalar V> FUGUE_HOST_DEVICE inline V vselect(C c, V a, V b) { return c ? a : b; }
-template <class C, portable_batch V> inline V vselect(const C& c, const V& a, const V& b) { return xsimd::select(c, a, b); }
+template <class C, portable_scalar V>
+FUGUE_HOST_DEVICE inline V vselect(C c, V a, V b) {
+  return c ? a : b;
+}
+template <class C, portable_batch V>
+inline V vselect(const C& c, const V& a, const V& b) {
+  return xsimd::select(c, a, b);
+}
 
 // sigmoid(x) without overflow and without cancellation for negative x.
 template <portable_scalar V>
@@ -142,26 +170,56 @@ inline V sigmoid(const V& x) {
 }
 
 // softplus(x) = log(1 + exp(x)) without overflow.
-template <portable_scalar V> FUGUE_HOST_DEVICE inline V softplus(V x) { return vmax(x, k<V>(0)) + vlog1p(vexp(-vabs(x))); }
-template <portable_batch V> inline V softplus(const V& x) { return vmax(x, k<V>(0)) + vlog1p(vexp(-vabs(x))); }
+template <portable_scalar V>
+FUGUE_HOST_DEVICE inline V softplus(V x) {
+  return vmax(x, k<V>(0)) + vlog1p(vexp(-vabs(x)));
+}
+template <portable_batch V>
+inline V softplus(const V& x) {
+  return vmax(x, k<V>(0)) + vlog1p(vexp(-vabs(x)));
+}
 
 }  // namespace detail
 
 // --- unary ---------------------------------------------------------------------
 // Every functor: FUGUE_PORTABLE_OP* (core/host_device.hpp) = a scalar overload for host and
 // device, a batch overload for the SIMD kernels, one body.
-struct identity { FUGUE_PORTABLE_OP1(x, x) };
-struct neg { FUGUE_PORTABLE_OP1(x, -x) };
-struct exp { FUGUE_PORTABLE_OP1(x, detail::vexp(x)) };
-struct log { FUGUE_PORTABLE_OP1(x, detail::vlog(x)) };
-struct sqrt { FUGUE_PORTABLE_OP1(x, detail::vsqrt(x)) };
-struct rsqrt { FUGUE_PORTABLE_OP1(x, detail::k<V>(1) / detail::vsqrt(x)) };
-struct square { FUGUE_PORTABLE_OP1(x, x * x) };
-struct abs { FUGUE_PORTABLE_OP1(x, detail::vabs(x)) };
-struct tanh { FUGUE_PORTABLE_OP1(x, detail::vtanh(x)) };
-struct sigmoid { FUGUE_PORTABLE_OP1(x, detail::sigmoid(x)) };
-struct relu { FUGUE_PORTABLE_OP1(x, detail::vmax(x, detail::k<V>(0))) };
-struct softplus { FUGUE_PORTABLE_OP1(x, detail::softplus(x)) };
+struct identity {
+  FUGUE_PORTABLE_OP1(x, x)
+};
+struct neg {
+  FUGUE_PORTABLE_OP1(x, -x)
+};
+struct exp {
+  FUGUE_PORTABLE_OP1(x, detail::vexp(x))
+};
+struct log {
+  FUGUE_PORTABLE_OP1(x, detail::vlog(x))
+};
+struct sqrt {
+  FUGUE_PORTABLE_OP1(x, detail::vsqrt(x))
+};
+struct rsqrt {
+  FUGUE_PORTABLE_OP1(x, detail::k<V>(1) / detail::vsqrt(x))
+};
+struct square {
+  FUGUE_PORTABLE_OP1(x, x* x)
+};
+struct abs {
+  FUGUE_PORTABLE_OP1(x, detail::vabs(x))
+};
+struct tanh {
+  FUGUE_PORTABLE_OP1(x, detail::vtanh(x))
+};
+struct sigmoid {
+  FUGUE_PORTABLE_OP1(x, detail::sigmoid(x))
+};
+struct relu {
+  FUGUE_PORTABLE_OP1(x, detail::vmax(x, detail::k<V>(0)))
+};
+struct softplus {
+  FUGUE_PORTABLE_OP1(x, detail::softplus(x))
+};
 
 // DDSP's core.exp_sigmoid: max_value * sigmoid(x)^ln(exponent) + threshold, evaluated as
 // max_value * exp(-p * softplus(-x)) + threshold with p = ln(exponent).
@@ -176,8 +234,8 @@ struct exp_sigmoid {
 
 // GELU, tanh approximation (PyTorch approximate="tanh"), as x * sigmoid(2u).
 struct gelu_tanh {
-  FUGUE_PORTABLE_OP1(x, x * detail::sigmoid(detail::k<V>(2 * 0.7978845608028654) *
-                                            detail::vfma(detail::k<V>(0.044715) * x, x * x, x)))
+  FUGUE_PORTABLE_OP1(x, x* detail::sigmoid(detail::k<V>(2 * 0.7978845608028654) *
+                                           detail::vfma(detail::k<V>(0.044715) * x, x* x, x)))
 };
 
 // GELU, exact erf form (PyTorch's default), as 0.5 x erfc(-x/sqrt2).
@@ -186,18 +244,34 @@ struct gelu_erf {
 };
 using gelu = gelu_erf;
 
-struct silu { FUGUE_PORTABLE_OP1(x, x * detail::sigmoid(x)) };
+struct silu {
+  FUGUE_PORTABLE_OP1(x, x* detail::sigmoid(x))
+};
 
 // --- binary --------------------------------------------------------------------
-struct add { FUGUE_PORTABLE_OP2(a, b, a + b) };
-struct sub { FUGUE_PORTABLE_OP2(a, b, a - b) };
-struct mul { FUGUE_PORTABLE_OP2(a, b, a * b) };
-struct div { FUGUE_PORTABLE_OP2(a, b, a / b) };
-struct max { FUGUE_PORTABLE_OP2(a, b, detail::vmax(a, b)) };
-struct min { FUGUE_PORTABLE_OP2(a, b, detail::vmin(a, b)) };
+struct add {
+  FUGUE_PORTABLE_OP2(a, b, a + b)
+};
+struct sub {
+  FUGUE_PORTABLE_OP2(a, b, a - b)
+};
+struct mul {
+  FUGUE_PORTABLE_OP2(a, b, a* b)
+};
+struct div {
+  FUGUE_PORTABLE_OP2(a, b, a / b)
+};
+struct max {
+  FUGUE_PORTABLE_OP2(a, b, detail::vmax(a, b))
+};
+struct min {
+  FUGUE_PORTABLE_OP2(a, b, detail::vmin(a, b))
+};
 
 // --- ternary -------------------------------------------------------------------
 // fma(a, b, c) = a * b + c (fused in the SIMD body).
-struct fma { FUGUE_PORTABLE_OP3(a, b, c, detail::vfma(a, b, c)) };
+struct fma {
+  FUGUE_PORTABLE_OP3(a, b, c, detail::vfma(a, b, c))
+};
 
 }  // namespace fugue::cpu::fn

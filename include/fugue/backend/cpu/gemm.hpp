@@ -46,8 +46,8 @@ namespace fugue::cpu::kernels {
 
 // Plain triple loop. The reference every optimised path is tested against.
 template <class T>
-void gemm_reference(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha,
-                    const T* A, index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+void gemm_reference(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                    const T* B, index_t ldb, T beta, T* C, index_t ldc) {
   for (index_t i = 0; i < M; ++i)
     for (index_t j = 0; j < N; ++j) {
       T acc = 0;
@@ -87,9 +87,9 @@ inline constexpr index_t no_pack_b_rows = blocking<T, Arch>::MC;
 // it out (K block pc at pre + pc * pre_npad, sliver s of it at + s * NR * kc), this band's
 // first column being sliver pre_sliver0; then nothing of B is packed or read here.
 template <class Arch, int MR, int NV, class T>
-void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                  const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* pre = nullptr,
-                  index_t pre_sliver0 = 0, index_t pre_npad = 0) {
+void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+                  index_t ldb, T beta, T* C, index_t ldc, const T* pre = nullptr, index_t pre_sliver0 = 0,
+                  index_t pre_npad = 0) {
   using Bk = blocking<T, Arch>;
   constexpr index_t NR = vec_ops<T, Arch>::W * NV;
   constexpr index_t KC = Bk::KC, MC = Bk::MC / MR * MR, NC = Bk::NC / NR * NR;
@@ -102,9 +102,9 @@ void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, co
   const bool pack_whole_b = pre || tb || M > no_pack_b_rows<T, Arch> || (aliasing_stride && M >= 32);
   const index_t mc_max = std::min(MC, M), kc_max = std::min(KC, K), nc_max = std::min(NC, N);
   T* Ap = workspace<T>(slot::a, (mc_max + MR - 1) / MR * MR * kc_max);
-  T* Bp = pre ? nullptr
-              : pack_whole_b ? workspace<T>(slot::b, (nc_max + NR - 1) / NR * NR * kc_max)
-                             : workspace<T>(slot::b_edge, NR * kc_max);
+  T* Bp = pre            ? nullptr
+          : pack_whole_b ? workspace<T>(slot::b, (nc_max + NR - 1) / NR * NR * kc_max)
+                         : workspace<T>(slot::b_edge, NR * kc_max);
 
   for (index_t jc = 0; jc < N; jc += NC) {
     const index_t nc = std::min(NC, N - jc);
@@ -150,8 +150,8 @@ void gemm_blocked(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, co
 // a dot product of an A row with a B row. Stream B once per group of up to
 // MX = 4 rows of A, JR rows of B at a time, MX * JR vector accumulators.
 template <class Arch, int MX, class T>
-void gemm_small_tb_rows(index_t N, index_t K, T alpha, const T* const* a, const T* B, index_t ldb, T beta,
-                        T* C, index_t ldc) {
+void gemm_small_tb_rows(index_t N, index_t K, T alpha, const T* const* a, const T* B, index_t ldb, T beta, T* C,
+                        index_t ldc) {
   using O = vec_ops<T, Arch>;
   using V = typename O::V;
   constexpr index_t W = O::W;
@@ -211,8 +211,8 @@ void gemm_small_tb_rows(index_t N, index_t K, T alpha, const T* const* a, const 
 }
 
 template <class Arch, class T>
-void gemm_small_tb(bool ta, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
-                   index_t ldb, T beta, T* C, index_t ldc) {
+void gemm_small_tb(bool ta, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B, index_t ldb,
+                   T beta, T* C, index_t ldc) {
   // Rows of op(A) must be contiguous in k: transpose a stored K x M A once.
   if (ta) {
     T* at = workspace<T>(slot::vec, M * K);
@@ -243,8 +243,8 @@ inline constexpr index_t small_tb_rows = 8;
 // `m_total` is the M of the whole product (a band may be shorter): the choice
 // of the dot-product path, whose rounding differs, must not depend on threads.
 template <class Arch, class T>
-void gemm_serial(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                 const T* B, index_t ldb, T beta, T* C, index_t ldc, index_t m_total) {
+void gemm_serial(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+                 index_t ldb, T beta, T* C, index_t ldc, index_t m_total) {
   using Bk = blocking<T, Arch>;
   if (tb && m_total <= small_tb_rows && K >= 2 * vec_ops<T, Arch>::W)
     return gemm_small_tb<Arch>(ta, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -261,8 +261,8 @@ void gemm_serial(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, con
 
 // M == 1 or N == 1 as a gemv; returns false when the shape is not one of those.
 template <class Arch, class T>
-bool gemm_as_gemv(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                  const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+bool gemm_as_gemv(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+                  index_t ldb, T beta, T* C, index_t ldc) {
   if (M == 1) {
     // c[0, :] = alpha * a_row op(B) + beta * c: a_row is contiguous unless A is
     // stored K x 1 with a stride.
@@ -313,16 +313,15 @@ template <class Arch, class T>
 void gemm_prepacked_band(bool ta, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* pre,
                          index_t npad, index_t sliver0, T beta, T* C, index_t ldc) {
   using Bk = blocking<T, Arch>;
-  gemm_blocked<Arch, Bk::MR, Bk::NV>(ta, false, M, N, K, alpha, A, lda, static_cast<const T*>(nullptr), 0, beta, C,
-                                     ldc, pre, sliver0, npad);
+  gemm_blocked<Arch, Bk::MR, Bk::NV>(ta, false, M, N, K, alpha, A, lda, static_cast<const T*>(nullptr), 0, beta, C, ldc,
+                                     pre, sliver0, npad);
 }
 
 // One product; nt == 1 keeps it on the calling thread. pre/npad: op(B) prepacked by
 // pack_b_operand (only used when the main blocked kernel runs; B and tb still describe it).
 template <class Arch, class T>
-void gemm_one(int nt, bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-              index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* pre = nullptr,
-              index_t npad = 0) {
+void gemm_one(int nt, bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+              const T* B, index_t ldb, T beta, T* C, index_t ldc, const T* pre = nullptr, index_t npad = 0) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
   if (gemm_as_gemv<Arch>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
@@ -364,8 +363,8 @@ void gemm_one(int nt, bool trans_a, bool trans_b, index_t M, index_t N, index_t 
 }  // namespace gemm_detail
 
 template <class Arch, class T>
-void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-          index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+          index_t ldb, T beta, T* C, index_t ldc) {
   gemm_detail::gemm_one<Arch>(num_threads(), trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -414,8 +413,7 @@ packed_b_operand<T> pack_b_operand(bool trans_b, index_t K, index_t N, const T* 
   for (index_t pc = 0; pc < K; pc += KC) {
     const index_t kc = std::min(KC, K - pc);
     for (index_t jc = 0; jc < N; jc += NC)
-      gemm_detail::pack_b<Arch, NR>(trans_b, B, ldb, pc, jc, kc, std::min(NC, N - jc),
-                                    p.data_ + pc * p.npad + jc * kc);
+      gemm_detail::pack_b<Arch, NR>(trans_b, B, ldb, pc, jc, kc, std::min(NC, N - jc), p.data_ + pc * p.npad + jc * kc);
   }
   return p;
 }
@@ -425,16 +423,16 @@ packed_b_operand<T> pack_b_operand(bool trans_b, index_t K, index_t N, const T* 
 // 0 or 1 (for other beta a row band of <= 4 rows may round its beta * C term differently,
 // as gemm itself does between thread counts).
 template <class Arch, class T>
-void gemm_packed(bool trans_a, index_t M, T alpha, const T* A, index_t lda, const packed_b_operand<T>& b, T beta,
-                 T* C, index_t ldc) {
+void gemm_packed(bool trans_a, index_t M, T alpha, const T* A, index_t lda, const packed_b_operand<T>& b, T beta, T* C,
+                 index_t ldc) {
   gemm_detail::gemm_one<Arch>(num_threads(), trans_a, b.trans, M, b.N, b.K, alpha, A, lda, b.source, b.ldb, beta, C,
                               ldc, b.data(), b.npad);
 }
 
 template <class Arch, class T>
-void gemm_batched(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha,
-                  const T* A, index_t lda, index_t sa, const T* B, index_t ldb, index_t sb, T beta,
-                  T* C, index_t ldc, index_t sc, index_t batch) {
+void gemm_batched(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                  index_t sa, const T* B, index_t ldb, index_t sb, T beta, T* C, index_t ldc, index_t sc,
+                  index_t batch) {
   if (batch <= 0) return;
   const int nt = num_threads();
   // Many small products: one thread per group of whole products (each gemm
@@ -443,8 +441,8 @@ void gemm_batched(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T
     const int parts = static_cast<int>(std::min<index_t>(batch, nt));
     parallel_for(parts, [&](int p) {
       for (index_t b = batch * p / parts; b < batch * (p + 1) / parts; ++b)
-        gemm_detail::gemm_one<Arch>(1, trans_a, trans_b, M, N, K, alpha, A + b * sa, lda, B + b * sb, ldb, beta, C + b * sc,
-                   ldc);
+        gemm_detail::gemm_one<Arch>(1, trans_a, trans_b, M, N, K, alpha, A + b * sa, lda, B + b * sb, ldb, beta,
+                                    C + b * sc, ldc);
     });
     return;
   }

@@ -127,8 +127,8 @@ struct blocking<T, scalar_arch> {
 
 // ---- the micro-kernel ----------------------------------------------------------
 template <class T, class Arch, int MR, int NV, int RR>
-void ukernel(index_t kc, const T* __restrict a, const T* __restrict b, index_t bs, T alpha, T beta,
-             T* __restrict c, index_t ldc, index_t nr) {
+void ukernel(index_t kc, const T* __restrict a, const T* __restrict b, index_t bs, T alpha, T beta, T* __restrict c,
+             index_t ldc, index_t nr) {
   using O = vec_ops<T, Arch>;
   using V = typename O::V;
   constexpr index_t W = O::W;
@@ -140,7 +140,7 @@ void ukernel(index_t kc, const T* __restrict a, const T* __restrict b, index_t b
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = O::zero();
 #if defined(__GNUC__) && !defined(FUGUE_GEMM_NO_PREFETCH_C)
-  // The C tile is touched only after the k loop: start fetching it now.
+      // The C tile is touched only after the k loop: start fetching it now.
 #pragma GCC unroll 16
   for (int r = 0; r < RR; ++r) {
     __builtin_prefetch(c + r * ldc, 1, 3);

@@ -31,8 +31,7 @@
 namespace fugue::cpu::kernels {
 
 template <class T>
-void gemv_reference(bool trans, index_t M, index_t N, T alpha, const T* A, index_t lda, const T* x,
-                    T beta, T* y) {
+void gemv_reference(bool trans, index_t M, index_t N, T alpha, const T* A, index_t lda, const T* x, T beta, T* y) {
   index_t rows = trans ? N : M, inner = trans ? M : N;
   for (index_t i = 0; i < rows; ++i) {
     T acc = 0;
@@ -53,8 +52,7 @@ FUGUE_GEMM_INLINE T axpby(T alpha, T acc, T beta, T y) {
 
 // y[r0:r1] = alpha * A[r0:r1, :] x + beta * y[r0:r1]
 template <class Arch, class T>
-void gemv_n_rows(index_t r0, index_t r1, index_t N, T alpha, const T* A, index_t lda, const T* x, T beta,
-                 T* y) {
+void gemv_n_rows(index_t r0, index_t r1, index_t N, T alpha, const T* A, index_t lda, const T* x, T beta, T* y) {
   using O = vec_ops<T, Arch>;
   using V = typename O::V;
   constexpr index_t W = O::W;
@@ -145,8 +143,7 @@ constexpr index_t gemv_t_chunk_width() {
 
 // Columns [c0, c1) of y = alpha * A^T x + beta * y (A is M x *).
 template <class Arch, class T>
-void gemv_t_cols(index_t c0, index_t c1, index_t M, T alpha, const T* A, index_t lda, const T* x, T beta,
-                 T* y) {
+void gemv_t_cols(index_t c0, index_t c1, index_t M, T alpha, const T* A, index_t lda, const T* x, T beta, T* y) {
   using O = vec_ops<T, Arch>;
   using V = typename O::V;
   constexpr index_t W = O::W;

@@ -32,7 +32,7 @@ inline std::uint16_t to_half(float f) {
   const std::uint32_t absx = x & 0x7fffffffu;
   if (absx >= 0x7f800000u) return std::uint16_t(sign | (absx > 0x7f800000u ? 0x7e00u : 0x7c00u));  // NaN / inf
   if (absx >= 0x477ff000u) return std::uint16_t(sign | 0x7c00u);  // rounds above 65504: inf
-  if (absx < 0x38800000u) {  // below the smallest normal half: subnormal or zero
+  if (absx < 0x38800000u) {                                       // below the smallest normal half: subnormal or zero
     if (absx < 0x33000000u) return std::uint16_t(sign);
     const std::uint32_t mant = (absx & 0x7fffffu) | 0x800000u;
     const int shift = 126 - int(absx >> 23);  // 14 .. 24
@@ -52,7 +52,8 @@ inline float from_half(std::uint16_t h) {
   const std::uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
   std::uint32_t x;
   if (e == 0) {
-    if (m == 0) x = sign;
+    if (m == 0)
+      x = sign;
     else {  // subnormal: normalise
       int k = -1;
       std::uint32_t mm = m;

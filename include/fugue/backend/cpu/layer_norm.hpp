@@ -80,9 +80,12 @@ void normalize_row(index_t n, const T* x, T mean, T rstd, const T* gamma, const 
     const V vm(mean), vr(rstd);
     auto one = [&](index_t j) {
       V v = (V::load_unaligned(x + j) - vm) * vr;
-      if constexpr (HasG && HasB) v = xsimd::fma(v, V::load_unaligned(gamma + j), V::load_unaligned(beta + j));
-      else if constexpr (HasG) v *= V::load_unaligned(gamma + j);
-      else if constexpr (HasB) v += V::load_unaligned(beta + j);
+      if constexpr (HasG && HasB)
+        v = xsimd::fma(v, V::load_unaligned(gamma + j), V::load_unaligned(beta + j));
+      else if constexpr (HasG)
+        v *= V::load_unaligned(gamma + j);
+      else if constexpr (HasB)
+        v += V::load_unaligned(beta + j);
       v.store_unaligned(y + j);
     };
     for (; i + 2 * W <= n; i += 2 * W) {
@@ -102,8 +105,8 @@ void normalize_row(index_t n, const T* x, T mean, T rstd, const T* gamma, const 
 }  // namespace detail
 
 template <class Arch, class T>
-void layer_norm_rows(index_t rows, index_t cols, const T* x, const T* gamma, const T* beta, T eps,
-                     T* y, T* mean_out, T* rstd_out) {
+void layer_norm_rows(index_t rows, index_t cols, const T* x, const T* gamma, const T* beta, T eps, T* y, T* mean_out,
+                     T* rstd_out) {
   detail::for_row_ranges(rows, cols, [&](index_t r0, index_t r1) {
     for (index_t r = r0; r < r1; ++r) {
       const T* xr = x + r * cols;
@@ -116,10 +119,14 @@ void layer_norm_rows(index_t rows, index_t cols, const T* x, const T* gamma, con
       T var = cols > 0 ? (sq - sd * sd / n) / n : T(0);
       if (!(var >= T(0)) && var == var) var = 0;  // rounding can leave a tiny negative
       const T rstd = T(1) / std::sqrt(var + eps);
-      if (gamma && beta) detail::normalize_row<true, true, Arch>(cols, xr, mean, rstd, gamma, beta, yr);
-      else if (gamma) detail::normalize_row<true, false, Arch>(cols, xr, mean, rstd, gamma, beta, yr);
-      else if (beta) detail::normalize_row<false, true, Arch>(cols, xr, mean, rstd, gamma, beta, yr);
-      else detail::normalize_row<false, false, Arch>(cols, xr, mean, rstd, gamma, beta, yr);
+      if (gamma && beta)
+        detail::normalize_row<true, true, Arch>(cols, xr, mean, rstd, gamma, beta, yr);
+      else if (gamma)
+        detail::normalize_row<true, false, Arch>(cols, xr, mean, rstd, gamma, beta, yr);
+      else if (beta)
+        detail::normalize_row<false, true, Arch>(cols, xr, mean, rstd, gamma, beta, yr);
+      else
+        detail::normalize_row<false, false, Arch>(cols, xr, mean, rstd, gamma, beta, yr);
       if (mean_out) mean_out[r] = mean;
       if (rstd_out) rstd_out[r] = rstd;
     }

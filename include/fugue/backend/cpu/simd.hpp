@@ -49,8 +49,8 @@ struct simd {
 
   // --- dense linear algebra -------------------------------------------------
   template <class T>
-  static void gemm(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                   const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+  static void gemm(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+                   index_t ldb, T beta, T* C, index_t ldc) {
     kernels::gemm<Arch>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
   // op(B) packed once for many products (see kernels::pack_b_operand); gemm_packed gives
@@ -65,35 +65,51 @@ struct simd {
     kernels::gemm_packed<Arch>(trans_a, M, alpha, A, lda, B, beta, C, ldc);
   }
   template <class T>
-  static void gemm_batched(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A,
-                           index_t lda, index_t sa, const T* B, index_t ldb, index_t sb, T beta, T* C,
-                           index_t ldc, index_t sc, index_t batch) {
+  static void gemm_batched(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+                           index_t sa, const T* B, index_t ldb, index_t sb, T beta, T* C, index_t ldc, index_t sc,
+                           index_t batch) {
     kernels::gemm_batched<Arch>(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
   }
   template <class T>
-  static void gemv(bool trans, index_t M, index_t N, T alpha, const T* A, index_t lda, const T* x, T beta,
-                   T* y) {
+  static void gemv(bool trans, index_t M, index_t N, T alpha, const T* A, index_t lda, const T* x, T beta, T* y) {
     kernels::gemv<Arch>(trans, M, N, alpha, A, lda, x, beta, y);
   }
 
   // --- elementwise ----------------------------------------------------------
   template <class T, class F>
-  static void map(index_t n, const T* x, T* y, F f) { kernels::map<Arch>(n, x, y, f); }
+  static void map(index_t n, const T* x, T* y, F f) {
+    kernels::map<Arch>(n, x, y, f);
+  }
   template <class T, class F>
-  static void zip(index_t n, const T* a, const T* b, T* y, F f) { kernels::zip<Arch>(n, a, b, y, f); }
+  static void zip(index_t n, const T* a, const T* b, T* y, F f) {
+    kernels::zip<Arch>(n, a, b, y, f);
+  }
   template <class T, class F>
   static void zip3(index_t n, const T* a, const T* b, const T* c, T* y, F f) {
     kernels::zip3<Arch>(n, a, b, c, y, f);
   }
   template <class T>
-  static void fill(index_t n, T value, T* y) { kernels::fill<Arch>(n, value, y); }
+  static void fill(index_t n, T value, T* y) {
+    kernels::fill<Arch>(n, value, y);
+  }
 
   // --- reductions and row-wise ops ------------------------------------------
-  template <class T> static T sum(index_t n, const T* x) { return kernels::sum<Arch>(n, x); }
-  template <class T> static T max(index_t n, const T* x) { return kernels::max<Arch>(n, x); }
-  template <class T> static T dot(index_t n, const T* a, const T* b) { return kernels::dot<Arch>(n, a, b); }
   template <class T>
-  static void row_sum(index_t rows, index_t cols, const T* x, T* y) { kernels::row_sum<Arch>(rows, cols, x, y); }
+  static T sum(index_t n, const T* x) {
+    return kernels::sum<Arch>(n, x);
+  }
+  template <class T>
+  static T max(index_t n, const T* x) {
+    return kernels::max<Arch>(n, x);
+  }
+  template <class T>
+  static T dot(index_t n, const T* a, const T* b) {
+    return kernels::dot<Arch>(n, a, b);
+  }
+  template <class T>
+  static void row_sum(index_t rows, index_t cols, const T* x, T* y) {
+    kernels::row_sum<Arch>(rows, cols, x, y);
+  }
   template <class T>
   static void col_sum(index_t rows, index_t cols, const T* x, T* y, bool accumulate = false) {
     kernels::col_sum<Arch>(rows, cols, x, y, accumulate);
@@ -107,8 +123,8 @@ struct simd {
     kernels::log_softmax_rows<Arch>(rows, cols, x, y);
   }
   template <class T>
-  static void layer_norm_rows(index_t rows, index_t cols, const T* x, const T* gamma, const T* beta, T eps,
-                              T* y, T* mean, T* rstd) {
+  static void layer_norm_rows(index_t rows, index_t cols, const T* x, const T* gamma, const T* beta, T eps, T* y,
+                              T* mean, T* rstd) {
     kernels::layer_norm_rows<Arch>(rows, cols, x, gamma, beta, eps, y, mean, rstd);
   }
 };

@@ -20,6 +20,7 @@
 #else
 #define FUGUE_CUDA_RUNTIME 0
 #if !defined(THRUST_DEVICE_SYSTEM)
-#error "fugue/backend/cuda without nvcc: define THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_CPP (or _OMP) for the Thrust host build"
+#error \
+    "fugue/backend/cuda without nvcc: define THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_CPP (or _OMP) for the Thrust host build"
 #endif
 #endif

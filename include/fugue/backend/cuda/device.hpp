@@ -56,9 +56,7 @@ struct basic_device {
   static void deallocate(void* p, std::size_t bytes) noexcept { allocator().deallocate(p, bytes); }
   static void copy(void* dst, const void* src, std::size_t bytes) { System::copy(dst, src, bytes); }
   static void copy_to_host(void* dst, const void* src, std::size_t bytes) { System::copy_to_host(dst, src, bytes); }
-  static void copy_from_host(void* dst, const void* src, std::size_t bytes) {
-    System::copy_from_host(dst, src, bytes);
-  }
+  static void copy_from_host(void* dst, const void* src, std::size_t bytes) { System::copy_from_host(dst, src, bytes); }
   static void synchronize() { System::synchronize(); }
 
   template <class T>
@@ -77,8 +75,8 @@ struct basic_device {
 
   // --- dense linear algebra -------------------------------------------------
   template <class T>
-  static void gemm(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                   const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+  static void gemm(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+                   index_t ldb, T beta, T* C, index_t ldc) {
     System::gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
   template <class T>

@@ -135,8 +135,7 @@ struct gpu_system {
   }
 
   static void copy(void* dst, const void* src, std::size_t bytes) {
-    if (bytes)
-      FUGUE_CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, gpu_context::get().stream()));
+    if (bytes) FUGUE_CUDA_CALL(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, gpu_context::get().stream()));
   }
   static void copy_to_host(void* dst, const void* src, std::size_t bytes) {
     if (!bytes) return;
@@ -153,8 +152,8 @@ struct gpu_system {
   static void synchronize() { FUGUE_CUDA_CALL(cudaStreamSynchronize(gpu_context::get().stream())); }
 
   template <class T>
-  static void gemm(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                   const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+  static void gemm(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+                   index_t ldb, T beta, T* C, index_t ldc) {
     if (M == 0 || N == 0) return;
     if (K == 0 || alpha == T(0)) return scale_blocks(M, N, beta, C, ldc, 0, 1);
     const int m = checked_int(M, "M"), n = checked_int(N, "N"), k = checked_int(K, "K");
@@ -181,11 +180,11 @@ struct gpu_system {
     std::lock_guard lock(ctx.library_mutex());
     const cublasOperation_t oa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, ob = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
     if constexpr (sizeof(T) == 4)
-      FUGUE_CUBLAS_CALL(cublasSgemmStridedBatched(ctx.blas(), ob, oa, n, m, k, &alpha, B, lb, sb, A, la, sa, &beta, C,
-                                                  lc, sc, nb));
+      FUGUE_CUBLAS_CALL(
+          cublasSgemmStridedBatched(ctx.blas(), ob, oa, n, m, k, &alpha, B, lb, sb, A, la, sa, &beta, C, lc, sc, nb));
     else
-      FUGUE_CUBLAS_CALL(cublasDgemmStridedBatched(ctx.blas(), ob, oa, n, m, k, &alpha, B, lb, sb, A, la, sa, &beta, C,
-                                                  lc, sc, nb));
+      FUGUE_CUBLAS_CALL(
+          cublasDgemmStridedBatched(ctx.blas(), ob, oa, n, m, k, &alpha, B, lb, sb, A, la, sa, &beta, C, lc, sc, nb));
   }
   // Row-major A (M x N) is column-major A^T (N x M): op flips.
   template <class T>

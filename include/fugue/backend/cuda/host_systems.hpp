@@ -47,16 +47,15 @@ struct host_system_base {
   static void synchronize() {}
 
   template <class T>
-  static void gemm(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
-                   const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+  static void gemm(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda, const T* B,
+                   index_t ldb, T beta, T* C, index_t ldc) {
     cpu::kernels::gemm<cpu::best_arch>(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
   template <class T>
   static void gemm_batched(bool ta, bool tb, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
                            index_t sa, const T* B, index_t ldb, index_t sb, T beta, T* C, index_t ldc, index_t sc,
                            index_t batch) {
-    cpu::kernels::gemm_batched<cpu::best_arch>(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc,
-                                               batch);
+    cpu::kernels::gemm_batched<cpu::best_arch>(ta, tb, M, N, K, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch);
   }
   template <class T>
   static void gemv(bool trans, index_t M, index_t N, T alpha, const T* A, index_t lda, const T* x, T beta, T* y) {

@@ -40,15 +40,18 @@ inline const char* cufft_status_name(cufftResult r) {
 }
 
 inline void check_cuda(cudaError_t e, const char* call, source_location where = source_location::current()) {
-  if (e == cudaSuccess) [[likely]] return;
+  if (e == cudaSuccess) [[likely]]
+    return;
   throw error(detail::concat(call, " failed: ", cudaGetErrorName(e), " (", cudaGetErrorString(e), ")"), where);
 }
 inline void check_cublas(cublasStatus_t s, const char* call, source_location where = source_location::current()) {
-  if (s == CUBLAS_STATUS_SUCCESS) [[likely]] return;
+  if (s == CUBLAS_STATUS_SUCCESS) [[likely]]
+    return;
   throw error(detail::concat(call, " failed: ", cublasGetStatusName(s), " (", cublasGetStatusString(s), ")"), where);
 }
 inline void check_cufft(cufftResult r, const char* call, source_location where = source_location::current()) {
-  if (r == CUFFT_SUCCESS) [[likely]] return;
+  if (r == CUFFT_SUCCESS) [[likely]]
+    return;
   throw error(detail::concat(call, " failed: ", cufft_status_name(r), " (cuFFT status ", int(r), ")"), where);
 }
 

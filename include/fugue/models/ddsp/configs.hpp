@@ -32,21 +32,21 @@ namespace configs {
 
 // papers/iclr2020/solo_instrument.gin: ch 512, 3 layers per stack, GRU 512, reverb 48000 taps.
 template <Scalar T, Backend B = cpu::native>
-using solo_instrument = Model<T, B, RnnFcDecoder<T, B, 512, 3, 512, kControls>, kHarmonics, kNoiseBands,
-                              TrainableReverb<T, B, 48000>>;
+using solo_instrument =
+    Model<T, B, RnnFcDecoder<T, B, 512, 3, 512, kControls>, kHarmonics, kNoiseBands, TrainableReverb<T, B, 48000>>;
 inline ModelOptions solo_instrument_options() { return {}; }
 
 // papers/iclr2020/tiny_instrument.gin: no fc layers, GRU 256.
 template <Scalar T, Backend B = cpu::native>
-using tiny_instrument = Model<T, B, RnnFcDecoder<T, B, 512, 0, 256, kControls>, kHarmonics, kNoiseBands,
-                              TrainableReverb<T, B, 48000>>;
+using tiny_instrument =
+    Model<T, B, RnnFcDecoder<T, B, 512, 0, 256, kControls>, kHarmonics, kNoiseBands, TrainableReverb<T, B, 48000>>;
 inline ModelOptions tiny_instrument_options() { return {}; }
 
 // models/vst/vst.gin (16 kHz): 50 frames/s, ch 256, 1 layer per stack, GRU 512, linear amplitude
 // resampling, FilteredNoiseReverb 24000 taps from 500 x 32 magnitudes (initial bias -3).
 template <Scalar T, Backend B = cpu::native>
-using vst_16k = Model<T, B, RnnFcDecoder<T, B, 256, 1, 512, kControls>, kHarmonics, kNoiseBands,
-                      NoiseReverb<T, B, 24000, 500, 32>>;
+using vst_16k =
+    Model<T, B, RnnFcDecoder<T, B, 256, 1, 512, kControls>, kHarmonics, kNoiseBands, NoiseReverb<T, B, 24000, 500, 32>>;
 inline ModelOptions vst_16k_options() {
   ModelOptions o;
   o.frame_rate = 50;

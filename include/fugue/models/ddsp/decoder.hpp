@@ -11,7 +11,8 @@
 //    reset_after=True), "out_stack.*", "dense.weight" [Outputs, in], "dense.bias" [Outputs].
 //  * operator()(tape, ld, f0): training path (one fused BPTT node for the GRU).
 //    forward(ld, f0): tape-free, whole sequences.
-//  * Streaming (models/ddsp/streaming.hpp, ZDims == 0, host backends only): StepWorkspace holds every buffer one frame needs;
+//  * Streaming (models/ddsp/streaming.hpp, ZDims == 0, host backends only): StepWorkspace holds every buffer one frame
+//  needs;
 //    step(ws, ld, f0, h, out) runs one frame at batch 1 on the calling thread with serial
 //    GEMVs: no allocation, lock or system call. Results equal forward() up to float rounding
 //    (the GEMV and the batched GEMM sum in different orders).
@@ -46,7 +47,8 @@ class RnnFcDecoder {
   struct NoZStack {  // ZDims == 0: no z stack at all (no storage)
     NoZStack(index_t, index_t, Philox) {}
   };
-  using ZStack = std::conditional_t<ZDims == 0, NoZStack, nn::FcStack<T, B, (ZDims == 0 ? 1 : ZDims), Ch, LayersPerStack>>;
+  using ZStack =
+      std::conditional_t<ZDims == 0, NoZStack, nn::FcStack<T, B, (ZDims == 0 ? 1 : ZDims), Ch, LayersPerStack>>;
   static constexpr index_t z_dims = ZDims;
   static constexpr index_t stack_width = LayersPerStack == 0 ? 1 : Ch;
   static constexpr index_t z_width = ZDims == 0 ? 0 : (LayersPerStack == 0 ? ZDims : Ch);
@@ -109,7 +111,8 @@ class RnnFcDecoder {
   StepWeights half_step_weights() const
     requires B::host_accessible
   {
-    FUGUE_CHECK((std::is_same_v<T, float>), "RnnFcDecoder::half_step_weights: half-precision weights need a float model");
+    FUGUE_CHECK((std::is_same_v<T, float>),
+                "RnnFcDecoder::half_step_weights: half-precision weights need a float model");
     auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
     auto conv = [](const std::vector<T>& v) {
       std::vector<std::uint16_t> h(v.size());
@@ -177,11 +180,12 @@ class RnnFcDecoder {
   using Arch = typename nn::detail::backend_arch<B>::type;
 
   static void check_inputs(const Shape& ld, const Shape& f0, const Shape* z) {
-    FUGUE_CHECK(ld.rank() == 3 && ld[2] == 1 && f0 == ld, "RnnFcDecoder: ld_scaled and f0_scaled must both be [N, F, 1], got ",
-                ld.str(), " and ", f0.str());
+    FUGUE_CHECK(ld.rank() == 3 && ld[2] == 1 && f0 == ld,
+                "RnnFcDecoder: ld_scaled and f0_scaled must both be [N, F, 1], got ", ld.str(), " and ", f0.str());
     if constexpr (ZDims > 0) {
       FUGUE_CHECK(z && z->rank() == 3 && (*z)[0] == ld[0] && (*z)[1] == ld[1] && (*z)[2] == ZDims,
-                  "RnnFcDecoder: z must be [", ld[0], ", ", ld[1], ", ", ZDims, "], got ", z ? z->str() : std::string("none"));
+                  "RnnFcDecoder: z must be [", ld[0], ", ", ld[1], ", ", ZDims, "], got ",
+                  z ? z->str() : std::string("none"));
     } else {
       FUGUE_CHECK(!z, "RnnFcDecoder: this decoder takes no z (ZDims = 0)");
     }

@@ -79,7 +79,7 @@ class MfccRnnEncoder {
     const var_type var = ad::mean(ad::square(d), 1, true);
     const var_type xn = ad::div(d, ad::sqrt(ad::add_scalar(var, T(1e-5))));
     const var_type normed = ad::add(ad::mul(xn, tape.param(scale)), tape.param(shift));
-    const var_type z = dense_(tape, gru_(tape, normed).y);                       // [N, Tz, ZDims]
+    const var_type z = dense_(tape, gru_(tape, normed).y);                      // [N, Tz, ZDims]
     return ad::matmul(tape.constant(resample_matrix(frames, mfcc.dim(1))), z);  // [N, frames, ZDims]
   }
 

@@ -72,8 +72,10 @@ Features<T> compute_features(std::span<const T> audio, const FeatureOptions& o =
   T last = T(-1);
   for (std::size_t t = 0; t < F; ++t) {
     const bool ok = out.f0_hz[t] > T(0) && double(out.confidence[t]) >= o.min_confidence;
-    if (ok) last = out.f0_hz[t];
-    else out.f0_hz[t] = last;
+    if (ok)
+      last = out.f0_hz[t];
+    else
+      out.f0_hz[t] = last;
   }
   T first = T(o.fallback_f0_hz);
   for (std::size_t t = 0; t < F; ++t)

@@ -18,7 +18,8 @@
 //    filtered_noise(noise) -> reverb. The noise of row n is Philox{noise_seed, noise_stream + n}
 //    (the same noise for the same stream: training passes a fresh stream per step).
 //  * loss(tape, f0_hz, loudness_db, target [N, F * hop], noise_stream) -> scalar multi-scale
-//    spectral loss (the target is also the encoder's source) (FFT 2048..64, overlap 0.75, L1 on magnitude and log magnitude, weights 1/1).
+//    spectral loss (the target is also the encoder's source) (FFT 2048..64, overlap 0.75, L1 on magnitude and log
+//    magnitude, weights 1/1).
 //  * synthesize(f0_hz, loudness_db, noise_stream, source) -> audio tensor, no gradients kept.
 //  * Shape mismatches raise fugue::error naming the tensors.
 #pragma once
@@ -38,8 +39,8 @@
 
 namespace fugue::models::ddsp {
 
-inline constexpr double kDbRange = 80.0;    // DDSP HEAD core.DB_RANGE
-inline constexpr double kF0Range = 127.0;   // MIDI
+inline constexpr double kDbRange = 80.0;   // DDSP HEAD core.DB_RANGE
+inline constexpr double kF0Range = 127.0;  // MIDI
 
 template <class T>
 T hz_to_midi(T hz) {
@@ -94,7 +95,10 @@ class Model {
   static constexpr index_t noise_bands = NoiseBands;
 
   explicit Model(ModelOptions o = {}, Philox init = {0xdd5b, 0})
-      : opt_(o), hop_(o.hop()), encoder_(Philox{init.seed, init.stream + 800}), decoder_(init),
+      : opt_(o),
+        hop_(o.hop()),
+        encoder_(Philox{init.seed, init.stream + 800}),
+        decoder_(init),
         reverb_(Philox{init.seed, init.stream + 900}) {}
 
   struct Controls {
@@ -151,8 +155,8 @@ class Model {
                 const tensor_type& target, std::uint64_t noise_stream = 0) {
     const std::size_t N = std::size_t(f0_hz.dim(1)) * hop_;
     FUGUE_CHECK(target.rank() == 2 && target.dim(0) == f0_hz.dim(0) && std::size_t(target.dim(1)) == N,
-                "ddsp::Model::loss: target audio must be [", f0_hz.dim(0), ", ", N, "] (frames x hop ", hop_,
-                "), got ", target.shape().str());
+                "ddsp::Model::loss: target audio must be [", f0_hz.dim(0), ", ", N, "] (frames x hop ", hop_, "), got ",
+                target.shape().str());
     const var_type y = audio(tape, f0_hz, loudness_db, noise_stream, &target);
     return loss_(y, tape.constant(target.contiguous()));
   }

@@ -44,12 +44,8 @@ class TrainableReverb {
 
  public:
   static constexpr index_t length = Taps;
-  explicit TrainableReverb(Philox init = {0x7e7e, 0}) {
-    ir.value = Tensor<T, B>::normal({Taps}, init, T(0), T(1e-6));
-  }
-  ad::Var<T, B> apply(ad::Tape<T, B>& tape, const ad::Var<T, B>& audio) {
-    return dsp::reverb(audio, tape.param(ir));
-  }
+  explicit TrainableReverb(Philox init = {0x7e7e, 0}) { ir.value = Tensor<T, B>::normal({Taps}, init, T(0), T(1e-6)); }
+  ad::Var<T, B> apply(ad::Tape<T, B>& tape, const ad::Var<T, B>& audio) { return dsp::reverb(audio, tape.param(ir)); }
   std::vector<T> impulse_response() const {
     std::vector<T> h = ir.value.to_vector();
     h[0] = T(0);
@@ -68,8 +64,7 @@ class NoiseReverb {
 
  public:
   static constexpr index_t length = Taps;
-  explicit NoiseReverb(Philox init = {0x7e7f, 0}, double initial_bias = -3.0)
-      : noise_(options(initial_bias)) {
+  explicit NoiseReverb(Philox init = {0x7e7f, 0}, double initial_bias = -3.0) : noise_(options(initial_bias)) {
     magnitudes.value = Tensor<T, B>::normal({1, Frames, Banks}, init, T(0), T(1e-2));
   }
   ad::Var<T, B> apply(ad::Tape<T, B>& tape, const ad::Var<T, B>& audio) {

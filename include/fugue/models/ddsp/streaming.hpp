@@ -65,7 +65,8 @@ class Streamer {
   static constexpr std::size_t L = 2 * (M - 1);          // noise IR taps
   static constexpr std::size_t kCrop = (L - 1) / 2 - 1;  // DDSP fft_convolve delay compensation
 
-  static_assert(!Model::has_encoder, "ddsp::Streamer: an autoencoder's z needs whole clips; stream a decoder-only model");
+  static_assert(!Model::has_encoder,
+                "ddsp::Streamer: an autoencoder's z needs whole clips; stream a decoder-only model");
 
   explicit Streamer(const Model& model) : model_(model), hop_(model.hop()) {
     FUGUE_CHECK(kCrop <= hop_, "ddsp::Streamer: the noise IR (", L, " taps) needs a hop >= ", kCrop, ", got ", hop_);
@@ -193,8 +194,10 @@ class Streamer {
     model_.decoder().step(ws_, scale_loudness(ld), scale_f0(f0), h_.data(), ctl_.data(),
                           step_weights_.kernel_h.empty() ? nullptr : &step_weights_);
     frame_controls(f0);
-    if (frame_ == 0) std::fill(dry_.begin(), dry_.end(), T(0));
-    else harmonic_block(f0);  // frame 0 has no earlier frame: its hop is offline samples < 0
+    if (frame_ == 0)
+      std::fill(dry_.begin(), dry_.end(), T(0));
+    else
+      harmonic_block(f0);  // frame 0 has no earlier frame: its hop is offline samples < 0
     noise_block();
     for (std::size_t j = 0; j < hop_; ++j) dry_[j] += zacc_[kCrop + j];
     // Slide the noise accumulator by one hop.

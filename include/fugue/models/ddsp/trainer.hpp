@@ -51,7 +51,11 @@ template <class Model, Scalar T = float, Backend B = cpu::native>
 class Trainer {
  public:
   Trainer(Model& model, TrainConfig hp = {}, std::uint64_t seed = 1)
-      : model_(model), hp_(hp), seed_(seed), params_(nn::named_parameters<T, B>(model)), adam_(params_, adam_options(hp)) {}
+      : model_(model),
+        hp_(hp),
+        seed_(seed),
+        params_(nn::named_parameters<T, B>(model)),
+        adam_(params_, adam_options(hp)) {}
 
   double learning_rate(std::int64_t step) const {
     return hp_.learning_rate * std::pow(hp_.decay_rate, double(step) / hp_.decay_steps);
@@ -62,8 +66,8 @@ class Trainer {
     StepStats st;
     st.lr = learning_rate(s);
     adam_.set_lr(st.lr);
-    FUGUE_CHECK(batch.f0_hz.defined() && batch.size() >= 1 && batch.size() <= 4096,
-                "ddsp::Trainer::step: batch of ", batch.f0_hz.defined() ? batch.size() : 0, " rows (1 .. 4096)");
+    FUGUE_CHECK(batch.f0_hz.defined() && batch.size() >= 1 && batch.size() <= 4096, "ddsp::Trainer::step: batch of ",
+                batch.f0_hz.defined() ? batch.size() : 0, " rows (1 .. 4096)");
     tape_.clear();
     auto loss = model_.loss(tape_, batch.f0_hz, batch.loudness_db, batch.audio, noise_stream(s));
     st.loss = double(loss.value().item());

@@ -20,8 +20,8 @@ namespace fugue::models::music_vae {
 // Training hyper-parameters of one config (spec §3.2 and the defaults of §3.2's notes / §5).
 struct TrainConfig {
   index_t batch_size = 512;
-  index_t steps = 32;          // max_seq_len
-  double free_bits = 0;        // bits
+  index_t steps = 32;    // max_seq_len
+  double free_bits = 0;  // bits
   double max_beta = 1.0;
   double beta_rate = 0.0;
   SamplingSchedule sampling{};
@@ -61,9 +61,8 @@ inline TrainConfig cat_mel_2bar_big_hparams() {
 
 // Chords are per-step controls, appended to the encoder input (90 + 49) and the decoder input.
 template <Scalar T, Backend B = cpu::native>
-using cat_mel_2bar_med_chords =
-    MusicVAE<T, B, BidirectionalLstmEncoder<T, B, kMelodyDepth + kChordDepth, 1024>,
-             CategoricalLstmDecoder<T, B, kMelodyDepth, 256, 512, 3, kChordDepth>, 256>;
+using cat_mel_2bar_med_chords = MusicVAE<T, B, BidirectionalLstmEncoder<T, B, kMelodyDepth + kChordDepth, 1024>,
+                                         CategoricalLstmDecoder<T, B, kMelodyDepth, 256, 512, 3, kChordDepth>, 256>;
 inline TrainConfig cat_mel_2bar_med_chords_hparams() {
   TrainConfig c;
   c.transpose_min = -3;

@@ -57,7 +57,8 @@ int draw_token(const T* logits, index_t depth, double tau, double u) {
   double total = 0;
   thread_local std::vector<double> p;
   p.resize(std::size_t(depth));
-  for (index_t j = 0; j < depth; ++j) total += p[std::size_t(j)] = std::exp((double(logits[j]) - double(logits[best])) / tau);
+  for (index_t j = 0; j < depth; ++j)
+    total += p[std::size_t(j)] = std::exp((double(logits[j]) - double(logits[best])) / tau);
   double acc = 0, target = u * total;
   for (index_t j = 0; j < depth; ++j) {
     acc += p[std::size_t(j)];
@@ -128,9 +129,10 @@ class CategoricalLstmDecoder {
     return {ad::reshape(output(tape, y), {n * steps, Out})};
   }
 
-  std::vector<std::vector<int>> sample(const tensor_type& cond, index_t steps, const std::vector<std::vector<int>>& start,
-                                       double temperature, Philox rng, const tensor_type* ctl = nullptr,
-                                       std::size_t output_index = 0, std::size_t num_outputs_total = 1) {
+  std::vector<std::vector<int>> sample(const tensor_type& cond, index_t steps,
+                                       const std::vector<std::vector<int>>& start, double temperature, Philox rng,
+                                       const tensor_type* ctl = nullptr, std::size_t output_index = 0,
+                                       std::size_t num_outputs_total = 1) {
     const index_t n = cond.dim(0);
     FUGUE_CHECK(cond.rank() == 2 && cond.dim(1) == Cond, "decoder sample: cond ", cond.shape().str(), ", expected [N, ",
                 Cond, "]");
@@ -163,8 +165,8 @@ class CategoricalLstmDecoder {
   // over them as one fused sequence. Returns the (possibly) modified one-hot inputs and the
   // number of substituted inputs. Draws: Bernoulli from element 2 i, token from 2 i + 1 of rng,
   // i = n * steps + t.
-  std::pair<tensor_type, index_t> scheduled_inputs(const tensor_type& cond, const tensor_type& prev, double p, Philox rng,
-                                                   const tensor_type* ctl = nullptr) {
+  std::pair<tensor_type, index_t> scheduled_inputs(const tensor_type& cond, const tensor_type& prev, double p,
+                                                   Philox rng, const tensor_type* ctl = nullptr) {
     const index_t n = prev.dim(0), steps = prev.dim(1);
     if (p <= 0) return {prev, 0};
     std::vector<char> pick(std::size_t(n * steps), 0);
@@ -252,8 +254,9 @@ class SplitMultiOutDecoder {
     return out;
   }
 
-  std::vector<std::vector<int>> sample(const tensor_type& cond, index_t steps, const std::vector<std::vector<int>>& start,
-                                       double temperature, Philox rng, const tensor_type* ctl = nullptr) {
+  std::vector<std::vector<int>> sample(const tensor_type& cond, index_t steps,
+                                       const std::vector<std::vector<int>>& start, double temperature, Philox rng,
+                                       const tensor_type* ctl = nullptr) {
     FUGUE_CHECK(ctl == nullptr, "SplitMultiOutDecoder takes no controls");
     std::vector<std::vector<int>> out;
     for_each_core([&](auto& core, std::size_t k) {
@@ -266,11 +269,15 @@ class SplitMultiOutDecoder {
 
   template <class F>
   void visit_parameters(F&& f, std::string_view prefix = {}) {
-    for_each_core([&](auto& core, std::size_t k) { core.visit_parameters(f, nn::join_name(prefix, "core." + std::to_string(k))); });
+    for_each_core([&](auto& core, std::size_t k) {
+      core.visit_parameters(f, nn::join_name(prefix, "core." + std::to_string(k)));
+    });
   }
 
   template <std::size_t K>
-  auto& core() { return std::get<K>(cores_); }
+  auto& core() {
+    return std::get<K>(cores_);
+  }
 
  private:
   template <std::size_t... I>
@@ -279,10 +286,12 @@ class SplitMultiOutDecoder {
   }
   template <class F>
   void for_each_core(F&& f) {
-    std::apply([&](auto&... c) {
-      std::size_t k = 0;
-      (f(c, k++), ...);
-    }, cores_);
+    std::apply(
+        [&](auto&... c) {
+          std::size_t k = 0;
+          (f(c, k++), ...);
+        },
+        cores_);
   }
   std::tuple<Cores...> cores_;
 };

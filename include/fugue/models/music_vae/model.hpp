@@ -40,27 +40,27 @@ namespace fugue::models::music_vae {
 
 template <Scalar T, Backend B>
 struct Batch {
-  Tensor<T, B> enc_input;                     // [N, S, In]
-  std::vector<std::vector<int>> targets;      // per output: ids [N * S]
-  Tensor<T, B> controls;                      // [N, S, Ctl] or undefined
+  Tensor<T, B> enc_input;                 // [N, S, In]
+  std::vector<std::vector<int>> targets;  // per output: ids [N * S]
+  Tensor<T, B> controls;                  // [N, S, Ctl] or undefined
   index_t size() const { return enc_input.dim(0); }
   index_t steps() const { return enc_input.dim(1); }
 };
 
 struct LossOptions {
-  double beta = 0;            // KL weight (kl_beta(step, ...))
-  double free_bits = 0;       // in bits
-  double sampling_prob = 0;   // scheduled sampling probability (SamplingSchedule(step))
+  double beta = 0;           // KL weight (kl_beta(step, ...))
+  double free_bits = 0;      // in bits
+  double sampling_prob = 0;  // scheduled sampling probability (SamplingSchedule(step))
   Philox rng{0x5a5a, 0};
-  bool sample_z = true;       // false: z = mu (evaluation)
+  bool sample_z = true;  // false: z = mu (evaluation)
 };
 
 template <Scalar T, Backend B>
 struct LossResult {
   ad::Var<T, B> loss;
-  double r_loss = 0, kl = 0, kl_cost = 0;   // batch means (nats)
-  double accuracy = 0;                      // teacher-forced next-step accuracy
-  index_t substituted = 0;                  // scheduled-sampling substitutions
+  double r_loss = 0, kl = 0, kl_cost = 0;  // batch means (nats)
+  double accuracy = 0;                     // teacher-forced next-step accuracy
+  index_t substituted = 0;                 // scheduled-sampling substitutions
 };
 
 // One-hot of the previous token at every step: row t holds targets[t - 1], row 0 is zero.
@@ -93,7 +93,10 @@ class MusicVAE {
   using var_type = ad::Var<T, B>;
 
   explicit MusicVAE(std::uint64_t seed = 0x3a1e)
-      : encoder(Philox{seed, 0}), mu(Philox{seed, 1 << 20}), sigma(Philox{seed, 2 << 20}), decoder(Philox{seed, 3 << 20}) {}
+      : encoder(Philox{seed, 0}),
+        mu(Philox{seed, 1 << 20}),
+        sigma(Philox{seed, 2 << 20}),
+        decoder(Philox{seed, 3 << 20}) {}
 
   LossResult<T, B> loss(ad::Tape<T, B>& tape, const Batch<T, B>& b, const LossOptions& o) {
     const index_t n = b.size(), steps = b.steps();
@@ -150,8 +153,8 @@ class MusicVAE {
   }
 
   tensor_type encode(const tensor_type& x, const tensor_type* controls = nullptr) const {
-    FUGUE_CHECK(x.rank() == 3 && x.dim(2) == input_extent - control_extent, "MusicVAE::encode: input ",
-                x.shape().str(), ", expected [N, steps, ", input_extent - control_extent, "]");
+    FUGUE_CHECK(x.rank() == 3 && x.dim(2) == input_extent - control_extent, "MusicVAE::encode: input ", x.shape().str(),
+                ", expected [N, steps, ", input_extent - control_extent, "]");
     if (control_extent) {
       FUGUE_CHECK(controls && controls->rank() == 3 && controls->dim(2) == control_extent,
                   "MusicVAE::encode: controls [N, steps, ", control_extent, "] required");

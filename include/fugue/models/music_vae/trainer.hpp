@@ -38,15 +38,19 @@ namespace fugue::models::music_vae {
 struct StepStats {
   std::int64_t step = 0;  // updates done after this one
   double loss = 0, r_loss = 0, kl = 0, accuracy = 0, grad_norm = 0, lr = 0, beta = 0, sampling_prob = 0;
-  bool zeroed = false;    // the zeroing rule fired
+  bool zeroed = false;  // the zeroing rule fired
 };
 
 template <class Model, Scalar T = float, Backend B = cpu::native>
 class Trainer {
  public:
   Trainer(Model& model, TrainConfig hp, std::uint64_t seed = 1)
-      : model_(model), hp_(hp), seed_(seed), params_(nn::named_parameters<T, B>(model)),
-        adam_(params_, adam_options(hp)), lr_{hp.learning_rate, hp.decay_rate, hp.min_learning_rate} {}
+      : model_(model),
+        hp_(hp),
+        seed_(seed),
+        params_(nn::named_parameters<T, B>(model)),
+        adam_(params_, adam_options(hp)),
+        lr_{hp.learning_rate, hp.decay_rate, hp.min_learning_rate} {}
 
   StepStats step(const Batch<T, B>& batch) {
     const std::int64_t s = adam_.steps();
@@ -64,8 +68,8 @@ class Trainer {
     st.r_loss = r.r_loss;
     st.kl = r.kl;
     st.accuracy = r.accuracy;
-    FUGUE_CHECK(std::isfinite(st.loss), "training diverged at step ", s, ": the loss is ", st.loss,
-                " (reconstruction ", r.r_loss, ", KL ", r.kl, "); parameters left unchanged, the last checkpoint is the last good state");
+    FUGUE_CHECK(std::isfinite(st.loss), "training diverged at step ", s, ": the loss is ", st.loss, " (reconstruction ",
+                r.r_loss, ", KL ", r.kl, "); parameters left unchanged, the last checkpoint is the last good state");
     adam_.zero_grad();
     tape_.backward(r.loss);
     const auto clip = optim::clip_grad_norm_or_zero(params_, hp_.grad_clip, hp_.grad_norm_clip_to_zero);

@@ -175,8 +175,8 @@ void attention_backward(const P& p, const T* q, const T* k, const T* v, const T*
     B::gemm_batched(false, true, p.lq, p.lk, p.dv, T(1), dout + h * p.dv, p.ldo, p.lq * p.ldo, v + h * p.dv, p.ldv,
                     p.lk * p.ldv, T(0), dP.data() + h * LL, p.lk, H * LL, N);
   }
-  B::for_each(N * H * p.lq, attention_softmax_backward_at<T>{dP.data(), probs, p.dropout > 0 ? mask.data() : nullptr,
-                                                              p.lk});
+  B::for_each(N * H * p.lq,
+              attention_softmax_backward_at<T>{dP.data(), probs, p.dropout > 0 ? mask.data() : nullptr, p.lk});
   for (index_t h = 0; h < H; ++h) {
     if (dq)
       B::gemm_batched(false, false, p.lq, p.dk, p.lk, p.scale, dP.data() + h * LL, p.lk, H * LL, k + h * p.dk, p.ldk,

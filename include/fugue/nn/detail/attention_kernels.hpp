@@ -104,8 +104,7 @@ inline void attention_keep_row(const attention_problem<T>& p, index_t nh, index_
 
 // Builds masked logits for one (n, h) in s [lq, lk]; srel is scratch [L, L] when rel.
 template <class B, class T>
-void attention_logits(const attention_problem<T>& p, index_t n, index_t h, const T* q, const T* k, T* s,
-                      T* srel) {
+void attention_logits(const attention_problem<T>& p, index_t n, index_t h, const T* q, const T* k, T* s, T* srel) {
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused (relative) attention kernel");
   const T* qp = q + n * p.lq * p.ldq + h * p.dk;
   const T* kp = k + n * p.lk * p.ldk + h * p.dk;
@@ -115,8 +114,7 @@ void attention_logits(const attention_problem<T>& p, index_t n, index_t h, const
     const T* e = p.rel + (h * p.max_rel + (p.max_rel - L + r0)) * p.dk;  // E_L row r0
     for (index_t i = 0; i < L; ++i)
       for (index_t r = 0; r < r0; ++r) srel[i * L + r] = T(0);
-    if (L - r0 > 0)
-      B::gemm(false, true, L, L - r0, p.dk, p.scale, qp, p.ldq, e, p.dk, T(0), srel + r0, L);
+    if (L - r0 > 0) B::gemm(false, true, L, L - r0, p.dk, p.scale, qp, p.ldq, e, p.dk, T(0), srel + r0, L);
     for (index_t i = 0; i < L; ++i)
       for (index_t j = 0; j < L; ++j) {
         index_t r, c;
@@ -171,8 +169,8 @@ void host_attention_forward(attention_problem<T> p, const T* q, const T* k, cons
 }
 
 template <class B, class T>
-void host_attention_backward(attention_problem<T> p, const T* q, const T* k, const T* v, const T* probs,
-                             const T* dout, T* dq, T* dk, T* dv, T* drel) {
+void host_attention_backward(attention_problem<T> p, const T* q, const T* k, const T* v, const T* probs, const T* dout,
+                             T* dq, T* dk, T* dv, T* drel) {
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused (relative) attention kernel");
   const index_t LL = p.lq * p.lk;
   auto one = [&](index_t n, index_t h, T* dp, T* pd, T* dsrel) {
@@ -203,17 +201,24 @@ void host_attention_backward(attention_problem<T> p, const T* q, const T* k, con
       for (index_t j = 0; j < p.lk; ++j) acc += d[j] * pi[j];
       for (index_t j = 0; j < p.lk; ++j) d[j] = pi[j] * (d[j] - acc);
     }
-    if (dq) B::gemm(false, false, p.lq, p.dk, p.lk, p.scale, dp, p.lk, kp, p.ldk, T(0), dq + n * p.lq * p.ldq + h * p.dk, p.ldq);
-    if (dk) B::gemm(true, false, p.lk, p.dk, p.lq, p.scale, dp, p.lk, qp, p.ldq, T(0), dk + n * p.lk * p.ldk + h * p.dk, p.ldk);
+    if (dq)
+      B::gemm(false, false, p.lq, p.dk, p.lk, p.scale, dp, p.lk, kp, p.ldk, T(0), dq + n * p.lq * p.ldq + h * p.dk,
+              p.ldq);
+    if (dk)
+      B::gemm(true, false, p.lk, p.dk, p.lq, p.scale, dp, p.lk, qp, p.ldq, T(0), dk + n * p.lk * p.ldk + h * p.dk,
+              p.ldk);
     if (p.rel) {
       const index_t L = p.lq, r0 = L > p.max_rel ? L - p.max_rel : 0;
       std::fill(dsrel, dsrel + L * L, T(0));
       skew_backward(L, dp, dsrel);
       const T* e = p.rel + (h * p.max_rel + (p.max_rel - L + r0)) * p.dk;
       if (L - r0 > 0) {
-        if (dq) B::gemm(false, false, L, p.dk, L - r0, p.scale, dsrel + r0, L, e, p.dk, T(1), dq + n * p.lq * p.ldq + h * p.dk, p.ldq);
-        if (drel) B::gemm(true, false, L - r0, p.dk, L, p.scale, dsrel + r0, L, qp, p.ldq, T(1),
-                          drel + (h * p.max_rel + (p.max_rel - L + r0)) * p.dk, p.dk);
+        if (dq)
+          B::gemm(false, false, L, p.dk, L - r0, p.scale, dsrel + r0, L, e, p.dk, T(1),
+                  dq + n * p.lq * p.ldq + h * p.dk, p.ldq);
+        if (drel)
+          B::gemm(true, false, L - r0, p.dk, L, p.scale, dsrel + r0, L, qp, p.ldq, T(1),
+                  drel + (h * p.max_rel + (p.max_rel - L + r0)) * p.dk, p.dk);
       }
     }
   };
@@ -236,18 +241,22 @@ void host_attention_backward(attention_problem<T> p, const T* q, const T* k, con
 template <class B, class T>
 void attention_forward(attention_problem<T> p, const T* q, const T* k, const T* v, T* out, T* probs) {
   p.finalize();
-  FUGUE_CHECK(!p.rel || p.lq == p.lk, "relative attention needs equal query and key lengths, got ", p.lq,
-              " and ", p.lk);
-  if constexpr (B::host_accessible) host_attention_forward<B>(p, q, k, v, out, probs);
-  else device_attn::attention_forward<B>(p, q, k, v, out, probs);
+  FUGUE_CHECK(!p.rel || p.lq == p.lk, "relative attention needs equal query and key lengths, got ", p.lq, " and ",
+              p.lk);
+  if constexpr (B::host_accessible)
+    host_attention_forward<B>(p, q, k, v, out, probs);
+  else
+    device_attn::attention_forward<B>(p, q, k, v, out, probs);
 }
 
 template <class B, class T>
-void attention_backward(attention_problem<T> p, const T* q, const T* k, const T* v, const T* probs,
-                        const T* dout, T* dq, T* dk, T* dv, T* drel) {
+void attention_backward(attention_problem<T> p, const T* q, const T* k, const T* v, const T* probs, const T* dout,
+                        T* dq, T* dk, T* dv, T* drel) {
   p.finalize();
-  if constexpr (B::host_accessible) host_attention_backward<B>(p, q, k, v, probs, dout, dq, dk, dv, drel);
-  else device_attn::attention_backward<B>(p, q, k, v, probs, dout, dq, dk, dv, drel);
+  if constexpr (B::host_accessible)
+    host_attention_backward<B>(p, q, k, v, probs, dout, dq, dk, dv, drel);
+  else
+    device_attn::attention_backward<B>(p, q, k, v, probs, dout, dq, dk, dv, drel);
 }
 
 }  // namespace fugue::nn::detail

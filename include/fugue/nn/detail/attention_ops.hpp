@@ -57,15 +57,21 @@ FUGUE_HOST_DEVICE inline T gelu_grad(T z) {
 // The dense activations as functors for device backends (scalar only: the host keeps its loops).
 struct gelu_exact_fn {
   template <portable_scalar V>
-  FUGUE_HOST_DEVICE V operator()(V z) const { return gelu_exact(z); }
+  FUGUE_HOST_DEVICE V operator()(V z) const {
+    return gelu_exact(z);
+  }
 };
 struct relu_grad_fn {  // (saved output, upstream grad)
   template <portable_scalar V>
-  FUGUE_HOST_DEVICE V operator()(V y, V g) const { return y > V(0) ? g : V(0); }
+  FUGUE_HOST_DEVICE V operator()(V y, V g) const {
+    return y > V(0) ? g : V(0);
+  }
 };
 struct gelu_grad_fn {  // (saved pre-activation, upstream grad)
   template <portable_scalar V>
-  FUGUE_HOST_DEVICE V operator()(V z, V g) const { return g * gelu_grad(z); }
+  FUGUE_HOST_DEVICE V operator()(V z, V g) const {
+    return g * gelu_grad(z);
+  }
 };
 
 // z = x W[r0:r1]^T + b[r0:r1] as [M, n] for x viewed as [M, In].
@@ -78,8 +84,7 @@ Tensor<T, B> dense_pre(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tenso
     const T* bp = b->data() + r0;
     T* zp = z.data();
     if constexpr (B::host_accessible) {
-      for (index_t i = 0; i < M; ++i)
-        B::zip(n, zp + i * n, bp, zp + i * n, [](auto p, auto q) { return p + q; });
+      for (index_t i = 0; i < M; ++i) B::zip(n, zp + i * n, bp, zp + i * n, [](auto p, auto q) { return p + q; });
     } else {
       add_channel_bias<B>(M, n, 1, bp, zp);
     }
@@ -90,11 +95,14 @@ Tensor<T, B> dense_pre(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tenso
 template <class T, class B>
 void apply_activation(DenseActivation act, const Tensor<T, B>& z, Tensor<T, B>& y) {
   if constexpr (!B::host_accessible) {
-    if (act == DenseActivation::relu) B::map(z.numel(), z.data(), y.data(), cpu::fn::relu{});
-    else if (act == DenseActivation::gelu) B::map(z.numel(), z.data(), y.data(), gelu_exact_fn{});
+    if (act == DenseActivation::relu)
+      B::map(z.numel(), z.data(), y.data(), cpu::fn::relu{});
+    else if (act == DenseActivation::gelu)
+      B::map(z.numel(), z.data(), y.data(), gelu_exact_fn{});
   } else if (act == DenseActivation::relu) {
     B::map(z.numel(), z.data(), y.data(), [](auto v) {
-      using std::max; using xsimd::max;
+      using std::max;
+      using xsimd::max;
       return max(v, decltype(v)(T(0)));
     });
   } else if (act == DenseActivation::gelu) {
@@ -106,16 +114,16 @@ void apply_activation(DenseActivation act, const Tensor<T, B>& z, Tensor<T, B>& 
 
 template <class T, class B>
 Shape dense_shape(const Shape& xs, index_t in, index_t n, const Shape& ws, index_t r0, index_t r1) {
-  FUGUE_CHECK(xs.rank() >= 1 && xs[-1] == in && ws.rank() == 2 && r0 >= 0 && r0 <= r1 && r1 <= ws[0],
-              "dense: input ", xs.str(), " does not match weight ", ws.str(), " rows [", r0, ", ", r1, ")");
+  FUGUE_CHECK(xs.rank() >= 1 && xs[-1] == in && ws.rank() == 2 && r0 >= 0 && r0 <= r1 && r1 <= ws[0], "dense: input ",
+              xs.str(), " does not match weight ", ws.str(), " rows [", r0, ", ", r1, ")");
   Shape out = xs;
   out[-1] = n;
   return out;
 }
 
 template <class T, class B>
-Tensor<T, B> dense_tensor(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tensor<T, B>* b, index_t r0,
-                          index_t r1, DenseActivation act = DenseActivation::none) {
+Tensor<T, B> dense_tensor(const Tensor<T, B>& x, const Tensor<T, B>& w, const Tensor<T, B>* b, index_t r0, index_t r1,
+                          DenseActivation act = DenseActivation::none) {
   Shape out = dense_shape<T, B>(x.shape(), w.dim(1), r1 - r0, w.shape(), r0, r1);
   Tensor<T, B> xc = x.contiguous(), wc = w.contiguous();
   Tensor<T, B> bc = b ? b->contiguous() : Tensor<T, B>{};
@@ -151,8 +159,10 @@ ad::Var<T, B> dense_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::V
       const T* g = dz.data();
       T* o = d.data();
       if constexpr (!B::host_accessible) {
-        if (act == DenseActivation::relu) B::zip(M * n, s, g, o, relu_grad_fn{});
-        else B::zip(M * n, s, g, o, gelu_grad_fn{});
+        if (act == DenseActivation::relu)
+          B::zip(M * n, s, g, o, relu_grad_fn{});
+        else
+          B::zip(M * n, s, g, o, gelu_grad_fn{});
       } else if (act == DenseActivation::relu) {
         for (index_t i = 0; i < M * n; ++i) o[i] = s[i] > T(0) ? g[i] : T(0);
       } else {
@@ -185,10 +195,13 @@ ad::Var<T, B> dense_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::V
 template <class T, class B>
 ad::Var<T, B> add_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& a, const ad::Var<T, B>& b) {
   FUGUE_CHECK(a.shape() == b.shape(), "residual add of shapes ", a.shape().str(), " and ", b.shape().str());
-  return tape.record(ops::add(a.value(), b.value()), {a, b}, [](const Tensor<T, B>& g, auto& sink) {
-    sink.accumulate(0, g);
-    sink.accumulate(1, g);
-  }, "nn_residual_add");
+  return tape.record(
+      ops::add(a.value(), b.value()), {a, b},
+      [](const Tensor<T, B>& g, auto& sink) {
+        sink.accumulate(0, g);
+        sink.accumulate(1, g);
+      },
+      "nn_residual_add");
 }
 
 // --- skew -------------------------------------------------------------------------
@@ -222,18 +235,21 @@ template <class T, class B>
 ad::Var<T, B> skew_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& s) {
   Tensor<T, B> y = skew_tensor(s.value());
   const Shape sh = s.shape();
-  return tape.record(std::move(y), {s}, [sh](const Tensor<T, B>& g, auto& sink) {
-    if (!sink.needs(0)) return;
-    const index_t L = sh[-1], mats = L ? sh.numel() / (L * L) : 0;
-    Tensor<T, B> gc = g.contiguous();
-    auto ds = Tensor<T, B>::zeros(sh);
-    if constexpr (B::host_accessible) {
-      for (index_t m = 0; m < mats; ++m) skew_backward(L, gc.data() + m * L * L, ds.data() + m * L * L);
-    } else {  // the mats matrices as [1, mats, L, L] for skew_transpose_at's [H, N] order
-      B::generate(mats * L * L, ds.data(), skew_transpose_at<T>{gc.data(), mats, 1, L});
-    }
-    sink.accumulate(0, ds);
-  }, "nn_skew");
+  return tape.record(
+      std::move(y), {s},
+      [sh](const Tensor<T, B>& g, auto& sink) {
+        if (!sink.needs(0)) return;
+        const index_t L = sh[-1], mats = L ? sh.numel() / (L * L) : 0;
+        Tensor<T, B> gc = g.contiguous();
+        auto ds = Tensor<T, B>::zeros(sh);
+        if constexpr (B::host_accessible) {
+          for (index_t m = 0; m < mats; ++m) skew_backward(L, gc.data() + m * L * L, ds.data() + m * L * L);
+        } else {  // the mats matrices as [1, mats, L, L] for skew_transpose_at's [H, N] order
+          B::generate(mats * L * L, ds.data(), skew_transpose_at<T>{gc.data(), mats, 1, L});
+        }
+        sink.accumulate(0, ds);
+      },
+      "nn_skew");
 }
 
 // --- fused attention ------------------------------------------------------------------
@@ -247,9 +263,9 @@ template <class T, class B>
 struct attention_inputs {
   std::vector<ad::Var<T, B>> sources;  // 1..3 Vars [N, L, C] (contiguous values)
   attention_window q, k, v;
-  std::optional<ad::Var<T, B>> rel;    // [H, max_rel, dk]
-  Tensor<T, B> key_padding;            // [N, Lk], nonzero = masked (optional)
-  Tensor<T, B> attn_bias;              // [Lq, Lk] additive (optional)
+  std::optional<ad::Var<T, B>> rel;  // [H, max_rel, dk]
+  Tensor<T, B> key_padding;          // [N, Lk], nonzero = masked (optional)
+  Tensor<T, B> attn_bias;            // [Lq, Lk] additive (optional)
 };
 
 template <class T, class B>
@@ -293,8 +309,9 @@ Tensor<T, B> attention_forward_tensors(attention_problem<T>& p, const std::vecto
   }
   probs = Tensor<T, B>::empty({p.n, p.heads, p.lq, p.lk});
   auto out = Tensor<T, B>::empty({p.n, p.lq, p.heads * p.dv});
-  attention_forward<B>(p, src[std::size_t(wq.source)].data() + wq.offset, src[std::size_t(wk.source)].data() + wk.offset,
-                       src[std::size_t(wv.source)].data() + wv.offset, out.data(), probs.data());
+  attention_forward<B>(p, src[std::size_t(wq.source)].data() + wq.offset,
+                       src[std::size_t(wk.source)].data() + wk.offset, src[std::size_t(wv.source)].data() + wv.offset,
+                       out.data(), probs.data());
   return out;
 }
 
@@ -346,7 +363,8 @@ ad::Var<T, B> attention_op(ad::Tape<T, B>& tape, const attention_inputs<T, B>& i
     }
     Tensor<T, B> drel = has_rel ? Tensor<T, B>::zeros(relv.shape()) : Tensor<T, B>{};
     auto need = [&](const attention_window& w) { return sink.needs(w.source); };
-    attention_backward<B>(pp, src[std::size_t(wq.source)].data() + wq.offset, src[std::size_t(wk.source)].data() + wk.offset,
+    attention_backward<B>(pp, src[std::size_t(wq.source)].data() + wq.offset,
+                          src[std::size_t(wk.source)].data() + wk.offset,
                           src[std::size_t(wv.source)].data() + wv.offset, probs.data(), gc.data(),
                           need(wq) ? grads[std::size_t(wq.source)].data() + wq.offset : nullptr,
                           need(wk) ? grads[std::size_t(wk.source)].data() + wk.offset : nullptr,

@@ -30,8 +30,8 @@
 namespace fugue::nn::detail {
 
 struct conv_geometry {
-  index_t n = 1, c_in = 1, h = 1, w = 1;    // input
-  index_t c_out = 1, kh = 1, kw = 1;         // weight [c_out, c_in / groups, kh, kw]
+  index_t n = 1, c_in = 1, h = 1, w = 1;  // input
+  index_t c_out = 1, kh = 1, kw = 1;      // weight [c_out, c_in / groups, kh, kw]
   index_t stride_h = 1, stride_w = 1;
   index_t dil_h = 1, dil_w = 1;
   index_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
@@ -44,10 +44,10 @@ struct conv_geometry {
   index_t col_rows() const { return cin_g() * kh * kw; }
   index_t col_cols() const { return out_h() * out_w(); }
   bool valid() const {
-    return n >= 0 && c_in > 0 && c_out > 0 && groups > 0 && c_in % groups == 0 && c_out % groups == 0 &&
-           kh > 0 && kw > 0 && stride_h > 0 && stride_w > 0 && dil_h > 0 && dil_w > 0 && pad_top >= 0 &&
-           pad_bottom >= 0 && pad_left >= 0 && pad_right >= 0 &&
-           h + pad_top + pad_bottom >= dil_h * (kh - 1) + 1 && w + pad_left + pad_right >= dil_w * (kw - 1) + 1;
+    return n >= 0 && c_in > 0 && c_out > 0 && groups > 0 && c_in % groups == 0 && c_out % groups == 0 && kh > 0 &&
+           kw > 0 && stride_h > 0 && stride_w > 0 && dil_h > 0 && dil_w > 0 && pad_top >= 0 && pad_bottom >= 0 &&
+           pad_left >= 0 && pad_right >= 0 && h + pad_top + pad_bottom >= dil_h * (kh - 1) + 1 &&
+           w + pad_left + pad_right >= dil_w * (kw - 1) + 1;
   }
 };
 
@@ -115,8 +115,18 @@ void col2im(const conv_geometry& g, const T* col, T* dx) {
 struct conv_index_geometry {
   index_t h, w, ho, wo, kh, kw, sh, sw, dh, dw, pt, pl;
   explicit conv_index_geometry(const conv_geometry& g)
-      : h(g.h), w(g.w), ho(g.out_h()), wo(g.out_w()), kh(g.kh), kw(g.kw), sh(g.stride_h), sw(g.stride_w),
-        dh(g.dil_h), dw(g.dil_w), pt(g.pad_top), pl(g.pad_left) {}
+      : h(g.h),
+        w(g.w),
+        ho(g.out_h()),
+        wo(g.out_w()),
+        kh(g.kh),
+        kw(g.kw),
+        sh(g.stride_h),
+        sw(g.stride_w),
+        dh(g.dil_h),
+        dw(g.dil_w),
+        pt(g.pad_top),
+        pl(g.pad_left) {}
 };
 
 // col[r, p] (flattened r * Ho*Wo + p) of one group's im2col (x: its channel 0, [cin_g, H, W]).
@@ -159,14 +169,18 @@ struct col2im_at {
 // The column buffer of one group and sample, on B.
 template <class B, class T>
 void fill_columns(const conv_geometry& g, const T* xg, T* col) {
-  if constexpr (B::host_accessible) im2col(g, xg, col);
-  else B::generate(g.col_rows() * g.col_cols(), col, im2col_at<T>{conv_index_geometry(g), xg});
+  if constexpr (B::host_accessible)
+    im2col(g, xg, col);
+  else
+    B::generate(g.col_rows() * g.col_cols(), col, im2col_at<T>{conv_index_geometry(g), xg});
 }
 // dxg (one group and sample) += col2im(col), on B.
 template <class B, class T>
 void fold_columns(const conv_geometry& g, const T* col, T* dxg) {
-  if constexpr (B::host_accessible) col2im(g, col, dxg);
-  else B::generate(g.cin_g() * g.h * g.w, dxg, col2im_at<T>{conv_index_geometry(g), col, dxg});
+  if constexpr (B::host_accessible)
+    col2im(g, col, dxg);
+  else
+    B::generate(g.cin_g() * g.h * g.w, dxg, col2im_at<T>{conv_index_geometry(g), col, dxg});
 }
 // True when the column matrix is the input itself (1x1 kernel, stride 1, no padding).
 inline bool conv_is_pointwise(const conv_geometry& g) {

@@ -33,9 +33,8 @@ Tensor<T, B> conv_forward_tensor(const conv_geometry& g, const Tensor<T, B>& x, 
 
 // y (shape of the forward conv's input, out_shape) = conv^T(x) + b (b per y channel).
 template <class T, class B>
-Tensor<T, B> conv_transpose_forward_tensor(const conv_geometry& g, const Tensor<T, B>& x,
-                                           const Tensor<T, B>& w, const Tensor<T, B>* b,
-                                           const Shape& out_shape) {
+Tensor<T, B> conv_transpose_forward_tensor(const conv_geometry& g, const Tensor<T, B>& x, const Tensor<T, B>& w,
+                                           const Tensor<T, B>* b, const Shape& out_shape) {
   Tensor<T, B> xc = x.contiguous(), wc = w.contiguous();
   auto y = Tensor<T, B>::zeros(out_shape);
   conv_backward_data<B>(g, xc.data(), wc.data(), y.data());
@@ -77,8 +76,7 @@ ad::Var<T, B> conv_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::Va
 
 template <class T, class B>
 ad::Var<T, B> conv_transpose_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::Var<T, B>& w,
-                                const std::optional<ad::Var<T, B>>& b, const conv_geometry& g,
-                                const Shape& out_shape) {
+                                const std::optional<ad::Var<T, B>>& b, const conv_geometry& g, const Shape& out_shape) {
   Tensor<T, B> xv = x.value().contiguous(), wv = w.value().contiguous();
   Tensor<T, B> bv = b ? b->value() : Tensor<T, B>{};
   Tensor<T, B> y = conv_transpose_forward_tensor(g, xv, wv, b ? &bv : nullptr, out_shape);

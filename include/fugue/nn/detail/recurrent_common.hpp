@@ -18,8 +18,7 @@ namespace fugue::nn::detail {
 template <class T, class B>
 void check_param_shape(const Tensor<T, B>& t, const Shape& expect, std::string_view name) {
   FUGUE_CHECK(t.defined(), "parameter '", name, "' is missing (undefined tensor)");
-  FUGUE_CHECK(t.shape() == expect, "parameter '", name, "' has shape ", t.shape().str(), ", expected ",
-              expect.str());
+  FUGUE_CHECK(t.shape() == expect, "parameter '", name, "' has shape ", t.shape().str(), ", expected ", expect.str());
 }
 
 template <class T, class B>

@@ -200,8 +200,10 @@ void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* b
                       const T* c0, bool reverse, T* y, T* acts, T* cs) {
   const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
   if (Bn == 0 || Tn == 0) return;
-  if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
-  else Bk::fill(Bn * Tn * G, T(0), acts);
+  if (In > 0)
+    Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
+  else
+    Bk::fill(Bn * Tn * G, T(0), acts);
   const T* Wh = kernel + In * G;
   auto q = buffer<Bk, T>(Bn * G);
   for (index_t s = 0; s < Tn; ++s) {
@@ -210,15 +212,15 @@ void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* b
     const index_t ld = s == 0 ? H : Tn * H;
     if (hp) Bk::gemm(false, false, Bn, G, H, T(1), hp, ld, Wh, G, T(0), q.data(), G);
     const T* cp = s == 0 ? c0 : cs + tp * H;
-    Bk::for_each(Bn * H, lstm_gates_at<T>{H, acts + t * G, Tn * G, hp ? q.data() : nullptr, G, bias, forget_bias,
-                                          cp, ld, cs + t * H, Tn * H, y + t * H, Tn * H});
+    Bk::for_each(Bn * H, lstm_gates_at<T>{H, acts + t * G, Tn * G, hp ? q.data() : nullptr, G, bias, forget_bias, cp,
+                                          ld, cs + t * H, Tn * H, y + t * H, Tn * H});
   }
 }
 
 template <class Bk, class T>
 void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* h0, const T* c0, bool reverse,
-                       const T* y, const T* acts, const T* cs, const T* dy, const T* dcT, T* dx, T* dkernel,
-                       T* dbias, T* dh0, T* dc0) {
+                       const T* y, const T* acts, const T* cs, const T* dy, const T* dcT, T* dx, T* dkernel, T* dbias,
+                       T* dh0, T* dc0) {
   const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H, R = Bn * Tn;
   if (Bn == 0 || Tn == 0) return;
   auto dA = buffer<Bk, T>(R * G), dhn = buffer<Bk, T>(Bn * H, true), dc = buffer<Bk, T>(Bn * H, !dcT),
@@ -246,8 +248,10 @@ void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rk
                      bool reverse, T* y, T* acts, T* hn, T* qbuf) {
   const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
   if (Bn == 0 || Tn == 0) return;
-  if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
-  else Bk::fill(Bn * Tn * G, T(0), acts);
+  if (In > 0)
+    Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
+  else
+    Bk::fill(Bn * Tn * G, T(0), acts);
   for (index_t s = 0; s < Tn; ++s) {
     const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
     const T* hp = s == 0 ? h0 : y + tp * H;
@@ -268,8 +272,8 @@ void gru_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* r
        dhz = buffer<Bk, T>(Bn * H), hprev = buffer<Bk, T>(R * H);
   for (index_t s = Tn - 1; s >= 0; --s) {
     const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
-    Bk::for_each(Bn * H, gru_backward_at<T>{H, Tn, t, tp, s == 0, acts, hn, y, h0, dy, dhn.data(), dP.data(),
-                                            dQ.data(), dhz.data(), hprev.data()});
+    Bk::for_each(Bn * H, gru_backward_at<T>{H, Tn, t, tp, s == 0, acts, hn, y, h0, dy, dhn.data(), dP.data(), dQ.data(),
+                                            dhz.data(), hprev.data()});
     // dh_{t-1} = dh * z + dQ_t U^T
     Bk::gemm(false, true, Bn, H, G, T(1), dQ.data() + t * G, Tn * G, rkernel, G, T(1), dhz.data(), H);
     std::swap(dhn, dhz);

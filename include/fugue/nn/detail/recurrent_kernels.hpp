@@ -70,8 +70,10 @@ class step_weight {
   struct unpacked {};
   template <class X>
   static auto packed_type() {
-    if constexpr (packs_b_operand<X, T>) return Bk::pack_b(false, index_t{}, index_t{}, static_cast<const T*>(nullptr), index_t{});
-    else return unpacked{};
+    if constexpr (packs_b_operand<X, T>)
+      return Bk::pack_b(false, index_t{}, index_t{}, static_cast<const T*>(nullptr), index_t{});
+    else
+      return unpacked{};
   }
   using packed_t = decltype(packed_type<Bk>());
 
@@ -168,7 +170,9 @@ inline void lstm_gates(index_t H, T* a, const T* bias, T forget_bias, const T* c
     using IO = decltype(io);
     using V = typename IO::V;
     // q (optional) is a second pre-activation term [4H] (h_{t-1} W_h), added first.
-    auto pre = [&](index_t g) { return q ? IO::load(a + g * H + k) + IO::load(q + g * H + k) : IO::load(a + g * H + k); };
+    auto pre = [&](index_t g) {
+      return q ? IO::load(a + g * H + k) + IO::load(q + g * H + k) : IO::load(a + g * H + k);
+    };
     const V ai = pre(0) + IO::load(bias + k);
     const V aj = pre(1) + IO::load(bias + H + k);
     const V af = pre(2) + IO::load(bias + 2 * H + k) + IO::splat(forget_bias);
@@ -189,8 +193,7 @@ inline void lstm_gates(index_t H, T* a, const T* bias, T forget_bias, const T* c
 // zeros), dh [H] total grad of h_t, dc [H] in: grad of c_t from the future, out: grad
 // of c_{t-1}. da [4H] receives the pre-activation grads.
 template <class B, class T>
-inline void lstm_gates_backward(index_t H, const T* act, const T* c, const T* cprev, const T* dh, T* dc,
-                                T* da) {
+inline void lstm_gates_backward(index_t H, const T* act, const T* c, const T* cprev, const T* dh, T* dc, T* da) {
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
   for_lanes<B, T>(H, [&](auto io, index_t k) {
     using IO = decltype(io);
@@ -226,16 +229,18 @@ void lstm_gates_rows(index_t n, index_t H, T* a, index_t lda, const T* q, index_
 }
 
 template <class Bk, class T>
-void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* bias, T forget_bias,
-                      const T* h0, const T* c0, bool reverse, T* y, T* acts, T* cs) {
+void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* bias, T forget_bias, const T* h0,
+                      const T* c0, bool reverse, T* y, T* acts, T* cs) {
   if constexpr (!Bk::host_accessible) {
     device_rnn::lstm_forward_seq<Bk>(d, x, kernel, bias, forget_bias, h0, c0, reverse, y, acts, cs);
   } else {
     const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
     if (Bn == 0 || Tn == 0) return;
     // All input projections at once: acts = x W_x.
-    if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
-    else std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
+    if (In > 0)
+      Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
+    else
+      std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
     const T* Wh = kernel + In * G;
     const step_weight<Bk, T> wh(false, H, G, Wh, G, Tn > 1 ? Bn : 0);
     // h_{t-1} W_h goes to a contiguous [B, 4H] buffer, not into acts' step-t slice: that
@@ -249,8 +254,8 @@ void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* b
       if (hp) wh.gemm(Bn, T(1), hp, ldh, T(0), q.data(), G);
       for (index_t b = 0; b < Bn; ++b) {
         const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
-        lstm_gates<Bk>(H, acts + (b * Tn + t) * G, bias, forget_bias, cp, cs + (b * Tn + t) * H,
-                       y + (b * Tn + t) * H, hp ? q.data() + b * G : nullptr);
+        lstm_gates<Bk>(H, acts + (b * Tn + t) * G, bias, forget_bias, cp, cs + (b * Tn + t) * H, y + (b * Tn + t) * H,
+                       hp ? q.data() + b * G : nullptr);
       }
     }
   }
@@ -258,10 +263,11 @@ void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* b
 
 template <class Bk, class T>
 void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* h0, const T* c0, bool reverse,
-                       const T* y, const T* acts, const T* cs, const T* dy, const T* dcT, T* dx, T* dkernel,
-                       T* dbias, T* dh0, T* dc0) {
+                       const T* y, const T* acts, const T* cs, const T* dy, const T* dcT, T* dx, T* dkernel, T* dbias,
+                       T* dh0, T* dc0) {
   if constexpr (!Bk::host_accessible) {
-    device_rnn::lstm_backward_seq<Bk>(d, x, kernel, h0, c0, reverse, y, acts, cs, dy, dcT, dx, dkernel, dbias, dh0, dc0);
+    device_rnn::lstm_backward_seq<Bk>(d, x, kernel, h0, c0, reverse, y, acts, cs, dy, dcT, dx, dkernel, dbias, dh0,
+                                      dc0);
   } else {
     const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
     work_buffer<Bk, T> dA(Bn * Tn * G), dhn(Bn * H, true), dc(Bn * H, true), dh(H), hprev(Bn * Tn * H, true);
@@ -278,8 +284,8 @@ void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* 
           IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
         });
         const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
-        lstm_gates_backward<Bk>(H, acts + (b * Tn + t) * G, cs + (b * Tn + t) * H, cp, dh.data(),
-                                dc.data() + b * H, dA.data() + (b * Tn + t) * G);
+        lstm_gates_backward<Bk>(H, acts + (b * Tn + t) * G, cs + (b * Tn + t) * H, cp, dh.data(), dc.data() + b * H,
+                                dA.data() + (b * Tn + t) * G);
         // h_{t-1} as the GEMM operand of the weight gradient.
         const T* hp = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
         if (hp) std::memcpy(hprev.data() + (b * Tn + t) * H, hp, sizeof(T) * std::size_t(H));
@@ -370,15 +376,17 @@ void gru_gates_rows(index_t n, index_t H, T* p, index_t ldp, const T* q, index_t
 }
 
 template <class Bk, class T>
-void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* bias,
-                     const T* h0, bool reverse, T* y, T* acts, T* hn, T* qbuf /* [B, 3H] */) {
+void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* bias, const T* h0,
+                     bool reverse, T* y, T* acts, T* hn, T* qbuf /* [B, 3H] */) {
   if constexpr (!Bk::host_accessible) {
     device_rnn::gru_forward_seq<Bk>(d, x, kernel, rkernel, bias, h0, reverse, y, acts, hn, qbuf);
   } else {
     const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
     if (Bn == 0 || Tn == 0) return;
-    if (In > 0) Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
-    else std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
+    if (In > 0)
+      Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
+    else
+      std::memset(acts, 0, sizeof(T) * std::size_t(Bn * Tn * G));
     const step_weight<Bk, T> u(false, H, G, rkernel, G, Tn > 1 ? Bn : 0);
     for (index_t s = 0; s < Tn; ++s) {
       const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;
@@ -387,8 +395,8 @@ void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rk
       if (hp) u.gemm(Bn, T(1), hp, ldh, T(0), qbuf, G);
       for (index_t b = 0; b < Bn; ++b) {
         const T* hpb = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
-        gru_gates<Bk>(H, acts + (b * Tn + t) * G, hp ? qbuf + b * G : nullptr, bias, hpb,
-                      hn + (b * Tn + t) * H, y + (b * Tn + t) * H);
+        gru_gates<Bk>(H, acts + (b * Tn + t) * G, hp ? qbuf + b * G : nullptr, bias, hpb, hn + (b * Tn + t) * H,
+                      y + (b * Tn + t) * H);
       }
     }
   }
@@ -396,13 +404,15 @@ void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rk
 
 template <class Bk, class T>
 void gru_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* h0, bool reverse,
-                      const T* y, const T* acts, const T* hn, const T* dy, T* dx, T* dkernel, T* drkernel,
-                      T* dbias, T* dh0) {
+                      const T* y, const T* acts, const T* hn, const T* dy, T* dx, T* dkernel, T* drkernel, T* dbias,
+                      T* dh0) {
   if constexpr (!Bk::host_accessible) {
-    device_rnn::gru_backward_seq<Bk>(d, x, kernel, rkernel, h0, reverse, y, acts, hn, dy, dx, dkernel, drkernel, dbias, dh0);
+    device_rnn::gru_backward_seq<Bk>(d, x, kernel, rkernel, h0, reverse, y, acts, hn, dy, dx, dkernel, drkernel, dbias,
+                                     dh0);
   } else {
     const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
-    work_buffer<Bk, T> dP(Bn * Tn * G), dQ(Bn * Tn * G), dhn(Bn * H, true), dhz(Bn * H), dh(H), hprev(Bn * Tn * H, true);
+    work_buffer<Bk, T> dP(Bn * Tn * G), dQ(Bn * Tn * G), dhn(Bn * H, true), dhz(Bn * H), dh(H),
+        hprev(Bn * Tn * H, true);
     const step_weight<Bk, T> ut(true, G, H, rkernel, G, Tn > 1 ? Bn : 0);  // op(U) = U^T
     for (index_t s = Tn - 1; s >= 0; --s) {
       const index_t t = reverse ? Tn - 1 - s : s, tp = reverse ? t + 1 : t - 1;

@@ -132,8 +132,7 @@ lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
   const int kc = c0 ? int(ins.size()) : -1;
   if (c0) ins.push_back(*c0);
   Tensor<T, B> yv = z;  // the packed value; y is its first B*T*H entries
-  auto bw = [d, reverse, tl, xv, kv, h0v, c0v, acts, cs, yv, kh, kc](const Tensor<T, B>& g,
-                                                                     ad::GradSink<T, B>& sink) {
+  auto bw = [d, reverse, tl, xv, kv, h0v, c0v, acts, cs, yv, kh, kc](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
     const index_t BTH = d.B * d.T * d.H, BH = d.B * d.H;
     // dy with the grad of h_last folded into its time step.
     auto dy = Tensor<T, B>::empty({d.B, d.T, d.H});
@@ -149,10 +148,10 @@ lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
     if (kh >= 0 && sink.needs(kh)) dh0 = Tensor<T, B>::empty({d.B, d.H});
     if (kc >= 0 && sink.needs(kc)) dc0 = Tensor<T, B>::empty({d.B, d.H});
     lstm_backward_seq<B>(d, xv.data(), kv.data(), h0v.defined() ? h0v.data() : nullptr,
-                         c0v.defined() ? c0v.data() : nullptr, reverse, yv.data(), acts.data(), cs.data(),
-                         dy.data(), g.data() + BTH + BH, dx.defined() ? dx.data() : nullptr,
-                         dk.defined() ? dk.data() : nullptr, db.defined() ? db.data() : nullptr,
-                         dh0.defined() ? dh0.data() : nullptr, dc0.defined() ? dc0.data() : nullptr);
+                         c0v.defined() ? c0v.data() : nullptr, reverse, yv.data(), acts.data(), cs.data(), dy.data(),
+                         g.data() + BTH + BH, dx.defined() ? dx.data() : nullptr, dk.defined() ? dk.data() : nullptr,
+                         db.defined() ? db.data() : nullptr, dh0.defined() ? dh0.data() : nullptr,
+                         dc0.defined() ? dc0.data() : nullptr);
     if (dx.defined()) sink.accumulate(0, dx);
     if (dk.defined()) sink.accumulate(1, dk);
     if (db.defined()) sink.accumulate(2, db);
@@ -174,8 +173,8 @@ template <class T, class B>
 gru_seq_vars<T, B> gru_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, const ad::Var<T, B>& kernel,
                               const ad::Var<T, B>& rkernel, const ad::Var<T, B>& bias,
                               std::type_identity_t<const ad::Var<T, B>*> h0, bool reverse) {
-  const Tensor<T, B> xv = x.value().contiguous(), kv = kernel.value().contiguous(),
-                     rv = rkernel.value().contiguous(), bv = bias.value().contiguous();
+  const Tensor<T, B> xv = x.value().contiguous(), kv = kernel.value().contiguous(), rv = rkernel.value().contiguous(),
+                     bv = bias.value().contiguous();
   FUGUE_CHECK(xv.rank() == 3, "GRU input must be [B, T, In], got ", xv.shape().str());
   seq_dims d{xv.dim(0), xv.dim(1), xv.dim(2), rv.dim(0)};
   FUGUE_CHECK(kv.rank() == 2 && kv.dim(0) == d.In && kv.dim(1) == 3 * d.H, "GRU: input ", xv.shape().str(),
@@ -215,8 +214,8 @@ gru_seq_vars<T, B> gru_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, cons
     if (sink.needs(2)) dr = Tensor<T, B>::zeros(rv.shape());
     if (sink.needs(3)) db = Tensor<T, B>::zeros(bv.shape());
     if (kh >= 0 && sink.needs(kh)) dh0 = Tensor<T, B>::empty({d.B, d.H});
-    gru_backward_seq<B>(d, xv.data(), kv.data(), rv.data(), h0v.defined() ? h0v.data() : nullptr, reverse,
-                        yv.data(), acts.data(), hn.data(), dy.data(), dx.defined() ? dx.data() : nullptr,
+    gru_backward_seq<B>(d, xv.data(), kv.data(), rv.data(), h0v.defined() ? h0v.data() : nullptr, reverse, yv.data(),
+                        acts.data(), hn.data(), dy.data(), dx.defined() ? dx.data() : nullptr,
                         dk.defined() ? dk.data() : nullptr, dr.defined() ? dr.data() : nullptr,
                         db.defined() ? db.data() : nullptr, dh0.defined() ? dh0.data() : nullptr);
     if (dx.defined()) sink.accumulate(0, dx);
