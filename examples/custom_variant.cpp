@@ -10,7 +10,8 @@
 //  * the portable scalar backend next to the SIMD one, in one binary.
 // It trains each variant for a few steps on random melodies, then samples, to show the types
 // are complete. A wiring mistake (say, a core whose cond width is not the conductor's) is a
-// compile error (static_assert in the decoder templates).
+// compile error naming the concept it breaks (music_vae::LatentDecoder, SequenceEncoder:
+// fugue/models/music_vae/concepts.hpp).
 #include <cstdio>
 
 #include "fugue/models/music_vae.hpp"
@@ -56,8 +57,8 @@ void run(const char* label) {
   mv::StepStats s;
   for (int i = 0; i < 5; ++i) s = trainer.step(batch);
   const auto sample = model.decode(FourBarVae<B>::prior(1, Philox{3, 0}), 64, 0.5, Philox{4, 0});
-  std::printf("%-8s %zu parameters, loss after 5 steps %.2f, accuracy %.3f, sampled %zu steps; first ids:", label,
-              model.parameter_count(), s.loss, s.accuracy, sample[0].size());
+  std::printf("%-8s %zu parameters, loss after 5 steps %.2f (KL %.2f), sampled %zu steps; first ids:", label,
+              model.parameter_count(), s.loss, s.kl, sample[0].size());
   for (int i = 0; i < 8; ++i) std::printf(" %d", sample[0][std::size_t(i)]);
   std::printf("\n");
 }

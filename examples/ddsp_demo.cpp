@@ -37,6 +37,7 @@
 #include "fugue/io/wav.hpp"
 #include "fugue/models/ddsp.hpp"
 #include "fugue/music/png.hpp"
+#include "fugue/train/loop.hpp"
 
 namespace fs = std::filesystem;
 using namespace fugue;
@@ -265,7 +266,8 @@ double mean_loss(Model& m, const std::vector<Segment>& segs, std::uint64_t strea
   return s / double(segs.size());
 }
 
-void train(InstrumentRun& run, const Args& a, const fs::path& data, const fs::path& out, double budget_s, long steps) {
+void train_instrument(InstrumentRun& run, const Args& a, const fs::path& data, const fs::path& out, double budget_s,
+                      long steps) {
   const dd::ModelOptions mo = dd::configs::vst_16k_options();
   const std::size_t hop = mo.hop(), F = std::size_t(std::lround(a.seconds * mo.frame_rate));
   std::printf("[%s] loading and analysing audio (YIN f0, RMS power) ...\n", run.name.c_str());
@@ -294,32 +296,24 @@ void train(InstrumentRun& run, const Args& a, const fs::path& data, const fs::pa
     tr.load(ck);
     std::printf("[%s] resumed from %s at step %lld\n", run.name.c_str(), ck.string().c_str(), (long long)tr.steps());
   }
-  const auto t0 = Clock::now();
-  auto last_ck = t0, last_print = t0;
-  double ema = 0;
-  const long target = steps >= 0 ? tr.steps() + steps : -1;
-  while (true) {
-    const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (target >= 0 ? tr.steps() >= target : el >= budget_s) break;
-    const auto batch = sample_batch(train_clips, F, hop, a.batch, Philox{tr.seed(), 1 + std::uint64_t(tr.batches())});
-    const auto st = tr.step(batch);
-    ema = st.step == 1 || ema == 0 ? st.loss : 0.95 * ema + 0.05 * st.loss;
-    const auto now = Clock::now();
-    if (std::chrono::duration<double>(now - last_print).count() >= 15 || st.step == 1) {
-      std::printf("[%s] step %5lld  loss %.4f (avg %.4f)  |g| %.3f  lr %.2e  %.0f s\n", run.name.c_str(),
-                  (long long)st.step, st.loss, ema, st.grad_norm, st.lr, el);
-      std::fflush(stdout);
-      last_print = now;
-    }
-    if (std::chrono::duration<double>(now - last_ck).count() >= 30) {
-      tr.save(ck);
-      last_ck = now;
-    }
-  }
-  tr.save(ck);
+  train::RunOptions ro;
+  ro.seconds = steps >= 0 ? 0 : budget_s;
+  ro.max_steps = steps >= 0 ? tr.steps() + steps : -1;
+  ro.checkpoint = ck;
+  ro.checkpoint_every_s = 30;
+  ro.metrics_csv = out / run.name / "metrics.csv";
+  ro.progress = stdout;
+  ro.progress_every_s = 15;
+  ro.label = "[" + run.name + "]";
+  const auto summary = train::run(
+      tr,
+      [&] {
+        return sample_batch(train_clips, F, hop, a.batch, Philox{tr.seed(), 1 + std::uint64_t(tr.batches())});
+      },
+      ro);
   run.steps = long(tr.steps());
-  run.train_loss = ema;
-  run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  run.train_loss = summary.loss_average;
+  run.seconds = summary.seconds;
   run.loss = mean_loss(*run.model, run.test, 7);
   double b = 0;
   for (const auto& g : run.test) b += run.model->spectral_loss(harmonic_baseline(g, mo), g.audio);
@@ -367,7 +361,7 @@ int main(int argc, char** argv) try {
   std::vector<InstrumentRun> runs(2);
   runs[0].name = "violin";
   runs[1].name = "flute";
-  for (auto& r : runs) train(r, a, data, out, a.minutes * 60 / 2, a.steps);
+  for (auto& r : runs) train_instrument(r, a, data, out, a.minutes * 60 / 2, a.steps);
 
   // Listening and looking material: the first held-out segment of each instrument.
   std::printf("writing WAVs and spectrograms to %s\n", out.string().c_str());

@@ -30,6 +30,7 @@
 #include "fugue/backend/cpu/threads.hpp"
 #include "fugue/models/music_vae.hpp"
 #include "fugue/music/music.hpp"
+#include "fugue/train/loop.hpp"
 
 using namespace fugue;
 namespace mv = fugue::models::music_vae;
@@ -165,36 +166,23 @@ int run(const Args& a) {
   std::printf("model: %s, %zu parameters; batch %d; training for %.1f min on %d thread(s)\n",
               a.variant == "small" ? "cat-mel_2bar_small" : "cat-mel_2bar_small-lite (256 / 2 x 192 / z 128)",
               model.parameter_count(), a.batch, a.minutes, a.threads);
-  const double budget = a.minutes * 60;
-  const auto t_train = secs();
-  double last_ckpt = secs(), last_print = 0, acc_avg = 0, loss_avg = 0;
-  const std::int64_t first_step = trainer.steps();
-  mv::StepStats st;
-  while (secs() - t_train < budget && (a.max_steps < 0 || trainer.steps() < a.max_steps)) {
-    while (!batcher.next(mb)) {
-    }
-    st = trainer.step(mv::melody_batch<float>(mb));
-    acc_avg = trainer.steps() - first_step == 1 ? st.accuracy : 0.95 * acc_avg + 0.05 * st.accuracy;
-    loss_avg = trainer.steps() - first_step == 1 ? st.loss : 0.95 * loss_avg + 0.05 * st.loss;
-    if (secs() - last_print > 2 || trainer.steps() == first_step + 1) {
-      const double el = secs() - t_train, frac = std::min(el / budget, 1.0);
-      const int filled = int(frac * 30);
-      std::fprintf(stderr,
-                   "\r[%.*s%*s] %3.0f%% step %lld  loss %.2f  KL %.2f  acc %.3f  beta %.4f  lr %.2e  %.2f steps/s ",
-                   filled, "==============================", 30 - filled, "", 100 * frac, (long long)trainer.steps(),
-                   loss_avg, st.kl, acc_avg, st.beta, st.lr, double(trainer.steps() - first_step) / std::max(el, 1e-9));
-      last_print = secs();
-    }
-    if (secs() - last_ckpt > 60) {
-      trainer.save(ckpt);
-      last_ckpt = secs();
-    }
-  }
-  trainer.save(ckpt);
-  const double train_s = secs() - t_train;
-  std::fprintf(stderr, "\n");
-  std::printf("trained %lld steps in %.0f s (%.2f steps/s); checkpoint %s\n", (long long)(trainer.steps() - first_step),
-              train_s, double(trainer.steps() - first_step) / train_s, ckpt.c_str());
+  train::RunOptions ro;
+  ro.seconds = a.minutes * 60;
+  ro.max_steps = a.max_steps;
+  ro.checkpoint = ckpt;
+  ro.metrics_csv = fs::path(a.out) / "metrics.csv";
+  ro.progress_every_s = 10;
+  const auto run = train::run(
+      trainer,
+      [&] {
+        while (!batcher.next(mb)) {
+        }
+        return mv::melody_batch<float>(mb);
+      },
+      ro);
+  const double train_s = run.seconds;
+  std::printf("trained %lld steps in %.0f s (%.2f steps/s); checkpoint %s, per-step metrics %s\n", (long long)run.steps,
+              train_s, double(run.steps) / train_s, ckpt.c_str(), ro.metrics_csv.c_str());
 
   // --- held-out evaluation ----------------------------------------------------------------
   const index_t S = 32, n_eval = index_t(held.size() / 64 * 64);
@@ -220,7 +208,7 @@ int run(const Args& a) {
     {
       ad::NoGrad<float> ng(tape);
       const auto r = model.loss(tape, batch, o);
-      tf_correct += long(std::llround(r.accuracy * 64 * S));
+      tf_correct += long(mv::teacher_forced_accuracy(r, batch).hits);
       ev.r_loss += r.r_loss * 64;
       ev.kl += r.kl * 64;
     }

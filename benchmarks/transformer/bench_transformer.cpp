@@ -6,7 +6,8 @@
 // (input and all parameters receive gradients, as inside a stack).
 #include <benchmark/benchmark.h>
 
-#include "fugue/fugue.hpp"
+#include "fugue/ops.hpp"
+#include "fugue/tensor.hpp"
 #include "fugue/nn/transformer.hpp"
 
 using namespace fugue;

@@ -2,6 +2,7 @@
 // gradient checking and the op registry. See docs/autodiff.md.
 #pragma once
 #include "fugue/autodiff/gradcheck.hpp"
+#include "fugue/autodiff/host_staged.hpp"
 #include "fugue/autodiff/ops/elementwise.hpp"
 #include "fugue/autodiff/ops/linalg.hpp"
 #include "fugue/autodiff/ops/loss.hpp"

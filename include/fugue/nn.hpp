@@ -9,6 +9,7 @@
 #include "fugue/nn/dropout.hpp"
 #include "fugue/nn/embedding.hpp"
 #include "fugue/nn/gru.hpp"
+#include "fugue/nn/layer.hpp"
 #include "fugue/nn/layer_norm.hpp"
 #include "fugue/nn/linear.hpp"
 #include "fugue/nn/lstm.hpp"

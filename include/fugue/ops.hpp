@@ -1,5 +1,6 @@
 // fugue/ops.hpp — all tensor-level operations (no autodiff).
 #pragma once
+#include "fugue/ops/concat.hpp"
 #include "fugue/ops/elementwise.hpp"
 #include "fugue/ops/linalg.hpp"
 #include "fugue/ops/reduce.hpp"

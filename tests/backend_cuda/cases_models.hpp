@@ -46,7 +46,8 @@ Arrays<T> music_vae_case(index_t n, index_t steps, const std::vector<index_t>& d
   o.beta = 0.3, o.free_bits = 1, o.sampling_prob = sampling_prob, o.rng = Philox{9, stream};
   auto r = model.loss(tape, batch, o);
   tape.backward(r.loss);
-  Arrays<T> out{{r.loss.value().item(), T(r.r_loss), T(r.kl), T(r.kl_cost), T(r.accuracy), T(r.substituted)}};
+  Arrays<T> out{{r.loss.value().item(), T(r.r_loss), T(r.kl), T(r.kl_cost),
+                 T(mvae::teacher_forced_accuracy(r, batch).value()), T(r.substituted)}};
   model.visit_parameters([&](const std::string&, auto& p) { out.push_back(p.grad.to_vector()); });
   const auto mu = model.encode(batch.enc_input, ctl);
   out.push_back(mu.to_vector());

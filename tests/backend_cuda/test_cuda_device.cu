@@ -12,6 +12,11 @@
 #include <fugue/backend/cuda.hpp>
 
 using backends_under_test = std::tuple<fugue::cuda::device>;
+// The backend contract (fugue/core/backend_concept.hpp), as test_thrust_host.cpp checks it for the
+// Thrust twins: every member the library calls, the device FFT and Philox fills, no host fast paths.
+static_assert(fugue::Backend<fugue::cuda::device> && fugue::BackendIndexLoops<fugue::cuda::device> &&
+              fugue::BackendFft<fugue::cuda::device> && fugue::BackendRng<fugue::cuda::device> &&
+              !fugue::BackendPackedGemm<fugue::cuda::device> && !fugue::BackendSimd<fugue::cuda::device>);
 
 #include "cases_autodiff.hpp"
 #include "cases_kernels.hpp"

@@ -14,6 +14,18 @@ using backends_under_test = std::tuple<fugue::cuda::thrust_cpp, fugue::cuda::thr
 using backends_under_test = std::tuple<fugue::cuda::thrust_cpp>;
 #endif
 
+// The backend contract, checked by the compiler (fugue/core/backend_concept.hpp): every member
+// the library calls (fugue::Backend, with the index loops a backend that is not host-accessible
+// needs), the device-side FFT and Philox fills, and none of cpu::simd's host-only fast paths.
+template <class Bk>
+constexpr bool device_backend_contract =
+    fugue::Backend<Bk> && !Bk::host_accessible && fugue::BackendIndexLoops<Bk> && fugue::BackendFft<Bk> &&
+    fugue::BackendRng<Bk> && !fugue::BackendPackedGemm<Bk> && !fugue::BackendSimd<Bk>;
+static_assert(device_backend_contract<fugue::cuda::thrust_cpp>);
+#if defined(_OPENMP)
+static_assert(device_backend_contract<fugue::cuda::thrust_omp>);
+#endif
+
 #include "cases_autodiff.hpp"
 #include "cases_kernels.hpp"
 #include "cases_ddsp.hpp"

@@ -5,7 +5,8 @@
 #include <cstdint>
 
 #include "fugue/autodiff.hpp"
-#include "fugue/fugue.hpp"
+#include "fugue/ops.hpp"
+#include "fugue/tensor.hpp"
 
 using fugue::Tensor;
 namespace cpu = fugue::cpu;

@@ -3,7 +3,8 @@
 
 #include <cmath>
 
-#include "fugue/fugue.hpp"
+#include "fugue/ops.hpp"
+#include "fugue/tensor.hpp"
 
 using namespace fugue;
 

@@ -1,7 +1,8 @@
 // Tensor handles and views, checked element by element against index arithmetic.
 #include <catch2/catch.hpp>
 
-#include "fugue/fugue.hpp"
+#include "fugue/ops.hpp"
+#include "fugue/tensor.hpp"
 
 using namespace fugue;
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "fugue/music/music.hpp"
+#include "fugue/music.hpp"
 
 using namespace fugue::music;
 

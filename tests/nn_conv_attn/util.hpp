@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "fugue/autodiff/tape.hpp"
-#include "fugue/fugue.hpp"
+#include "fugue/ops.hpp"
+#include "fugue/tensor.hpp"
 
 namespace nntest {
 using namespace fugue;

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "fugue/optim/optim.hpp"
+#include "fugue/optim.hpp"
 
 using fugue::Shape;
 using fugue::Tensor;

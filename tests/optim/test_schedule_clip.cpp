@@ -4,7 +4,7 @@
 #include <limits>
 #include <vector>
 
-#include "fugue/optim/optim.hpp"
+#include "fugue/optim.hpp"
 
 using fugue::Tensor;
 using fugue::ad::Parameter;

@@ -14,7 +14,7 @@
 #include "fugue/io/safetensors.hpp"
 #include "fugue/ops/linalg.hpp"
 #include "fugue/ops/reduce.hpp"
-#include "fugue/optim/optim.hpp"
+#include "fugue/optim.hpp"
 
 namespace fs = std::filesystem;
 using fugue::Tensor;

@@ -6,7 +6,7 @@
 // Layers own Parameters; tapes refer to them; optimizers update them.
 #pragma once
 
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 
 namespace fugue::ad {
 

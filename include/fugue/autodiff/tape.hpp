@@ -62,7 +62,7 @@
 #include "fugue/autodiff/arena.hpp"
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/core/rng.hpp"
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 #include "fugue/ops/functors.hpp"
 
 namespace fugue::ad {

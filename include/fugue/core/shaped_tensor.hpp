@@ -12,7 +12,8 @@
 
 namespace fugue {
 
-template <Scalar T, class E, Backend B = cpu::native>
+// No default backend here: fugue/tensor.hpp adds B = cpu::native (see core/tensor.hpp).
+template <Scalar T, class E, Backend B>
 class ShapedTensor {
  public:
   using extents = E;

@@ -13,6 +13,12 @@
 //    every index is range-checked and a bad one throws fugue::error.
 //  * T is float or double (fugue::Scalar). Mixing element types or backends in
 //    one operation does not compile.
+//  * Layering: this header needs only the Backend interface (core/backend_concept.hpp) and
+//    includes no backend implementation, so it declares Tensor<T, B> without a default
+//    backend. The default B = cpu::native is added by a redeclaration in fugue/tensor.hpp
+//    (the layer that may see both core and backend/cpu); every fugue header above core, and
+//    user code, includes that one, so Tensor<float> means Tensor<float, cpu::native> there.
+//    Code that includes only fugue/core/* must name its backend.
 #pragma once
 
 #include <algorithm>
@@ -24,8 +30,7 @@
 #include <span>
 #include <vector>
 
-#include "fugue/backend/concept.hpp"
-#include "fugue/backend/cpu.hpp"
+#include "fugue/core/backend_concept.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/core/shape.hpp"
 
@@ -72,7 +77,8 @@ void for_each_offset2(const Shape& shape, const Strides& sa, const Strides& sb, 
 }
 }  // namespace detail
 
-template <Scalar T, Backend B = cpu::native>
+// No default backend here (core includes no backend): fugue/tensor.hpp adds B = cpu::native.
+template <Scalar T, Backend B>
 class Tensor {
  public:
   using value_type = T;

@@ -1,7 +1,7 @@
 // fugue/dsp/filtered_noise.hpp — DDSP filtered-noise synthesizer as one fused tape op.
 //
-// Contract (spec §3.4; DDSP synths.FilteredNoise, core.frequency_filter / frequency_impulse_response /
-// fft_convolve):
+// Contract (docs/dsp.md, "Filtered noise"; DDSP synths.FilteredNoise, core.frequency_filter /
+// frequency_impulse_response / fft_convolve):
 //  * Input: magnitudes [B, F, M] (M bands, e.g. 65). With options.exp_sigmoid (default) the magnitudes
 //    are exp_sigmoid(x + initial_bias) (initial_bias -5 by default, as DDSP), else used as given.
 //  * Per frame, the M magnitudes are a real zero-phase spectrum on bins 0..Nyquist: irfft to an IR of
@@ -100,7 +100,7 @@ class FilteredNoise {
     st->S.resize(Bn * F * M);
     const Tensor<T, B> mc = mags.value().contiguous();
     if (opt_.exp_sigmoid)
-      detail::exp_sigmoid_forward(mc.data(), st->S.data(), Bn * F * M, opt_.initial_bias);
+      detail::exp_sigmoid_forward<host_arch_t<B>>(mc.data(), st->S.data(), Bn * F * M, opt_.initial_bias);
     else
       std::copy_n(mc.data(), Bn * F * M, st->S.data());
     auto y = Tensor<T, B>::empty(Shape{index_t(Bn), index_t(geo_->N)});
@@ -239,7 +239,8 @@ class FilteredNoise {
       auto dm = Tensor<T, B>::empty(s.input(0).shape());
       if (opt.exp_sigmoid) {
         const Tensor<T, B> x = s.input(0).contiguous();
-        detail::exp_sigmoid_backward(x.data(), S.data(), dS.data(), dm.data(), dS.size(), opt.initial_bias);
+        detail::exp_sigmoid_backward<host_arch_t<B>>(x.data(), S.data(), dS.data(), dm.data(), dS.size(),
+                                                     opt.initial_bias);
       } else {
         std::copy_n(dS.data(), dS.size(), dm.data());
       }

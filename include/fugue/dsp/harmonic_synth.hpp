@@ -1,6 +1,7 @@
 // fugue/dsp/harmonic_synth.hpp — DDSP harmonic (additive) synthesizer as one fused tape op.
 //
-// Contract (spec §3.1-3.3; DDSP synths.Harmonic + core.harmonic_synthesis + core.oscillator_bank):
+// Contract (docs/dsp.md, "Harmonic synthesizer"; DDSP synths.Harmonic + core.harmonic_synthesis +
+// core.oscillator_bank):
 //  * Inputs: amplitudes [B, F] (or [B, F, 1]), harmonic distribution [B, F, K], f0 [B, F] (or [B, F, 1])
 //    in Hz at frame rate. Output: audio [B, N], N = options.n_samples.
 //  * Controls: with options.exp_sigmoid (default, DDSP's scale_fn) A = exp_sigmoid(amplitudes),
@@ -90,36 +91,35 @@ struct ResampleTables {
   };
   std::vector<Seg> segs;
 
-  void build(std::size_t F, std::size_t N, AmpResample m) {
-    if (F == frames && N == n && m == method && !segs.empty()) return;
+  // The size checks both paths make (the device path has no tables).
+  static void check(std::size_t F, std::size_t N, AmpResample m) {
     FUGUE_CHECK(F >= 1 && N >= 1, "harmonic_synth: need at least one frame and one sample");
     if (m == AmpResample::window)
       FUGUE_CHECK(N % F == 0, "harmonic_synth: window upsampling needs n_samples (", N,
                   ") to be a multiple of the frame count (", F, ")");
+  }
+  static harmonic_grid<T> grid(std::size_t F, std::size_t N, AmpResample m) {
+    return {index_t(F), index_t(N), index_t(N / F), m == AmpResample::window, std::numbers::pi};
+  }
+
+  void build(std::size_t F, std::size_t N, AmpResample m) {
+    if (F == frames && N == n && m == method && !segs.empty()) return;
+    check(F, N, m);
     frames = F;
     n = N;
     method = m;
     lam.assign(N, T(0));
     mu.assign(N, T(0));
     segs.clear();
-    const std::size_t hop = N / F;
+    const harmonic_grid<T> g = grid(F, N, m);
     std::size_t prev_i0 = std::size_t(-1);
     for (std::size_t s = 0; s < N; ++s) {
-      // Linear: p = s F / N (TF1 resize, align_corners False, no half-pixel centres).
-      const double p = double(s) * double(F) / double(N);
-      std::size_t i0 = std::min<std::size_t>(std::size_t(p), F - 1);
-      const double frac = i0 == F - 1 ? 0.0 : p - double(i0);
-      mu[s] = T(frac);
-      if (m == AmpResample::window) {
-        i0 = s / hop;
-        const std::size_t j = s % hop;
-        lam[s] = i0 + 1 < F ? T(0.5 - 0.5 * std::cos(std::numbers::pi * double(j) / double(hop))) : T(0);
-      } else {
-        lam[s] = T(frac);
-      }
+      index_t gi0, gi1;
+      g.at(index_t(s), gi0, gi1, lam[s], mu[s]);
+      const std::size_t i0 = std::size_t(gi0);
       if (i0 != prev_i0 || s - segs.back().n0 >= kMaxSeg) {
         if (!segs.empty()) segs.back().n1 = s;
-        segs.push_back({s, N, i0, std::min(i0 + 1, F - 1)});
+        segs.push_back({s, N, i0, std::size_t(gi1)});
         prev_i0 = i0;
       }
     }
@@ -167,7 +167,6 @@ class HarmonicSynth {
     frame_shaped(amps, "amplitudes");
     frame_shaped(f0, "f0");
     FUGUE_CHECK(K >= 1, "harmonic_synth: no harmonics");
-    FUGUE_CHECK(F >= 1, "harmonic_synth: need at least one frame and one sample");
     return {Bn, F, K};
   }
 
@@ -182,7 +181,7 @@ class HarmonicSynth {
       t->build(F, N, opt_.amp_resample);
       tables_ = t;
     }
-    auto st = std::make_shared<State>();
+    auto st = std::make_shared<State<host_arch_t<B>>>();
     st->tab = tables_;
     st->opt = opt_;
     st->Bn = Bn;
@@ -209,6 +208,8 @@ class HarmonicSynth {
   }
 
  private:
+  // Arch: the instruction set of the host loops (host_arch_t<B> of the backend run() is called with).
+  template <class Arch>
   struct State {
     std::shared_ptr<const detail::ResampleTables<T>> tab;
     HarmonicOptions opt;
@@ -221,8 +222,8 @@ class HarmonicSynth {
       T* Ab = A.data() + b * F;
       T* Cb = C.data() + b * F * K;
       if (opt.exp_sigmoid) {
-        detail::exp_sigmoid_forward(amps, Ab, F);
-        detail::exp_sigmoid_forward(dist, Cb, F * K);
+        detail::exp_sigmoid_forward<Arch>(amps, Ab, F);
+        detail::exp_sigmoid_forward<Arch>(dist, Cb, F * K);
       } else {
         std::copy_n(amps, F, Ab);
         std::copy_n(dist, F * K, Cb);
@@ -265,7 +266,6 @@ class HarmonicSynth {
       }
       T* cs = c1.data() + b * N;
       std::size_t n = 0;
-      using Arch = cpu::best_arch;
       if constexpr (!cpu::is_scalar_arch<Arch>) {
         using V = xsimd::batch<T, Arch>;
         for (; n + V::size <= N; n += V::size) {
@@ -334,7 +334,6 @@ class HarmonicSynth {
     // Calls f(tag<V>, n, count) over [n0, n1) in SIMD-width steps (count < width only for the tail).
     template <class Fn>
     static void run_lanes(std::size_t n0, std::size_t n1, Fn&& f) {
-      using Arch = cpu::best_arch;
       if constexpr (cpu::is_scalar_arch<Arch>) {
         for (std::size_t n = n0; n < n1; ++n) f(tag_t<T>{}, n, 1);
       } else {
@@ -437,7 +436,7 @@ class HarmonicSynth {
       const std::size_t nc = ch_.size() - 1;
       cpu::parallel_for(int(Bn * nc), [&](int job) {
         const std::size_t b = std::size_t(job) / nc, c = std::size_t(job) % nc;
-        using V = typename detail::simd_vec<T, cpu::best_arch>::type;
+        using V = typename detail::simd_vec<T, Arch>::type;
         thread_local std::vector<V, xsimd::aligned_allocator<V, 64>> acc0, acc1;
         thread_local detail::avec<T> dA;
         if (acc0.size() < K) acc0.resize(K), acc1.resize(K);
@@ -514,9 +513,10 @@ class HarmonicSynth {
             }
           }
           if (opt.exp_sigmoid) {
-            detail::exp_sigmoid_backward(ain.data() + b * F, A.data() + b * F, dAs.data(), da_t.data() + b * F, F);
-            detail::exp_sigmoid_backward(din.data() + b * F * K, C.data() + b * F * K, dCs.data(),
-                                         dd_t.data() + b * F * K, F * K);
+            detail::exp_sigmoid_backward<Arch>(ain.data() + b * F, A.data() + b * F, dAs.data(), da_t.data() + b * F,
+                                               F);
+            detail::exp_sigmoid_backward<Arch>(din.data() + b * F * K, C.data() + b * F * K, dCs.data(),
+                                               dd_t.data() + b * F * K, F * K);
           } else {
             std::copy_n(dAs.data(), F, da_t.data() + b * F);
             std::copy_n(dCs.data(), F * K, dd_t.data() + b * F * K);
@@ -561,11 +561,9 @@ class HarmonicSynth {
     using Tn = Tensor<T, B>;
     const auto [Bn, F, K] = check_inputs(amps, dist, f0);
     const std::size_t N = opt_.n_samples;
-    if (opt_.amp_resample == AmpResample::window)
-      FUGUE_CHECK(N % F == 0, "harmonic_synth: window upsampling needs n_samples (", N,
-                  ") to be a multiple of the frame count (", F, ")");
+    detail::ResampleTables<T>::check(F, N, opt_.amp_resample);
     const index_t bn = index_t(Bn), fr = index_t(F), kh = index_t(K), ns = index_t(N);
-    const detail::harmonic_grid<T> grid{fr, ns, ns / fr, opt_.amp_resample == AmpResample::window, std::numbers::pi};
+    const auto grid = detail::ResampleTables<T>::grid(F, N, opt_.amp_resample);
     const T nyq = T(opt_.sample_rate / 2);
     const double omega = 2.0 * std::numbers::pi / opt_.sample_rate;
     struct DeviceState {

@@ -1,6 +1,6 @@
 // fugue/dsp/reverb.hpp — DDSP trainable convolution reverb as one fused tape op.
 //
-// Contract (spec §3.5; DDSP effects.Reverb(trainable=True, add_dry=True)):
+// Contract (docs/dsp.md, "Reverb"; DDSP effects.Reverb(trainable=True, add_dry=True)):
 //  * reverb(audio, ir, options): audio [N] or [B, N]; ir [L] (one IR shared by the batch, DDSP's
 //    trainable variable tiled over the batch) or [B, L]. With mask_first_tap (default) ir[0] is treated
 //    as 0 (DDSP masks the dry tap of the learned IR). wet = the causal linear convolution audio * ir,

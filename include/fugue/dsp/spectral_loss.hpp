@@ -5,8 +5,9 @@
 //    with S_s = |STFT| at FFT size s in `fft_sizes` (default 2048, 1024, 512, 256, 128, 64), frame s,
 //    hop s (1 - overlap) (overlap 0.75 -> s/4), periodic Hann, fft_length s, tf pad_end framing
 //    (ceil(N/hop) frames, Framing::end), means over batch x frames x bins (DDSP losses.SpectralLoss,
-//    loss_type 'L1'; spec §5). Defaults w_mag = w_log = 1, eps = 1e-5 added (DDSP v0.0.6 safe_log);
-//    LogKind::safe_log is DDSP HEAD's log(x) with x <= 0 replaced by eps.
+//    loss_type 'L1'; docs/dsp.md, "Multi-scale spectral loss"). Defaults w_mag = w_log = 1,
+//    eps = 1e-5 added (DDSP v0.0.6 safe_log); LogKind::safe_log is DDSP HEAD's log(x) with x <= 0
+//    replaced by eps.
 //  * x, y: [N] or [B, N] of one shape; either or both may require grad. Output: a scalar [] tensor.
 //  * Backward (hand-written, op `dsp_spectral_loss`): the L1 subgradient (sign, 0 at ties) gives dL/dS
 //    already in the forward pass; it is folded into the kept spectrum, G = dL/dS X / |X|, and the
@@ -98,9 +99,10 @@ class SpectralLoss {
       const auto& K = *kernels_[s];
       const std::size_t nf = K.num_frames(n), nb = K.bins();
       const double inv = 1.0 / double(rows * nf * nb);
-      partial[task] = row_forward(K, std::span<const T>(xc.data() + r * n, n), std::span<const T>(yc.data() + r * n, n),
-                                  T(opt_.mag_weight * inv), T(opt_.logmag_weight * inv), gx ? &st->gx[task] : nullptr,
-                                  gy ? &st->gy[task] : nullptr);
+      partial[task] = row_forward<host_arch_t<B>>(K, std::span<const T>(xc.data() + r * n, n),
+                                                  std::span<const T>(yc.data() + r * n, n), T(opt_.mag_weight * inv),
+                                                  T(opt_.logmag_weight * inv), gx ? &st->gx[task] : nullptr,
+                                                  gy ? &st->gy[task] : nullptr);
     });
     double total = 0;
     for (double p : partial) total += p;  // fixed order: thread-count independent
@@ -143,6 +145,7 @@ class SpectralLoss {
                                                                   : std::log(v > T(0) ? v : T(opt_.log_eps));
   }
 
+  template <class Arch>
   double row_forward(const StftMagKernel<T>& K, std::span<const T> x, std::span<const T> y, T wm, T wl, cvec* Gx,
                      cvec* Gy) const {
     const std::size_t n = x.size(), nf = K.num_frames(n), nb = K.bins(), rs = K.row_stride();
@@ -165,7 +168,7 @@ class SpectralLoss {
       K.fft_forward(buf.data(), Yt);
       StftMagKernel<T>::abs_row(Xt, mx.data(), nb);
       StftMagKernel<T>::abs_row(Yt, my.data(), nb);
-      acc += bins_loss(mx.data(), my.data(), dx.data(), dy.data(), nb, wm, wl, eps, add_eps);
+      acc += bins_loss<Arch>(mx.data(), my.data(), dx.data(), dy.data(), nb, wm, wl, eps, add_eps);
       // Fold dL/dS into the spectrum in place: G = dL/dS * X / |X|.
       if (Gx) scale_row(Xt, mx.data(), dx.data(), nb);
       if (Gy) scale_row(Yt, my.data(), dy.data(), nb);
@@ -183,8 +186,9 @@ class SpectralLoss {
   }
 
   // Sum over bins of wm |mx - my| + wl |log mx - log my|; dx, dy = its subgradients w.r.t. mx, my.
+  // Arch: the instruction set of the backend the op runs on (host_arch_t<B>).
+  template <class Arch>
   static double bins_loss(const T* mx, const T* my, T* dx, T* dy, std::size_t nb, T wm, T wl, T eps, bool add_eps) {
-    using Arch = cpu::best_arch;
     double acc = 0;
     std::size_t k = 0;
     auto sgn = [](auto v) {

@@ -63,7 +63,7 @@
 #include <vector>
 
 #include "fugue/core/error.hpp"
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 #include "fugue/io/atomic_file.hpp"
 #include "fugue/io/json.hpp"
 

@@ -82,19 +82,41 @@ inline void wrtag(std::vector<std::uint8_t>& o, const char* t) { o.insert(o.end(
 inline constexpr std::uint8_t ks_guid_tail[14] = {0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80,
                                                   0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71};
 
-}  // namespace detail
+// What decode_wav takes from the fmt and data chunks.
+struct WavChunks {
+  bool have_fmt = false, have_data = false;
+  std::uint16_t tag = 0, channels = 0, block_align = 0, bits = 0;  // tag: the sub-format's for EXTENSIBLE
+  std::uint32_t rate = 0;
+  std::size_t data_off = 0, data_len = 0;  // the data chunk's payload
+};
 
-inline Wav decode_wav(std::span<const std::uint8_t> bytes, const std::string& name = "<memory>") {
-  using detail::rd16;
-  using detail::rd32;
+// Reads a fmt chunk of `len` bytes at `f` into `c`.
+inline void read_fmt_chunk(const std::uint8_t* f, std::size_t len, const std::string& name, WavChunks& c) {
+  FUGUE_CHECK(!c.have_fmt, name, ": more than one fmt chunk");
+  FUGUE_CHECK(len >= 16, name, ": fmt chunk of ", len, " bytes is shorter than 16");
+  c.tag = rd16(f);
+  c.channels = rd16(f + 2);
+  c.rate = rd32(f + 4);
+  c.block_align = rd16(f + 12);
+  c.bits = rd16(f + 14);
+  if (c.tag == 0xFFFE) {
+    FUGUE_CHECK(len >= 40 && rd16(f + 16) >= 22, name, ": WAVE_FORMAT_EXTENSIBLE fmt chunk too short");
+    const std::uint16_t valid_bits = rd16(f + 18);
+    FUGUE_CHECK(valid_bits == 0 || valid_bits <= c.bits, name, ": valid bits ", valid_bits, " > container ", c.bits);
+    FUGUE_CHECK(std::memcmp(f + 26, ks_guid_tail, 14) == 0, name,
+                ": WAVE_FORMAT_EXTENSIBLE with an unknown sub-format GUID");
+    c.tag = rd16(f + 24);
+  }
+  c.have_fmt = true;
+}
+
+// Checks the RIFF/WAVE header and walks the chunks: fmt and data are read, others skipped.
+inline WavChunks scan_wav_chunks(std::span<const std::uint8_t> bytes, const std::string& name) {
   const std::size_t n = bytes.size();
   const std::uint8_t* b = bytes.data();
   FUGUE_CHECK(n >= 12, name, ": not a WAV file (", n, " bytes, shorter than a RIFF header)");
   FUGUE_CHECK(std::memcmp(b, "RIFF", 4) == 0 && std::memcmp(b + 8, "WAVE", 4) == 0, name, ": not a RIFF/WAVE file");
-  bool have_fmt = false, have_data = false;
-  std::uint16_t tag = 0, channels = 0, block_align = 0, bits = 0;
-  std::uint32_t rate = 0;
-  std::size_t data_off = 0, data_len = 0;
+  WavChunks c;
   std::size_t pos = 12;
   while (pos + 8 <= n) {
     const std::uint8_t* id = b + pos;
@@ -103,59 +125,53 @@ inline Wav decode_wav(std::span<const std::uint8_t> bytes, const std::string& na
     FUGUE_CHECK(len <= n - pos, name, ": chunk '", std::string(reinterpret_cast<const char*>(id), 4), "' claims ", len,
                 " bytes but only ", n - pos, " remain (truncated or corrupt file)");
     if (std::memcmp(id, "fmt ", 4) == 0) {
-      FUGUE_CHECK(!have_fmt, name, ": more than one fmt chunk");
-      FUGUE_CHECK(len >= 16, name, ": fmt chunk of ", len, " bytes is shorter than 16");
-      const std::uint8_t* f = b + pos;
-      tag = rd16(f);
-      channels = rd16(f + 2);
-      rate = rd32(f + 4);
-      block_align = rd16(f + 12);
-      bits = rd16(f + 14);
-      if (tag == 0xFFFE) {
-        FUGUE_CHECK(len >= 40 && rd16(f + 16) >= 22, name, ": WAVE_FORMAT_EXTENSIBLE fmt chunk too short");
-        const std::uint16_t valid_bits = rd16(f + 18);
-        FUGUE_CHECK(valid_bits == 0 || valid_bits <= bits, name, ": valid bits ", valid_bits, " > container ", bits);
-        FUGUE_CHECK(std::memcmp(f + 26, detail::ks_guid_tail, 14) == 0, name,
-                    ": WAVE_FORMAT_EXTENSIBLE with an unknown sub-format GUID");
-        tag = rd16(f + 24);
-      }
-      have_fmt = true;
+      read_fmt_chunk(b + pos, len, name, c);
     } else if (std::memcmp(id, "data", 4) == 0) {
-      FUGUE_CHECK(!have_data, name, ": more than one data chunk");
-      data_off = pos;
-      data_len = len;
-      have_data = true;
+      FUGUE_CHECK(!c.have_data, name, ": more than one data chunk");
+      c.data_off = pos;
+      c.data_len = len;
+      c.have_data = true;
     }
     pos += len + (len & 1);  // chunks are word aligned; a missing final pad byte is tolerated
   }
-  FUGUE_CHECK(have_fmt, name, ": no fmt chunk");
-  FUGUE_CHECK(have_data, name, ": no data chunk");
-  WavFormat fmt;
+  FUGUE_CHECK(c.have_fmt, name, ": no fmt chunk");
+  FUGUE_CHECK(c.have_data, name, ": no data chunk");
+  return c;
+}
+
+// The sample format of a format tag and bit depth; unsupported ones throw.
+inline WavFormat wav_sample_format(std::uint16_t tag, std::uint16_t bits, const std::string& name) {
   if (tag == 1) {
     FUGUE_CHECK(bits != 8, name, ": 8-bit PCM is not supported (16, 24 and 32-bit PCM are)");
     FUGUE_CHECK(bits == 16 || bits == 24 || bits == 32, name, ": ", bits, "-bit PCM is not supported");
-    fmt = bits == 16 ? WavFormat::pcm16 : bits == 24 ? WavFormat::pcm24 : WavFormat::pcm32;
+    return bits == 16 ? WavFormat::pcm16 : bits == 24 ? WavFormat::pcm24 : WavFormat::pcm32;
   } else if (tag == 3) {
     FUGUE_CHECK(bits == 32 || bits == 64, name, ": ", bits, "-bit IEEE float is not supported");
-    fmt = bits == 32 ? WavFormat::float32 : WavFormat::float64;
+    return bits == 32 ? WavFormat::float32 : WavFormat::float64;
   } else {
     const char* what = tag == 6 ? "A-law" : tag == 7 ? "mu-law" : tag == 2 || tag == 0x11 ? "ADPCM" : "this encoding";
     FUGUE_FAIL(name, ": format tag 0x", std::hex, tag, std::dec, " (", what,
                ") is not supported; only PCM and IEEE float");
   }
-  FUGUE_CHECK(channels >= 1 && channels <= 1024, name, ": ", channels, " channels (must be 1..1024)");
-  FUGUE_CHECK(rate >= 1, name, ": sample rate 0");
+}
+
+// Checks channels, sample rate and frame size against the data chunk; returns the frame count.
+inline std::size_t wav_frame_count(const WavChunks& c, WavFormat fmt, const std::string& name) {
+  FUGUE_CHECK(c.channels >= 1 && c.channels <= 1024, name, ": ", c.channels, " channels (must be 1..1024)");
+  FUGUE_CHECK(c.rate >= 1, name, ": sample rate 0");
   const std::size_t bps = wav_bytes_per_sample(fmt);
-  FUGUE_CHECK(block_align == channels * bps, name, ": block_align ", block_align, " != channels ", channels, " x ", bps,
-              " bytes");
-  FUGUE_CHECK(data_len % block_align == 0, name, ": data chunk of ", data_len, " bytes is not a whole number of ",
-              block_align, "-byte frames");
-  const std::size_t frames = data_len / block_align;
-  Wav w;
-  w.sample_rate = rate;
-  w.format = fmt;
-  w.channels.assign(channels, std::vector<float>(frames));
-  const std::uint8_t* d = b + data_off;
+  FUGUE_CHECK(c.block_align == c.channels * bps, name, ": block_align ", c.block_align, " != channels ", c.channels,
+              " x ", bps, " bytes");
+  FUGUE_CHECK(c.data_len % c.block_align == 0, name, ": data chunk of ", c.data_len, " bytes is not a whole number of ",
+              c.block_align, "-byte frames");
+  return c.data_len / c.block_align;
+}
+
+// Converts the interleaved samples at `d` to floats, one vector per channel.
+inline void deinterleave_samples(const std::uint8_t* d, std::size_t frames, std::size_t block_align, WavFormat fmt,
+                                 std::vector<std::vector<float>>& out) {
+  const std::size_t channels = out.size();
+  const std::size_t bps = wav_bytes_per_sample(fmt);
   for (std::size_t i = 0; i < frames; ++i)
     for (std::size_t c = 0; c < channels; ++c) {
       const std::uint8_t* s = d + i * block_align + c * bps;
@@ -182,8 +198,21 @@ inline Wav decode_wav(std::span<const std::uint8_t> bytes, const std::string& na
           break;
         }
       }
-      w.channels[c][i] = v;
+      out[c][i] = v;
     }
+}
+
+}  // namespace detail
+
+inline Wav decode_wav(std::span<const std::uint8_t> bytes, const std::string& name = "<memory>") {
+  const detail::WavChunks chunks = detail::scan_wav_chunks(bytes, name);
+  const WavFormat fmt = detail::wav_sample_format(chunks.tag, chunks.bits, name);
+  const std::size_t frames = detail::wav_frame_count(chunks, fmt, name);
+  Wav w;
+  w.sample_rate = chunks.rate;
+  w.format = fmt;
+  w.channels.assign(chunks.channels, std::vector<float>(frames));
+  detail::deinterleave_samples(bytes.data() + chunks.data_off, frames, chunks.block_align, fmt, w.channels);
   return w;
 }
 

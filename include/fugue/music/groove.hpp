@@ -1,6 +1,6 @@
 // fugue/music/groove.hpp — GrooVAE's hits / velocities / offsets drum representation.
 //
-// Contract (GrooveConverter as in groovae.md):
+// Contract (Magenta's music_vae GrooveConverter; docs/music.md, "Known differences from the references"):
 //  * 9 drum classes (roland_drum_map() for training; reduced_drum_map() at inference);
 //    per 16th-note step t and class k the loudest note starting there gives
 //    h = 1, v = velocity / 127, o = 2 * (grid_time(t) - onset) / step_length, with steps

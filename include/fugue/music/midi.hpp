@@ -87,13 +87,17 @@ struct Event {
 };
 enum Kind : uint8_t { kNoteOn, kNoteOff, kProgram, kControl, kPitchBend, kTempo, kTimeSig, kKeySig, kChord };
 
-}  // namespace detail::midi
+// The MThd chunk's fields that the reader uses.
+struct Header {
+  uint32_t ntracks;
+  uint32_t division;  // ticks per quarter note
+};
 
-inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOptions& opt = {}) {
-  using namespace detail::midi;
+// Checks the size limit and the MThd chunk; leaves `r` at the first chunk after it.
+inline Header read_header(Reader& r, const MidiReadOptions& opt) {
+  std::span<const uint8_t> bytes = r.d;
   FUGUE_CHECK(bytes.size() <= opt.max_bytes, "MIDI: file of ", bytes.size(), " bytes exceeds the limit of ",
               opt.max_bytes);
-  Reader r{bytes, 0, bytes.size()};
   FUGUE_CHECK(bytes.size() >= 14 && std::memcmp(bytes.data(), "MThd", 4) == 0, "MIDI: missing MThd header");
   r.pos = 4;
   uint32_t hlen = r.be(4);
@@ -110,12 +114,93 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
   // Each track needs at least an 8-byte chunk header: a count beyond that is a lie we
   // find out about without allocating for it.
   FUGUE_CHECK(ntracks <= r.left() / 8, "MIDI: ", ntracks, " tracks declared but only ", r.left(), " bytes follow");
+  return {ntracks, division};
+}
 
+// Every event of the file's tracks, in file order (so grouped by track, each in tick order).
+struct ParsedTracks {
   std::vector<Event> events;
-  std::vector<std::string> texts;
-  uint32_t track = 0;
-  while (track < ntracks) {
-    FUGUE_CHECK(r.left() >= 8, "MIDI: truncated: ", track, " of ", ntracks, " tracks present");
+  std::vector<std::string> texts;  // chord figures, indexed by Event::text
+  uint32_t count = 0;              // MTrk chunks read
+};
+
+// Appends the events of one MTrk chunk (the bytes `t` spans) to `out`.
+inline void read_track_events(Reader& t, const MidiReadOptions& opt, ParsedTracks& out) {
+  std::span<const uint8_t> bytes = t.d;
+  const uint32_t track = out.count;
+  std::vector<Event>& events = out.events;
+  std::vector<std::string>& texts = out.texts;
+  uint64_t tick = 0;
+  uint8_t running = 0;
+  while (t.left() > 0) {
+    tick += t.vlq();
+    FUGUE_CHECK(tick <= opt.max_tick, "MIDI: event time beyond ", opt.max_tick, " ticks");
+    uint8_t status = t.u8();
+    if (status < 0x80) {
+      FUGUE_CHECK(running != 0, "MIDI: data byte without a running status at byte ", t.pos - 1);
+      status = running;
+      --t.pos;
+    }
+    if (status == 0xFF) {
+      running = 0;
+      uint8_t type = t.u8();
+      uint32_t mlen = t.vlq();
+      FUGUE_CHECK(mlen <= t.left(), "MIDI: meta event of ", mlen, " bytes runs past its track");
+      const uint8_t* m = bytes.data() + t.pos;
+      t.pos += mlen;
+      if (type == 0x2F) return;  // end of track
+      if (type == 0x51) {
+        FUGUE_CHECK(mlen >= 3, "MIDI: short tempo event");
+        uint32_t us = (uint32_t{m[0]} << 16) | (uint32_t{m[1]} << 8) | m[2];
+        FUGUE_CHECK(us > 0, "MIDI: zero tempo");
+        events.push_back({tick, track, kTempo, 0, 0, 0, us, 0});
+      } else if (type == 0x58) {
+        FUGUE_CHECK(mlen >= 2, "MIDI: short time-signature event");
+        FUGUE_CHECK(m[1] < 31, "MIDI: time-signature denominator 2^", int(m[1]), " too large");
+        events.push_back({tick, track, kTimeSig, 0, m[0], m[1], 0, 0});
+      } else if (type == 0x59) {
+        FUGUE_CHECK(mlen >= 2, "MIDI: short key-signature event");
+        events.push_back({tick, track, kKeySig, 0, m[0], m[1], 0, 0});
+      } else if (type == 0x06 && mlen > 6 && std::memcmp(m, "chord:", 6) == 0) {
+        texts.emplace_back(reinterpret_cast<const char*>(m) + 6, mlen - 6);
+        events.push_back({tick, track, kChord, 0, 0, 0, 0, static_cast<uint32_t>(texts.size() - 1)});
+      }
+      continue;
+    }
+    if (status == 0xF0 || status == 0xF7) {
+      running = 0;
+      uint32_t slen = t.vlq();
+      FUGUE_CHECK(slen <= t.left(), "MIDI: sysex of ", slen, " bytes runs past its track");
+      t.pos += slen;
+      continue;
+    }
+    FUGUE_CHECK(status < 0xF0, "MIDI: invalid status byte 0x", std::hex, int(status), " in a file");
+    running = status;
+    uint8_t hi = status & 0xF0, ch = status & 0x0F;
+    uint8_t a = t.u8();
+    FUGUE_CHECK(a < 0x80, "MIDI: data byte 0x", std::hex, int(a), " out of range");
+    uint8_t b = 0;
+    if (hi != 0xC0 && hi != 0xD0) {
+      b = t.u8();
+      FUGUE_CHECK(b < 0x80, "MIDI: data byte 0x", std::hex, int(b), " out of range");
+    }
+    switch (hi) {
+      case 0x90: events.push_back({tick, track, b ? kNoteOn : kNoteOff, ch, a, b, 0, 0}); break;
+      case 0x80: events.push_back({tick, track, kNoteOff, ch, a, b, 0, 0}); break;
+      case 0xC0: events.push_back({tick, track, kProgram, ch, a, 0, 0, 0}); break;
+      case 0xB0: events.push_back({tick, track, kControl, ch, a, b, 0, 0}); break;
+      case 0xE0: events.push_back({tick, track, kPitchBend, ch, a, b, 0, 0}); break;
+      default: break;  // aftertouch: ignored
+    }
+  }
+}
+
+// Reads the `ntracks` MTrk chunks that follow the header (alien chunks are skipped).
+inline ParsedTracks read_tracks(Reader& r, uint32_t ntracks, const MidiReadOptions& opt) {
+  std::span<const uint8_t> bytes = r.d;
+  ParsedTracks out;
+  while (out.count < ntracks) {
+    FUGUE_CHECK(r.left() >= 8, "MIDI: truncated: ", out.count, " of ", ntracks, " tracks present");
     char id[4];
     std::memcpy(id, bytes.data() + r.pos, 4);
     r.pos += 4;
@@ -127,118 +212,67 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
     }
     Reader t{bytes, r.pos, r.pos + len};
     r.pos += len;
-    uint64_t tick = 0;
-    uint8_t running = 0;
-    while (t.left() > 0) {
-      tick += t.vlq();
-      FUGUE_CHECK(tick <= opt.max_tick, "MIDI: event time beyond ", opt.max_tick, " ticks");
-      uint8_t status = t.u8();
-      if (status < 0x80) {
-        FUGUE_CHECK(running != 0, "MIDI: data byte without a running status at byte ", t.pos - 1);
-        status = running;
-        --t.pos;
-      }
-      if (status == 0xFF) {
-        running = 0;
-        uint8_t type = t.u8();
-        uint32_t mlen = t.vlq();
-        FUGUE_CHECK(mlen <= t.left(), "MIDI: meta event of ", mlen, " bytes runs past its track");
-        const uint8_t* m = bytes.data() + t.pos;
-        t.pos += mlen;
-        if (type == 0x2F) break;  // end of track
-        if (type == 0x51) {
-          FUGUE_CHECK(mlen >= 3, "MIDI: short tempo event");
-          uint32_t us = (uint32_t{m[0]} << 16) | (uint32_t{m[1]} << 8) | m[2];
-          FUGUE_CHECK(us > 0, "MIDI: zero tempo");
-          events.push_back({tick, track, kTempo, 0, 0, 0, us, 0});
-        } else if (type == 0x58) {
-          FUGUE_CHECK(mlen >= 2, "MIDI: short time-signature event");
-          FUGUE_CHECK(m[1] < 31, "MIDI: time-signature denominator 2^", int(m[1]), " too large");
-          events.push_back({tick, track, kTimeSig, 0, m[0], m[1], 0, 0});
-        } else if (type == 0x59) {
-          FUGUE_CHECK(mlen >= 2, "MIDI: short key-signature event");
-          events.push_back({tick, track, kKeySig, 0, m[0], m[1], 0, 0});
-        } else if (type == 0x06 && mlen > 6 && std::memcmp(m, "chord:", 6) == 0) {
-          texts.emplace_back(reinterpret_cast<const char*>(m) + 6, mlen - 6);
-          events.push_back({tick, track, kChord, 0, 0, 0, 0, static_cast<uint32_t>(texts.size() - 1)});
-        }
-        continue;
-      }
-      if (status == 0xF0 || status == 0xF7) {
-        running = 0;
-        uint32_t slen = t.vlq();
-        FUGUE_CHECK(slen <= t.left(), "MIDI: sysex of ", slen, " bytes runs past its track");
-        t.pos += slen;
-        continue;
-      }
-      FUGUE_CHECK(status < 0xF0, "MIDI: invalid status byte 0x", std::hex, int(status), " in a file");
-      running = status;
-      uint8_t hi = status & 0xF0, ch = status & 0x0F;
-      uint8_t a = t.u8();
-      FUGUE_CHECK(a < 0x80, "MIDI: data byte 0x", std::hex, int(a), " out of range");
-      uint8_t b = 0;
-      if (hi != 0xC0 && hi != 0xD0) {
-        b = t.u8();
-        FUGUE_CHECK(b < 0x80, "MIDI: data byte 0x", std::hex, int(b), " out of range");
-      }
-      switch (hi) {
-        case 0x90: events.push_back({tick, track, b ? kNoteOn : kNoteOff, ch, a, b, 0, 0}); break;
-        case 0x80: events.push_back({tick, track, kNoteOff, ch, a, b, 0, 0}); break;
-        case 0xC0: events.push_back({tick, track, kProgram, ch, a, 0, 0, 0}); break;
-        case 0xB0: events.push_back({tick, track, kControl, ch, a, b, 0, 0}); break;
-        case 0xE0: events.push_back({tick, track, kPitchBend, ch, a, b, 0, 0}); break;
-        default: break;  // aftertouch: ignored
-      }
-    }
-    ++track;
+    read_track_events(t, opt, out);
+    ++out.count;
   }
+  return out;
+}
 
-  // --- tempo map (pretty_midi: track 0, a tempo at tick 0 replaces the default) -------
-  const double res = static_cast<double>(division);
-  auto scale_of = [&](uint32_t us) { return 60.0 / ((6e7 / us) * res); };
-  struct Seg {
+// Ticks -> seconds (pretty_midi: tempo from track 0, a tempo at tick 0 replaces the default).
+struct TickTempoMap {
+  struct Segment {
     uint64_t tick;
-    double scale;
-    double time;
+    double scale;  // seconds per tick
+    double time;   // seconds at `tick`
     double qpm;
   };
-  std::vector<Seg> segs{{0, 60.0 / (120.0 * res), 0.0, 120.0}};
-  {
-    bool track0_has_tempo = false;
-    for (const auto& e : events) track0_has_tempo |= (e.kind == kTempo && e.track == 0);
-    std::vector<const Event*> tempos;
-    for (const auto& e : events)
-      if (e.kind == kTempo && (e.track == 0 || !track0_has_tempo)) tempos.push_back(&e);
-    std::stable_sort(tempos.begin(), tempos.end(), [](auto* x, auto* y) { return x->tick < y->tick; });
-    for (const Event* e : tempos) {
-      double s = scale_of(e->value), qpm = 6e7 / e->value;
-      if (e->tick == 0) {
-        segs.assign(1, Seg{0, s, 0.0, qpm});
-      } else if (s != segs.back().scale) {
-        const Seg& p = segs.back();
-        segs.push_back({e->tick, s, p.time + p.scale * static_cast<double>(e->tick - p.tick), qpm});
-      }
+  double res;  // ticks per quarter note
+  std::vector<Segment> segs;
+
+  double to_time(uint64_t tick) const {
+    auto it = std::upper_bound(segs.begin(), segs.end(), tick, [](uint64_t v, const Segment& s) { return v < s.tick; });
+    const Segment& s = *(it - 1);
+    return s.time + s.scale * static_cast<double>(tick - s.tick);
+  }
+};
+
+inline TickTempoMap build_tick_tempo_map(const std::vector<Event>& events, uint32_t division) {
+  const double res = static_cast<double>(division);
+  auto scale_of = [&](uint32_t us) { return 60.0 / ((6e7 / us) * res); };
+  using Segment = TickTempoMap::Segment;
+  std::vector<Segment> segs{{0, 60.0 / (120.0 * res), 0.0, 120.0}};
+  bool track0_has_tempo = false;
+  for (const auto& e : events) track0_has_tempo |= (e.kind == kTempo && e.track == 0);
+  std::vector<const Event*> tempos;
+  for (const auto& e : events)
+    if (e.kind == kTempo && (e.track == 0 || !track0_has_tempo)) tempos.push_back(&e);
+  std::stable_sort(tempos.begin(), tempos.end(), [](auto* x, auto* y) { return x->tick < y->tick; });
+  for (const Event* e : tempos) {
+    double s = scale_of(e->value), qpm = 6e7 / e->value;
+    if (e->tick == 0) {
+      segs.assign(1, Segment{0, s, 0.0, qpm});
+    } else if (s != segs.back().scale) {
+      const Segment& p = segs.back();
+      segs.push_back({e->tick, s, p.time + p.scale * static_cast<double>(e->tick - p.tick), qpm});
     }
   }
-  auto to_time = [&](uint64_t tick) {
-    auto it = std::upper_bound(segs.begin(), segs.end(), tick, [](uint64_t v, const Seg& s) { return v < s.tick; });
-    const Seg& s = *(it - 1);
-    return s.time + s.scale * static_cast<double>(tick - s.tick);
-  };
+  return {res, std::move(segs)};
+}
 
-  NoteSequence ns;
-  ns.ticks_per_quarter = static_cast<int>(division);
+inline void add_tempos(NoteSequence& ns, const TickTempoMap& map) {
   // qpm as pretty_midi reports it (60 / (seconds per tick * ppq)), bit for bit: quantization
   // multiplies by it, and a last-bit difference moves notes that sit on a half step.
-  for (const auto& s : segs) ns.tempos.push_back({to_time(s.tick), 60.0 / (s.scale * res)});
+  for (const auto& s : map.segs) ns.tempos.push_back({map.to_time(s.tick), 60.0 / (s.scale * map.res)});
+}
 
-  // --- meta events from all tracks, in time order ---------------------------------------
+// Time signatures, key signatures and chord markers from all tracks, in time order.
+inline void add_meta_events(NoteSequence& ns, const ParsedTracks& parsed, const TickTempoMap& map) {
   std::vector<const Event*> metas;
-  for (const auto& e : events)
+  for (const auto& e : parsed.events)
     if (e.kind == kTimeSig || e.kind == kKeySig || e.kind == kChord) metas.push_back(&e);
   std::stable_sort(metas.begin(), metas.end(), [](auto* x, auto* y) { return x->tick < y->tick; });
   for (const Event* e : metas) {
-    double time = to_time(e->tick);
+    double time = map.to_time(e->tick);
     if (e->kind == kTimeSig) {
       TimeSignature ts{time, e->a, 1 << e->b};
       if (!ns.time_signatures.empty() && ns.time_signatures.back().time == time &&
@@ -255,99 +289,145 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
         continue;
       ns.key_signatures.push_back(ks);
     } else {
-      ns.chords.push_back({time, texts[e->text], -1});
+      ns.chords.push_back({time, parsed.texts[e->text], -1});
     }
   }
+}
 
-  // --- notes, pretty_midi style ---------------------------------------------------------
-  std::map<std::tuple<int, int, uint32_t>, int> instrument_of;                // (program, channel, track)
-  std::map<std::pair<int, uint32_t>, std::vector<ControlChange>> stragglers;  // (channel, track)
-  std::vector<int> inst_program;
-  auto get_instrument = [&](int program, int channel, uint32_t trk) {
-    auto key = std::make_tuple(program, channel, trk);
-    if (auto it = instrument_of.find(key); it != instrument_of.end()) return it->second;
-    int id = static_cast<int>(inst_program.size());
-    instrument_of.emplace(key, id);
-    inst_program.push_back(program);
-    if (auto s = stragglers.find({channel, trk}); s != stragglers.end())
-      for (auto cc : s->second) {
-        cc.instrument = id;
-        cc.program = program;
-        ns.control_changes.push_back(cc);
-      }
-    return id;
-  };
-  std::size_t ei = 0;
-  for (uint32_t trk = 0; trk < track; ++trk) {
+// Pairs note-ons with note-offs and assigns notes and control changes to instruments,
+// pretty_midi style (see the contract at the top of this file).
+class NoteAssembler {
+ public:
+  NoteAssembler(NoteSequence& ns, const TickTempoMap& map) : ns_(ns), map_(map) {}
+
+  void add_track(const Event* first, const Event* last, uint32_t trk) {
     int program[16] = {};
-    std::map<std::pair<int, int>, std::vector<std::pair<uint64_t, int>>> open;  // (ch, pitch)
-    for (; ei < events.size() && events[ei].track == trk; ++ei) {
-      const Event& e = events[ei];
+    OpenNotes open;
+    for (const Event* p = first; p != last; ++p) {
+      const Event& e = *p;
       switch (e.kind) {
         case kNoteOn: open[{e.channel, e.a}].push_back({e.tick, e.b}); break;
-        case kNoteOff: {
-          auto it = open.find({e.channel, e.a});
-          if (it == open.end()) break;
-          auto& list = it->second;
-          std::vector<std::pair<uint64_t, int>> keep;
-          bool closed = false;
-          for (auto [start, vel] : list) {
-            if (start == e.tick) {
-              keep.push_back({start, vel});
-              continue;
-            }
-            closed = true;
-            int id = get_instrument(program[e.channel], e.channel, trk);
-            Note n;
-            n.pitch = e.a;
-            n.velocity = vel;
-            n.start_time = to_time(start);
-            n.end_time = to_time(e.tick);
-            n.program = program[e.channel];
-            n.is_drum = e.channel == 9;
-            n.instrument = id;
-            ns.notes.push_back(n);
-          }
-          if (closed && !keep.empty())
-            list = std::move(keep);
-          else
-            open.erase(it);
-          break;
-        }
+        case kNoteOff: note_off(e, program[e.channel], trk, open); break;
         case kProgram: program[e.channel] = e.a; break;
-        case kControl: {
-          ControlChange cc;
-          cc.time = to_time(e.tick);
-          cc.number = e.a;
-          cc.value = e.b;
-          cc.program = program[e.channel];
-          cc.is_drum = e.channel == 9;
-          auto key = std::make_tuple(int(program[e.channel]), int(e.channel), trk);
-          if (auto f = instrument_of.find(key); f != instrument_of.end()) {
-            cc.instrument = f->second;
-            ns.control_changes.push_back(cc);
-          } else {
-            stragglers[{e.channel, trk}].push_back(cc);
-          }
-          break;
-        }
+        case kControl: control_change(e, program[e.channel], trk); break;
         default: break;
       }
     }
+  }
+
+ private:
+  using OpenNotes = std::map<std::pair<int, int>, std::vector<std::pair<uint64_t, int>>>;  // (ch, pitch)
+
+  // The instrument of (program, channel, track), numbered on first use; control changes
+  // that came before it (stragglers) join it then.
+  int instrument(int program, int channel, uint32_t trk) {
+    auto key = std::make_tuple(program, channel, trk);
+    if (auto it = instrument_of_.find(key); it != instrument_of_.end()) return it->second;
+    int id = static_cast<int>(inst_program_.size());
+    instrument_of_.emplace(key, id);
+    inst_program_.push_back(program);
+    if (auto s = stragglers_.find({channel, trk}); s != stragglers_.end())
+      for (auto cc : s->second) {
+        cc.instrument = id;
+        cc.program = program;
+        ns_.control_changes.push_back(cc);
+      }
+    return id;
+  }
+
+  void note_off(const Event& e, int program, uint32_t trk, OpenNotes& open) {
+    auto it = open.find({e.channel, e.a});
+    if (it == open.end()) return;
+    auto& list = it->second;
+    std::vector<std::pair<uint64_t, int>> keep;
+    bool closed = false;
+    for (auto [start, vel] : list) {
+      if (start == e.tick) {
+        keep.push_back({start, vel});
+        continue;
+      }
+      closed = true;
+      int id = instrument(program, e.channel, trk);
+      Note n;
+      n.pitch = e.a;
+      n.velocity = vel;
+      n.start_time = map_.to_time(start);
+      n.end_time = map_.to_time(e.tick);
+      n.program = program;
+      n.is_drum = e.channel == 9;
+      n.instrument = id;
+      ns_.notes.push_back(n);
+    }
+    if (closed && !keep.empty())
+      list = std::move(keep);
+    else
+      open.erase(it);
+  }
+
+  void control_change(const Event& e, int program, uint32_t trk) {
+    ControlChange cc;
+    cc.time = map_.to_time(e.tick);
+    cc.number = e.a;
+    cc.value = e.b;
+    cc.program = program;
+    cc.is_drum = e.channel == 9;
+    auto key = std::make_tuple(int(program), int(e.channel), trk);
+    if (auto f = instrument_of_.find(key); f != instrument_of_.end()) {
+      cc.instrument = f->second;
+      ns_.control_changes.push_back(cc);
+    } else {
+      stragglers_[{e.channel, trk}].push_back(cc);
+    }
+  }
+
+  NoteSequence& ns_;
+  const TickTempoMap& map_;
+  std::map<std::tuple<int, int, uint32_t>, int> instrument_of_;                // (program, channel, track)
+  std::map<std::pair<int, uint32_t>, std::vector<ControlChange>> stragglers_;  // (channel, track)
+  std::vector<int> inst_program_;
+};
+
+inline void add_notes_and_control_changes(NoteSequence& ns, const ParsedTracks& parsed, const TickTempoMap& map) {
+  NoteAssembler assembler(ns, map);
+  const std::vector<Event>& events = parsed.events;
+  std::size_t ei = 0;
+  for (uint32_t trk = 0; trk < parsed.count; ++trk) {
+    std::size_t first = ei;
+    while (ei < events.size() && events[ei].track == trk) ++ei;
+    assembler.add_track(events.data() + first, events.data() + ei, trk);
   }
   // note-seq lists notes instrument by instrument (each in closing order)
   std::stable_sort(ns.notes.begin(), ns.notes.end(),
                    [](const Note& a, const Note& b) { return a.instrument < b.instrument; });
   std::stable_sort(ns.control_changes.begin(), ns.control_changes.end(),
                    [](const ControlChange& a, const ControlChange& b) { return a.instrument < b.instrument; });
-  // total time: pretty_midi's get_end_time (notes, CCs, meta events, tempo changes)
+}
+
+// pretty_midi's get_end_time: the latest of notes, CCs, meta events and tempo changes.
+inline double sequence_end_time(const NoteSequence& ns) {
   double total = 0.0;
   for (const auto& n : ns.notes) total = std::max(total, n.end_time);
   for (const auto& c : ns.control_changes) total = std::max(total, c.time);
   for (const auto& t : ns.time_signatures) total = std::max(total, t.time);
   for (const auto& k : ns.key_signatures) total = std::max(total, k.time);
   for (const auto& t : ns.tempos) total = std::max(total, t.time);
-  ns.total_time = total;
+  return total;
+}
+
+}  // namespace detail::midi
+
+inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOptions& opt = {}) {
+  using namespace detail::midi;
+  Reader r{bytes, 0, bytes.size()};
+  const Header header = read_header(r, opt);
+  const ParsedTracks parsed = read_tracks(r, header.ntracks, opt);
+  const TickTempoMap map = build_tick_tempo_map(parsed.events, header.division);
+  NoteSequence ns;
+  ns.ticks_per_quarter = static_cast<int>(header.division);
+  add_tempos(ns, map);
+  add_meta_events(ns, parsed, map);
+  add_notes_and_control_changes(ns, parsed, map);
+  ns.total_time = sequence_end_time(ns);
   return ns;
 }
 
@@ -412,53 +492,64 @@ inline void put_track(std::vector<uint8_t>& file, std::vector<Out> evs) {
   file.insert(file.end(), t.begin(), t.end());
 }
 
-}  // namespace detail::midi
+// Seconds -> ticks for the writer, built from rounded tempo ticks so that reading back
+// (ticks -> seconds) follows the same segments.
+struct SecondsTempoMap {
+  struct Segment {
+    uint64_t tick;
+    double scale;  // seconds per tick
+    double time;   // seconds at `tick`
+    uint32_t us;   // microseconds per quarter note
+  };
+  double res;  // ticks per quarter note
+  std::vector<Segment> segs;
 
-inline std::vector<uint8_t> write_midi(const NoteSequence& ns) {
-  using namespace detail::midi;
-  const int ppq =
-      ns.ticks_per_quarter > 0 && ns.ticks_per_quarter < 0x8000 ? ns.ticks_per_quarter : kDefaultTicksPerQuarter;
-  const double res = ppq;
-  // Tempo map in seconds -> ticks, built from rounded tempo ticks so that reading back
-  // (ticks -> seconds) follows the same segments.
+  uint64_t to_tick(double t) const {
+    FUGUE_CHECK(std::isfinite(t) && t >= 0, "MIDI: cannot write time ", t);
+    if (segs.empty()) return static_cast<uint64_t>(std::llround(t / (60.0 / (120.0 * res))));
+    auto it = std::upper_bound(segs.begin(), segs.end(), t, [](double v, const Segment& s) { return v < s.time; });
+    const Segment& s = it == segs.begin() ? segs.front() : *(it - 1);
+    double k = std::round((t - s.time) / s.scale);
+    FUGUE_CHECK(k < 1e15, "MIDI: time ", t, " s too far out to write");
+    return s.tick + static_cast<uint64_t>(std::max(0.0, k));
+  }
+};
+
+// The ticks per quarter note written: ns's when it fits the header field, else note-seq's default.
+inline int ticks_per_quarter_to_write(const NoteSequence& ns) {
+  return ns.ticks_per_quarter > 0 && ns.ticks_per_quarter < 0x8000 ? ns.ticks_per_quarter : kDefaultTicksPerQuarter;
+}
+
+inline SecondsTempoMap build_seconds_tempo_map(const NoteSequence& ns, int ppq) {
+  SecondsTempoMap map{static_cast<double>(ppq), {}};
+  const double res = map.res;
   auto tempos = ns.tempos;
   std::stable_sort(tempos.begin(), tempos.end(), [](auto& a, auto& b) { return a.time < b.time; });
-  struct Seg {
-    uint64_t tick;
-    double scale;
-    double time;
-    uint32_t us;
-  };
-  std::vector<Seg> segs;
   auto us_of = [](double qpm) {
     FUGUE_CHECK(qpm > 0 && std::isfinite(qpm), "MIDI: tempo must be positive, got ", qpm);
     double us = std::round(6e7 / qpm);
     return static_cast<uint32_t>(std::clamp(us, 1.0, double(0xFFFFFF)));
   };
-  auto to_tick = [&](double t) -> uint64_t {
-    FUGUE_CHECK(std::isfinite(t) && t >= 0, "MIDI: cannot write time ", t);
-    if (segs.empty()) return static_cast<uint64_t>(std::llround(t / (60.0 / (120.0 * res))));
-    auto it = std::upper_bound(segs.begin(), segs.end(), t, [](double v, const Seg& s) { return v < s.time; });
-    const Seg& s = it == segs.begin() ? segs.front() : *(it - 1);
-    double k = std::round((t - s.time) / s.scale);
-    FUGUE_CHECK(k < 1e15, "MIDI: time ", t, " s too far out to write");
-    return s.tick + static_cast<uint64_t>(std::max(0.0, k));
-  };
+  auto& segs = map.segs;
   segs.push_back({0, 60.0 / (120.0 * res), 0.0, 500000});
   for (const auto& tp : tempos) {
     uint32_t us = us_of(tp.qpm);
     double scale = 60.0 / ((6e7 / us) * res);
-    uint64_t tick = to_tick(tp.time);
+    uint64_t tick = map.to_tick(tp.time);
     if (tick == 0) {
       segs.assign(1, {0, scale, 0.0, us});
     } else if (scale != segs.back().scale) {
-      const Seg& p = segs.back();
+      const SecondsTempoMap::Segment& p = segs.back();
       segs.push_back({tick, scale, p.time + p.scale * static_cast<double>(tick - p.tick), us});
     }
   }
+  return map;
+}
 
+// Track 0's events: tempos, time signatures, key signatures and chord markers.
+inline std::vector<Out> conductor_track_events(const NoteSequence& ns, const SecondsTempoMap& map) {
   std::vector<Out> meta;
-  for (const auto& s : segs)
+  for (const auto& s : map.segs)
     meta.push_back({s.tick, 1, {0xFF, 0x51, 0x03, uint8_t(s.us >> 16), uint8_t(s.us >> 8), uint8_t(s.us)}});
   for (const auto& ts : ns.time_signatures) {
     FUGUE_CHECK(
@@ -466,31 +557,36 @@ inline std::vector<uint8_t> write_midi(const NoteSequence& ns) {
         "MIDI: cannot write time signature ", ts.numerator, "/", ts.denominator);
     uint8_t dd = 0;
     while ((1 << dd) < ts.denominator) ++dd;
-    meta.push_back({to_tick(ts.time), 1, {0xFF, 0x58, 0x04, uint8_t(ts.numerator), dd, 24, 8}});
+    meta.push_back({map.to_tick(ts.time), 1, {0xFF, 0x58, 0x04, uint8_t(ts.numerator), dd, 24, 8}});
   }
   for (const auto& ks : ns.key_signatures) {
     FUGUE_CHECK(ks.key >= 0 && ks.key < 12 && (ks.mode == 0 || ks.mode == 1), "MIDI: bad key signature");
     int target = ((ks.key - (ks.mode ? 9 : 0)) % 12 + 12) % 12;  // 7*sf == target (mod 12)
     int sf = (7 * target) % 12;
     if (sf > 6) sf -= 12;
-    meta.push_back({to_tick(ks.time), 1, {0xFF, 0x59, 0x02, uint8_t(int8_t(sf)), uint8_t(ks.mode)}});
+    meta.push_back({map.to_tick(ks.time), 1, {0xFF, 0x59, 0x02, uint8_t(int8_t(sf)), uint8_t(ks.mode)}});
   }
   for (const auto& c : ns.chords) {
     std::string s = "chord:" + c.figure;
     FUGUE_CHECK(s.size() < 0x0FFFFFFF, "MIDI: chord text too long");
-    Out o{to_tick(c.time), 1, {0xFF, 0x06}};
+    Out o{map.to_tick(c.time), 1, {0xFF, 0x06}};
     put_vlq(o.bytes, s.size());
     o.bytes.insert(o.bytes.end(), s.begin(), s.end());
     meta.push_back(std::move(o));
   }
+  return meta;
+}
 
-  // One track per (instrument, program, is_drum), ordered by instrument.
-  using Key = std::tuple<int, int, bool>;
-  std::map<Key, std::vector<Out>> tracks;
+// One track per (instrument, program, is_drum), ordered by instrument; the channel byte is
+// left 0 until the tracks are numbered.
+using TrackKey = std::tuple<int, int, bool>;
+inline std::map<TrackKey, std::vector<Out>> instrument_track_events(const NoteSequence& ns,
+                                                                    const SecondsTempoMap& map) {
+  std::map<TrackKey, std::vector<Out>> tracks;
   for (const auto& n : ns.notes) {
     FUGUE_CHECK(n.pitch >= 0 && n.pitch < 128, "MIDI: cannot write pitch ", n.pitch);
     FUGUE_CHECK(n.program >= 0 && n.program < 128, "MIDI: cannot write program ", n.program);
-    uint64_t s = to_tick(n.start_time), e = to_tick(n.end_time);
+    uint64_t s = map.to_tick(n.start_time), e = map.to_tick(n.end_time);
     if (e <= s) e = s + 1;  // a same-tick off would not close the note
     auto vel = static_cast<uint8_t>(std::clamp(n.velocity, 1, 127));
     auto& t = tracks[{n.instrument, n.program, n.is_drum}];
@@ -500,16 +596,25 @@ inline std::vector<uint8_t> write_midi(const NoteSequence& ns) {
   for (const auto& c : ns.control_changes) {
     FUGUE_CHECK(c.number >= 0 && c.number < 128 && c.value >= 0 && c.value < 128, "MIDI: bad control change");
     tracks[{c.instrument, c.program, c.is_drum}].push_back(
-        {to_tick(c.time), 1, {0xB0, uint8_t(c.number), uint8_t(c.value)}});
+        {map.to_tick(c.time), 1, {0xB0, uint8_t(c.number), uint8_t(c.value)}});
   }
+  return tracks;
+}
+
+// The MThd chunk of a format-1 file.
+inline std::vector<uint8_t> file_header(std::size_t ntracks, int ppq) {
   std::vector<uint8_t> file{'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 1};
-  std::size_t ntracks = 1 + tracks.size();
   FUGUE_CHECK(ntracks < 0x10000, "MIDI: too many tracks (", ntracks, ")");
   file.push_back(uint8_t(ntracks >> 8));
   file.push_back(uint8_t(ntracks));
   file.push_back(uint8_t(ppq >> 8));
   file.push_back(uint8_t(ppq));
-  put_track(file, std::move(meta));
+  return file;
+}
+
+// Writes the instrument tracks: drums on channel 10, the others on channels 1-9, 11-16 in
+// turn, each track opening with its program change.
+inline void put_instrument_tracks(std::vector<uint8_t>& file, std::map<TrackKey, std::vector<Out>> tracks) {
   static constexpr uint8_t kChannels[15] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15};
   int next = 0;
   for (auto& [key, evs] : tracks) {
@@ -519,6 +624,19 @@ inline std::vector<uint8_t> write_midi(const NoteSequence& ns) {
     evs.push_back({0, -1, {uint8_t(0xC0 | ch), uint8_t(program)}});
     put_track(file, std::move(evs));
   }
+}
+
+}  // namespace detail::midi
+
+inline std::vector<uint8_t> write_midi(const NoteSequence& ns) {
+  using namespace detail::midi;
+  const int ppq = ticks_per_quarter_to_write(ns);
+  const SecondsTempoMap map = build_seconds_tempo_map(ns, ppq);
+  std::vector<Out> meta = conductor_track_events(ns, map);
+  std::map<TrackKey, std::vector<Out>> tracks = instrument_track_events(ns, map);
+  std::vector<uint8_t> file = file_header(1 + tracks.size(), ppq);
+  put_track(file, std::move(meta));
+  put_instrument_tracks(file, std::move(tracks));
   return file;
 }
 

@@ -1,6 +1,6 @@
 // fugue/music/multitrack.hpp — Multitrack MusicVAE's 490-token measure encoding.
 //
-// Contract (data_hierarchical.MultiInstrumentPerformanceConverter as in multitrack.md):
+// Contract (Magenta's music_vae data_hierarchical.MultiInstrumentPerformanceConverter):
 //  * tokens 0-359: performance events at 24 steps/quarter (NOTE_ON p = p, NOTE_OFF p =
 //    128+p, TIME_SHIFT s = 255+s for s in 1..96, VELOCITY b = 351+b for 8 bins);
 //    360+p = program p, 488 = drums, 489 = END.

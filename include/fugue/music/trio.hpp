@@ -1,6 +1,6 @@
 // fugue/music/trio.hpp — MusicVAE trio (melody + bass + drums), 692 classes per step.
 //
-// Contract (modelled on TrioConverter, musicvae.md §2.4):
+// Contract (modelled on Magenta's music_vae TrioConverter; docs/music_vae.md, "Data"):
 //  * instrument type by program: 0-31 melody, 32-39 bass, is_drum drums; others unused.
 //    An instrument whose notes mix types is invalid (the piece yields nothing).
 //  * at 4 steps/quarter, 16 steps/bar: each melody/bass instrument is extracted as

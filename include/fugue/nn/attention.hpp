@@ -1,5 +1,5 @@
 // fugue/nn/attention.hpp — multi-head attention, optionally with Music Transformer's
-// relative-position keys (transformer_ae.md section 3.2).
+// relative-position keys (docs/nn.md, "Shapes and semantics", MultiheadAttention).
 //
 // Contract:
 //  * operator()(tape, x, memory = nullptr, mask = {}): x [N, Lq, E] (batch first) -> [N, Lq, E].
@@ -14,7 +14,7 @@
 //      (t2t attention has none); "relative_key_table" [H, max_relative_position, Dk/H] when
 //      options.relative (per head; init N(0, (Dk/H)^-0.5) as t2t).
 //  * logits = scale * q k^T (scale = (Dk/H)^-1/2 unless options.scale > 0), plus, when relative,
-//    skew(scale * q E_L^T) exactly as the spec (no relative values; self-attention only),
+//    skew(scale * q E_L^T) as tensor2tensor's dot_product_relative_v2 (no relative values; self-attention only),
 //    plus mask: causal (j > i + Lk - Lq masked), key_padding [N, Lk] (nonzero = ignore, torch's
 //    key_padding_mask), attn_bias [Lq, Lk] (additive, torch's float attn_mask). softmax;
 //    dropout(options.dropout; active when the module and the tape are in training mode, mask
@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <optional>
 #include <string_view>
 
@@ -62,11 +63,20 @@ struct AttentionMask {
   Tensor<T, B> attn_bias;    // [Lq, Lk], additive (optional)
 };
 
+// A multi-input layer: queries x, keys / values from memory (null: self-attention), a mask.
+// MultiheadAttention and TransformerDecoderLayer satisfy it; they are composed explicitly,
+// not in nn::Sequential (whose members are single-input nn::Layer s, fugue/nn/layer.hpp).
+template <class L, class T, class B>
+concept AttentionLayer = Module<L> && requires(L& l, ad::Tape<T, B>& tape, const ad::Var<T, B>& x,
+                                               const ad::Var<T, B>* memory, const AttentionMask<T, B>& mask) {
+  { l(tape, x, memory, mask) } -> std::convertible_to<ad::Var<T, B>>;
+};
+
 template <Scalar T, Backend B = cpu::native, index_t E = dyn, index_t Heads = dyn>
 class MultiheadAttention {
  public:
-  using Tensor_ = Tensor<T, B>;
-  using Var_ = ad::Var<T, B>;
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
 
   explicit MultiheadAttention(MultiheadAttentionOptions o, Philox init = {0xa77e, 0}) : o_(o) {
     if (E != dyn && o_.embed_dim == 0) o_.embed_dim = E;
@@ -88,7 +98,7 @@ class MultiheadAttention {
     const index_t dk = o_.key_dim, dv = o_.value_dim;
     auto xavier = [](index_t rows, index_t cols, Philox r) {
       const T a = std::sqrt(T(6) / T(rows + cols));
-      return Tensor_::uniform({rows, cols}, r, -a, a);
+      return tensor_type::uniform({rows, cols}, r, -a, a);
     };
     if (packed_) {
       in_proj_weight.value = xavier(3 * e, e, init);
@@ -98,14 +108,14 @@ class MultiheadAttention {
       v_proj_weight.value = xavier(dv, o_.kv_dim, {init.seed, init.stream + 2});
     }
     const T ob = T(1) / std::sqrt(T(dv));
-    out_proj_weight.value = Tensor_::uniform({e, dv}, {init.seed, init.stream + 3}, -ob, ob);
+    out_proj_weight.value = tensor_type::uniform({e, dv}, {init.seed, init.stream + 3}, -ob, ob);
     if (o_.bias) {
-      in_proj_bias.value = Tensor_::zeros({2 * dk + dv});
-      out_proj_bias.value = Tensor_::zeros({e});
+      in_proj_bias.value = tensor_type::zeros({2 * dk + dv});
+      out_proj_bias.value = tensor_type::zeros({e});
     }
     if (o_.relative)
-      relative_key_table.value = Tensor_::normal({h, o_.max_relative_position, dk / h}, {init.seed, init.stream + 4},
-                                                 T(0), T(1) / std::sqrt(T(dk / h)));
+      relative_key_table.value = tensor_type::normal({h, o_.max_relative_position, dk / h},
+                                                     {init.seed, init.stream + 4}, T(0), T(1) / std::sqrt(T(dk / h)));
   }
 
   const MultiheadAttentionOptions& options() const noexcept { return o_; }
@@ -115,18 +125,18 @@ class MultiheadAttention {
   bool training() const noexcept { return training_; }
   void reseed(std::uint64_t seed) noexcept { rng_ = {seed, 0}; }
 
-  Var_ operator()(ad::Tape<T, B>& tape, const Var_& x, const Var_* memory = nullptr,
-                  const AttentionMask<T, B>& mask = {}) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x, const var_type* memory = nullptr,
+                      const AttentionMask<T, B>& mask = {}) {
     check_inputs(x.shape(), memory ? &memory->shape() : nullptr);
     const index_t e = o_.embed_dim, dk = o_.key_dim, dv = o_.value_dim;
-    std::optional<Var_> bias_in, bias_out;
+    std::optional<var_type> bias_in, bias_out;
     if (o_.bias) {
       bias_in = tape.param(in_proj_bias);
       bias_out = tape.param(out_proj_bias);
     }
     detail::attention_inputs<T, B> in;
     if (packed_) {
-      Var_ w = tape.param(in_proj_weight);
+      var_type w = tape.param(in_proj_weight);
       if (!memory) {
         in.sources = {detail::dense_op(tape, x, w, bias_in, 0, 3 * e)};
         in.q = {0, 0};
@@ -140,7 +150,7 @@ class MultiheadAttention {
         in.v = {1, e};
       }
     } else {
-      const Var_& kv = memory ? *memory : x;
+      const var_type& kv = memory ? *memory : x;
       // The separate weights are windows [0, Dk), [Dk, 2Dk), [2Dk, 2Dk+Dv) of in_proj_bias.
       in.sources = {dense_sep(tape, x, tape.param(q_proj_weight), bias_in, 0, dk),
                     dense_sep(tape, kv, tape.param(k_proj_weight), bias_in, dk, 2 * dk),
@@ -154,15 +164,15 @@ class MultiheadAttention {
     in.attn_bias = mask.attn_bias;
     auto p = problem(mask.causal, tape.training());
     if (p.dropout > 0) p.rng = tape.next_rng();
-    Var_ o = detail::attention_op(tape, in, p);
+    var_type o = detail::attention_op(tape, in, p);
     return detail::dense_op(tape, o, tape.param(out_proj_weight), bias_out, 0, e);
   }
 
-  Tensor_ forward(const Tensor_& x, const Tensor_* memory = nullptr, const AttentionMask<T, B>& mask = {}) {
+  tensor_type forward(const tensor_type& x, const tensor_type* memory = nullptr, const AttentionMask<T, B>& mask = {}) {
     check_inputs(x.shape(), memory ? &memory->shape() : nullptr);
     const index_t e = o_.embed_dim, dk = o_.key_dim, dv = o_.value_dim;
-    const Tensor_* bi = o_.bias ? &in_proj_bias.value : nullptr;
-    std::vector<Tensor_> src;
+    const tensor_type* bi = o_.bias ? &in_proj_bias.value : nullptr;
+    std::vector<tensor_type> src;
     detail::attention_window wq, wk, wv;
     if (packed_) {
       if (!memory) {
@@ -178,7 +188,7 @@ class MultiheadAttention {
         wv = {1, e};
       }
     } else {
-      const Tensor_& kv = memory ? *memory : x;
+      const tensor_type& kv = memory ? *memory : x;
       src = {dense_sep_tensor(x, q_proj_weight.value, bi, 0, dk),
              dense_sep_tensor(kv, k_proj_weight.value, bi, dk, 2 * dk),
              dense_sep_tensor(kv, v_proj_weight.value, bi, 2 * dk, 2 * dk + dv)};
@@ -191,10 +201,10 @@ class MultiheadAttention {
     p.lq = x.dim(1);
     p.lk = memory ? memory->dim(1) : x.dim(1);
     std::vector<std::uint8_t> kpm;
-    Tensor_ probs, biasc;
-    Tensor_ relv = o_.relative ? relative_key_table.value.contiguous() : Tensor_{};
-    Tensor_ o = detail::attention_forward_tensors(p, src, wq, wk, wv, o_.relative ? &relv : nullptr, mask.key_padding,
-                                                  mask.attn_bias, kpm, probs, biasc);
+    tensor_type probs, biasc;
+    tensor_type relv = o_.relative ? relative_key_table.value.contiguous() : tensor_type{};
+    tensor_type o = detail::attention_forward_tensors(p, src, wq, wk, wv, o_.relative ? &relv : nullptr,
+                                                      mask.key_padding, mask.attn_bias, kpm, probs, biasc);
     return detail::dense_tensor(o, out_proj_weight.value, o_.bias ? &out_proj_bias.value : nullptr, 0, e);
   }
 
@@ -239,25 +249,26 @@ class MultiheadAttention {
     FUGUE_CHECK(!o_.relative || !m || (*m)[1] == x[1], "MultiheadAttention: relative attention is self-attention only");
   }
   // A projection by a separate weight [n, In] with bias rows [b0, b1) of the packed bias.
-  Var_ dense_sep(ad::Tape<T, B>& tape, const Var_& x, const Var_& w, const std::optional<Var_>& bias, index_t b0,
-                 index_t b1) {
-    if (!bias) return detail::dense_op(tape, x, w, std::optional<Var_>(), 0, w.shape()[0]);
+  var_type dense_sep(ad::Tape<T, B>& tape, const var_type& x, const var_type& w, const std::optional<var_type>& bias,
+                     index_t b0, index_t b1) {
+    if (!bias) return detail::dense_op(tape, x, w, std::optional<var_type>(), 0, w.shape()[0]);
     // bias window: slice [b0, b1) of the packed bias through a tiny node of its own
-    Tensor_ bv = bias->value().slice(0, b0, b1).contiguous();
-    Var_ bs = tape.record(
+    tensor_type bv = bias->value().slice(0, b0, b1).contiguous();
+    var_type bs = tape.record(
         bv, {*bias},
-        [b0, b1, n = bias->shape()[0]](const Tensor_& g, auto& sink) {
+        [b0, b1, n = bias->shape()[0]](const tensor_type& g, auto& sink) {
           if (!sink.needs(0)) return;
-          auto d = Tensor_::zeros({n});
+          auto d = tensor_type::zeros({n});
           d.slice(0, b0, b1).copy_from(g);
           sink.accumulate(0, d);
         },
         "nn_bias_window");
-    return detail::dense_op(tape, x, w, std::optional<Var_>(bs), 0, w.shape()[0]);
+    return detail::dense_op(tape, x, w, std::optional<var_type>(bs), 0, w.shape()[0]);
   }
-  Tensor_ dense_sep_tensor(const Tensor_& x, const Tensor_& w, const Tensor_* bias, index_t b0, index_t b1) const {
-    if (!bias) return detail::dense_tensor(x, w, static_cast<const Tensor_*>(nullptr), 0, w.dim(0));
-    Tensor_ bs = bias->slice(0, b0, b1).contiguous();
+  tensor_type dense_sep_tensor(const tensor_type& x, const tensor_type& w, const tensor_type* bias, index_t b0,
+                               index_t b1) const {
+    if (!bias) return detail::dense_tensor(x, w, static_cast<const tensor_type*>(nullptr), 0, w.dim(0));
+    tensor_type bs = bias->slice(0, b0, b1).contiguous();
     return detail::dense_tensor(x, w, &bs, 0, w.dim(0));
   }
 

@@ -164,7 +164,8 @@ void batch_norm_apply_on(index_t n, index_t c, index_t s, const T* x, const T* m
 template <Scalar T, Backend B = cpu::native, index_t C = dyn>
 class BatchNorm {
  public:
-  using Tensor_ = Tensor<T, B>;
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   explicit BatchNorm(BatchNormOptions o) : o_(o) {
     if (C != dyn && o_.num_features == 0) o_.num_features = C;
     FUGUE_CHECK(C == dyn || o_.num_features == C, "BatchNorm: num_features ", o_.num_features, " but the type says ",
@@ -172,11 +173,11 @@ class BatchNorm {
     FUGUE_CHECK(o_.num_features > 0 && o_.eps > 0 && o_.momentum >= 0 && o_.momentum <= 1,
                 "BatchNorm: invalid options (features ", o_.num_features, ", eps ", o_.eps, ", momentum ", o_.momentum,
                 ")");
-    if (o_.scale) weight.value = Tensor_::ones({o_.num_features});
-    if (o_.center) bias.value = Tensor_::zeros({o_.num_features});
-    running_mean = Tensor_::zeros({o_.num_features});
-    running_var = Tensor_::ones({o_.num_features});
-    num_batches_tracked = Tensor_::zeros(Shape{});
+    if (o_.scale) weight.value = tensor_type::ones({o_.num_features});
+    if (o_.center) bias.value = tensor_type::zeros({o_.num_features});
+    running_mean = tensor_type::zeros({o_.num_features});
+    running_var = tensor_type::ones({o_.num_features});
+    num_batches_tracked = tensor_type::zeros(Shape{});
   }
 
   void train(bool on = true) noexcept { training_ = on; }
@@ -184,19 +185,19 @@ class BatchNorm {
   bool training() const noexcept { return training_; }
   const BatchNormOptions& options() const noexcept { return o_; }
 
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x) {
     const auto [n, c, s] = dims(x.shape());
-    Tensor_ xv = x.value().contiguous();
+    tensor_type xv = x.value().contiguous();
     const index_t ch = c;
     auto [mean, rstd] = statistics(xv, n, c, s);
     const bool batch_stats = use_batch_stats();
-    Tensor_ gv = o_.scale ? weight.value.contiguous() : Tensor_{};
-    Tensor_ bv = o_.center ? bias.value.contiguous() : Tensor_{};
+    tensor_type gv = o_.scale ? weight.value.contiguous() : tensor_type{};
+    tensor_type bv = o_.center ? bias.value.contiguous() : tensor_type{};
     auto y = apply(xv, n, c, s, mean, rstd, gv, bv);
     const bool has_g = o_.scale, has_b = o_.center;
-    auto bw = [=](const Tensor_& gy, auto& sink) {
-      Tensor_ gc = gy.contiguous();
-      auto sum_dy = Tensor_::empty({ch}), sum_dy_xhat = Tensor_::empty({ch});
+    auto bw = [=](const tensor_type& gy, auto& sink) {
+      tensor_type gc = gy.contiguous();
+      auto sum_dy = tensor_type::empty({ch}), sum_dy_xhat = tensor_type::empty({ch});
       const detail::batch_norm_grad_sums_at<T> sums{
           n, ch, s, xv.data(), gc.data(), mean.data(), rstd.data(), sum_dy.data(), sum_dy_xhat.data()};
       if constexpr (B::host_accessible) {
@@ -205,7 +206,7 @@ class BatchNorm {
         B::for_each(ch, sums);
       }
       if (sink.needs(0)) {
-        auto dx = Tensor_::empty(xv.shape());
+        auto dx = tensor_type::empty(xv.shape());
         const detail::batch_norm_dx_at<T> f{ch,
                                             s,
                                             T(1) / T(n * s),
@@ -239,12 +240,12 @@ class BatchNorm {
     return tape.record(std::move(y), {x}, std::move(bw), "nn_batch_norm");
   }
 
-  Tensor_ forward(const Tensor_& x) {
+  tensor_type forward(const tensor_type& x) {
     const auto [n, c, s] = dims(x.shape());
-    Tensor_ xv = x.contiguous();
+    tensor_type xv = x.contiguous();
     auto [mean, rstd] = statistics(xv, n, c, s);
-    Tensor_ gv = o_.scale ? weight.value.contiguous() : Tensor_{};
-    Tensor_ bv = o_.center ? bias.value.contiguous() : Tensor_{};
+    tensor_type gv = o_.scale ? weight.value.contiguous() : tensor_type{};
+    tensor_type bv = o_.center ? bias.value.contiguous() : tensor_type{};
     return apply(xv, n, c, s, mean, rstd, gv, bv);
   }
 
@@ -262,7 +263,7 @@ class BatchNorm {
   }
 
   ad::Parameter<T, B> weight, bias;
-  Tensor_ running_mean, running_var, num_batches_tracked;
+  tensor_type running_mean, running_var, num_batches_tracked;
 
  private:
   bool use_batch_stats() const { return training_ || !o_.track_running_stats; }
@@ -281,10 +282,10 @@ class BatchNorm {
   }
   // mean and 1 / sqrt(var + eps) per channel: the batch's (updating the running statistics in
   // train mode) or the running ones.
-  std::pair<Tensor_, Tensor_> statistics(const Tensor_& xv, index_t n, index_t c, index_t s) {
-    auto mean = Tensor_::empty({c}), rstd = Tensor_::empty({c});
+  std::pair<tensor_type, tensor_type> statistics(const tensor_type& xv, index_t n, index_t c, index_t s) {
+    auto mean = tensor_type::empty({c}), rstd = tensor_type::empty({c});
     if (use_batch_stats()) {
-      auto var = Tensor_::empty({c});
+      auto var = tensor_type::empty({c});
       detail::batch_norm_stats_on<B>(n, c, s, xv.data(), mean.data(), var.data());
       update_running(mean, var, n * s);
       const HostReadSpan<T, B> v(var);
@@ -296,14 +297,14 @@ class BatchNorm {
     }
     return {mean, rstd};
   }
-  Tensor_ apply(const Tensor_& xv, index_t n, index_t c, index_t s, const Tensor_& mean, const Tensor_& rstd,
-                const Tensor_& gv, const Tensor_& bv) const {
-    auto y = Tensor_::empty(xv.shape());
+  tensor_type apply(const tensor_type& xv, index_t n, index_t c, index_t s, const tensor_type& mean,
+                    const tensor_type& rstd, const tensor_type& gv, const tensor_type& bv) const {
+    auto y = tensor_type::empty(xv.shape());
     detail::batch_norm_apply_on<B>(n, c, s, xv.data(), mean.data(), rstd.data(), o_.scale ? gv.data() : nullptr,
                                    o_.center ? bv.data() : nullptr, y.data());
     return y;
   }
-  void update_running(const Tensor_& mean, const Tensor_& var, index_t m) {
+  void update_running(const tensor_type& mean, const tensor_type& var, index_t m) {
     if (!training_ || !o_.track_running_stats) return;
     const T mom = T(o_.momentum), unb = T(m) / T(m - 1);
     HostSpan<T, B> rm(running_mean), rv(running_var), nb(num_batches_tracked);
@@ -317,7 +318,7 @@ class BatchNorm {
     rv.commit();
     nb.commit();
   }
-  void eval_stats(Tensor_& mean, Tensor_& rstd) const {
+  void eval_stats(tensor_type& mean, tensor_type& rstd) const {
     const HostReadSpan<T, B> rm(running_mean), rv(running_var);
     HostSpan<T, B> m(mean, false), r(rstd, false);
     for (index_t i = 0; i < o_.num_features; ++i) {

@@ -42,7 +42,8 @@ struct Conv1dOptions {
 template <Scalar T, Backend B = cpu::native, index_t CIn = dyn, index_t COut = dyn, index_t K = dyn>
 class Conv1d {
  public:
-  using Tensor_ = Tensor<T, B>;
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   explicit Conv1d(Conv1dOptions o, Philox init = {0x5eed, 0}) : o_(o) {
     if (CIn != dyn && o_.in_channels == 0) o_.in_channels = CIn;
     if (COut != dyn && o_.out_channels == 0) o_.out_channels = COut;
@@ -60,8 +61,9 @@ class Conv1d {
                 o_.in_channels, "->", o_.out_channels, " not divisible by groups ", o_.groups);
     const index_t fan_in = o_.in_channels / o_.groups * o_.kernel_size;
     const T bound = T(1) / std::sqrt(T(fan_in));
-    weight.value = Tensor_::uniform({o_.out_channels, o_.in_channels / o_.groups, o_.kernel_size}, init, -bound, bound);
-    if (o_.bias) bias.value = Tensor_::uniform({o_.out_channels}, {init.seed, init.stream + 1}, -bound, bound);
+    weight.value =
+        tensor_type::uniform({o_.out_channels, o_.in_channels / o_.groups, o_.kernel_size}, init, -bound, bound);
+    if (o_.bias) bias.value = tensor_type::uniform({o_.out_channels}, {init.seed, init.stream + 1}, -bound, bound);
   }
 
   const Conv1dOptions& options() const noexcept { return o_; }
@@ -73,13 +75,13 @@ class Conv1d {
     return (t + left_padding() + right_padding() - o_.dilation * (o_.kernel_size - 1) - 1) / o_.stride + 1;
   }
 
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x) {
     auto g = geometry(x.shape());
-    std::optional<ad::Var<T, B>> b;
+    std::optional<var_type> b;
     if (o_.bias) b = tape.param(bias);
     return detail::conv_op(tape, x, tape.param(weight), b, g, Shape{g.n, g.c_out, g.out_w()});
   }
-  Tensor_ forward(const Tensor_& x) const {
+  tensor_type forward(const tensor_type& x) const {
     auto g = geometry(x.shape());
     return detail::conv_forward_tensor(g, x, weight.value, o_.bias ? &bias.value : nullptr,
                                        Shape{g.n, g.c_out, g.out_w()});

@@ -38,7 +38,8 @@ struct ConvTranspose2dOptions {
 template <Scalar T, Backend B = cpu::native, index_t CIn = dyn, index_t COut = dyn>
 class ConvTranspose2d {
  public:
-  using Tensor_ = Tensor<T, B>;
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   explicit ConvTranspose2d(ConvTranspose2dOptions o, Philox init = {0x5eed, 0}) : o_(o) {
     if (CIn != dyn && o_.in_channels == 0) o_.in_channels = CIn;
     if (COut != dyn && o_.out_channels == 0) o_.out_channels = COut;
@@ -57,20 +58,20 @@ class ConvTranspose2d {
                 "fugue does not)");
     const index_t fan_in = o_.out_channels / o_.groups * o_.kernel_h * o_.kernel_w;
     const T bound = T(1) / std::sqrt(T(fan_in));
-    weight.value =
-        Tensor_::uniform({o_.in_channels, o_.out_channels / o_.groups, o_.kernel_h, o_.kernel_w}, init, -bound, bound);
-    if (o_.bias) bias.value = Tensor_::uniform({o_.out_channels}, {init.seed, init.stream + 1}, -bound, bound);
+    weight.value = tensor_type::uniform({o_.in_channels, o_.out_channels / o_.groups, o_.kernel_h, o_.kernel_w}, init,
+                                        -bound, bound);
+    if (o_.bias) bias.value = tensor_type::uniform({o_.out_channels}, {init.seed, init.stream + 1}, -bound, bound);
   }
 
   const ConvTranspose2dOptions& options() const noexcept { return o_; }
 
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x) {
     auto g = geometry(x.shape());
-    std::optional<ad::Var<T, B>> b;
+    std::optional<var_type> b;
     if (o_.bias) b = tape.param(bias);
     return detail::conv_transpose_op(tape, x, tape.param(weight), b, g, Shape{g.n, g.c_in, g.h, g.w});
   }
-  Tensor_ forward(const Tensor_& x) const {
+  tensor_type forward(const tensor_type& x) const {
     auto g = geometry(x.shape());
     return detail::conv_transpose_forward_tensor(g, x, weight.value, o_.bias ? &bias.value : nullptr,
                                                  Shape{g.n, g.c_in, g.h, g.w});

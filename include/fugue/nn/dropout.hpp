@@ -47,6 +47,8 @@ ad::Var<T, B> dropout_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, T p, Phil
 template <Scalar T, Backend B = cpu::native>
 class Dropout {
  public:
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   explicit Dropout(T p = T(0.1), std::uint64_t seed = 0x0d0d) : p_(p), rng_{seed, 0} {
     FUGUE_CHECK(p >= T(0) && p < T(1), "Dropout: probability ", p, " outside [0, 1)");
   }
@@ -58,11 +60,11 @@ class Dropout {
   // The stream the next call will use (then advanced).
   Philox next_rng() noexcept { return {rng_.seed, rng_.stream++}; }
 
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x) {
     if (!training_ || !tape.training() || p_ == T(0)) return x;
     return dropout_op(tape, x, p_, tape.next_rng());
   }
-  Tensor<T, B> forward(const Tensor<T, B>& x) {
+  tensor_type forward(const tensor_type& x) {
     if (!training_ || p_ == T(0)) return x;
     return dropout_tensor(x, p_, next_rng());
   }

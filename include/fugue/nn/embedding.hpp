@@ -38,6 +38,7 @@ template <Scalar T, Backend B = cpu::native, index_t Num = dyn, index_t Dim = dy
 class Embedding {
  public:
   using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   static constexpr index_t output_extent = Dim;
 
   explicit Embedding(index_t num = Num, index_t dim = Dim, Philox init = {0x5eed, 0}) : num_(num), dim_(dim) {
@@ -56,7 +57,7 @@ class Embedding {
     gather(ids, weight.value.data(), y.data());
     return y;
   }
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, std::span<const index_t> ids, const Shape& shape) {
+  var_type operator()(ad::Tape<T, B>& tape, std::span<const index_t> ids, const Shape& shape) {
     check_ids(ids, shape);
     auto y = tensor_type::empty(shape.push_back(dim_));
     gather(ids, weight.value.data(), y.data());

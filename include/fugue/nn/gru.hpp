@@ -47,6 +47,12 @@
 
 namespace fugue::nn {
 
+// The fused per-row GRU gate kernel (recurrent_kernels.hpp): gru_gates<B>(H, p, q, bias, hprev,
+// hn_out, h) turns p = x W [3H] and q = h U [3H] (null: zeros) into h' [H] (gates in p, in place),
+// as GRUCell::step does. Public for models that step a cell on their own buffers (ddsp); host
+// backends only.
+using detail::gru_gates;
+
 template <Scalar T, Backend B = cpu::native, index_t In = dyn, index_t H = dyn>
 class GRUCell {
  public:
@@ -83,17 +89,17 @@ class GRUCell {
     check_input(x.shape());
     const tensor_type xc = x.contiguous();
     detail::seq_dims d{xc.dim(0), xc.dim(1), in_, h_};
-    FUGUE_CHECK(d.T >= 1, "GRU over an empty sequence");
-    const Shape st{d.B, h_};
+    FUGUE_CHECK(d.steps >= 1, "GRU over an empty sequence");
+    const Shape st{d.batch, h_};
     tensor_type h0c;
     if (h0) detail::check_param_shape(h0c = h0->contiguous(), st, "initial h");
-    Sequence out{tensor_type::empty({d.B, d.T, h_}), tensor_type::empty(st)};
-    auto acts = tensor_type::empty({d.B, d.T, 3 * h_});
-    auto hn = tensor_type::empty({d.B, d.T, h_});
-    auto q = tensor_type::empty({d.B, 3 * h_});
+    Sequence out{tensor_type::empty({d.batch, d.steps, h_}), tensor_type::empty(st)};
+    auto acts = tensor_type::empty({d.batch, d.steps, 3 * h_});
+    auto hn = tensor_type::empty({d.batch, d.steps, h_});
+    auto q = tensor_type::empty({d.batch, 3 * h_});
     detail::gru_forward_seq<B>(d, xc.data(), kernel.value.data(), recurrent_kernel.value.data(), bias.value.data(),
                                h0 ? h0c.data() : nullptr, reverse, out.y.data(), acts.data(), hn.data(), q.data());
-    out.h.copy_from(out.y.select(1, reverse ? 0 : d.T - 1));
+    out.h.copy_from(out.y.select(1, reverse ? 0 : d.steps - 1));
     return out;
   }
 
@@ -267,6 +273,9 @@ class GRU {
   index_t input_size() const noexcept { return in_; }
   index_t hidden_size() const noexcept { return h_; }
   Cell& cell(int layer, int direction = 0) {
+    return cells_.at(static_cast<std::size_t>(layer * directions + direction));
+  }
+  const Cell& cell(int layer, int direction = 0) const {
     return cells_.at(static_cast<std::size_t>(layer * directions + direction));
   }
 

@@ -88,7 +88,8 @@ struct LayerNormOptions {
 template <Scalar T, Backend B = cpu::native, index_t N = dyn>
 class LayerNorm {
  public:
-  using Tensor_ = Tensor<T, B>;
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   double eps() const noexcept { return o_.eps; }
   explicit LayerNorm(LayerNormOptions o) : o_(o) {
     if (N != dyn && o_.normalized_size == 0) o_.normalized_size = N;
@@ -96,18 +97,18 @@ class LayerNorm {
     FUGUE_CHECK(o_.normalized_size > 0 && o_.eps > 0, "LayerNorm: invalid size ", o_.normalized_size, " or eps ",
                 o_.eps);
     if (o_.elementwise_affine) {
-      weight.value = Tensor_::ones({o_.normalized_size});
-      bias.value = Tensor_::zeros({o_.normalized_size});
+      weight.value = tensor_type::ones({o_.normalized_size});
+      bias.value = tensor_type::zeros({o_.normalized_size});
     }
   }
   const LayerNormOptions& options() const noexcept { return o_; }
 
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x) {
     check(x.shape());
     if (!o_.elementwise_affine) return detail::layer_norm_op<T, B>(tape, x, std::nullopt, std::nullopt, T(o_.eps));
     return detail::layer_norm_op<T, B>(tape, x, tape.param(weight), tape.param(bias), T(o_.eps));
   }
-  Tensor_ forward(const Tensor_& x) const {
+  tensor_type forward(const tensor_type& x) const {
     check(x.shape());
     return o_.elementwise_affine ? ops::layer_norm(x, &weight.value, &bias.value, T(o_.eps))
                                  : ops::layer_norm(x, nullptr, nullptr, T(o_.eps));

@@ -91,6 +91,7 @@ template <Scalar T, Backend B = cpu::native, index_t In = dyn, index_t Out = dyn
 class Linear {
  public:
   using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   static constexpr index_t input_extent = In;
   static constexpr index_t output_extent = Out;
   template <index_t X>
@@ -110,10 +111,10 @@ class Linear {
   index_t out_features() const noexcept { return out_; }
   bool has_bias() const noexcept { return has_bias_; }
 
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x) {
     check_input(x.shape());
     if (!has_bias_) return linear_op(tape, x, tape.param(weight));
-    const ad::Var<T, B> b = tape.param(bias);
+    const var_type b = tape.param(bias);
     return linear_op(tape, x, tape.param(weight), &b);
   }
   tensor_type forward(const tensor_type& x) const {

@@ -94,18 +94,18 @@ class LSTMCell {
     check_input(x.shape());
     const tensor_type xc = x.contiguous();
     detail::seq_dims d{xc.dim(0), xc.dim(1), in_, h_};
-    FUGUE_CHECK(d.T >= 1, "LSTM over an empty sequence");
-    const Shape st{d.B, h_};
+    FUGUE_CHECK(d.steps >= 1, "LSTM over an empty sequence");
+    const Shape st{d.batch, h_};
     tensor_type h0c, c0c;
     if (h0) detail::check_param_shape(h0c = h0->contiguous(), st, "initial h");
     if (c0) detail::check_param_shape(c0c = c0->contiguous(), st, "initial c");
-    Sequence out{tensor_type::empty({d.B, d.T, h_}), tensor_type::empty(st), tensor_type::empty(st)};
-    auto acts = tensor_type::empty({d.B, d.T, 4 * h_});
-    auto cs = tensor_type::empty({d.B, d.T, h_});
+    Sequence out{tensor_type::empty({d.batch, d.steps, h_}), tensor_type::empty(st), tensor_type::empty(st)};
+    auto acts = tensor_type::empty({d.batch, d.steps, 4 * h_});
+    auto cs = tensor_type::empty({d.batch, d.steps, h_});
     detail::lstm_forward_seq<B>(d, xc.data(), kernel.value.data(), bias.value.data(), forget_bias_,
                                 h0 ? h0c.data() : nullptr, c0 ? c0c.data() : nullptr, reverse, out.y.data(),
                                 acts.data(), cs.data());
-    const index_t tl = reverse ? 0 : d.T - 1;
+    const index_t tl = reverse ? 0 : d.steps - 1;
     out.h.copy_from(out.y.select(1, tl));
     out.c.copy_from(cs.select(1, tl));
     return out;

@@ -32,6 +32,7 @@ class MLP {
 
  public:
   using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   static constexpr index_t input_extent = In;
   static constexpr index_t output_extent = Layers == 0 ? In : Ch;
   template <index_t X>
@@ -47,8 +48,8 @@ class MLP {
     }
   }
 
-  ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
-    ad::Var<T, B> cur = x;
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x) {
+    var_type cur = x;
     for (int k = 0; k < Layers; ++k) {
       cur = linears_[std::size_t(k)](tape, cur);
       if constexpr (Norm) cur = norms_[std::size_t(k)](tape, cur);
@@ -68,6 +69,8 @@ class MLP {
 
   Linear<T, B>& linear(int k) { return linears_.at(std::size_t(k)); }
   LayerNorm<T, B>& norm(int k) { return norms_.at(std::size_t(k)); }
+  const Linear<T, B>& linear(int k) const { return linears_.at(std::size_t(k)); }
+  const LayerNorm<T, B>& norm(int k) const { return norms_.at(std::size_t(k)); }
 
   template <class F>
   void visit_parameters(F&& f, std::string_view prefix = {}) {

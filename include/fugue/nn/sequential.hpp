@@ -2,16 +2,21 @@
 //
 // Contract
 //  * Sequential<L1, L2, ...> owns one of each layer (a std::tuple) and applies them in
-//    order. Each layer declares `input_extent` (fugue::dyn when it accepts any size)
-//    and `output_extent_for<X>` (its static output size given a static input size X).
-//    The sizes are threaded through at compile time: Sequential<Ls...> only exists
-//    (a `requires` clause, so `requires { typename Sequential<...>; }` is false) when
-//    every layer's static output size is compatible with the next one's input size.
+//    order. Each layer is an nn::Module, and the calls below exist for T, B when each is an
+//    nn::Layer<L, T, B> (fugue/nn/layer.hpp). A layer may declare `input_extent` (fugue::dyn
+//    when it accepts any size) and `output_extent_for<X>` (its static output size given a
+//    static input size X: nn::StaticExtentLayer); one that does not counts as dyn in and out
+//    (nn::input_extent_of / output_extent_of). The sizes are threaded through at compile
+//    time: Sequential<Ls...> only exists (a `requires` clause, so
+//    `requires { typename Sequential<...>; }` is false) when every layer's static output size
+//    is compatible with the next one's input size.
 //    Run-time (dyn) sizes are checked by the layers themselves and throw fugue::error.
 //  * Parameters are named "<i>.<child name>" with i the layer's position: "0.weight",
 //    "0.bias", "2.weight", ... (activations have none).
-//  * operator()(tape, x) / forward(x) chain the layers. A layer whose tape call returns
-//    a struct with a `.y` member (LSTM, GRU) passes `.y` on.
+//  * operator()(tape, x) / forward(x) chain the layers. A layer whose tape call (or forward)
+//    returns a struct with a `.y` member (LSTM, GRU, their cells) passes `.y` on. forward is
+//    const when every layer's forward is; a layer with a non-const forward (BatchNorm,
+//    Dropout, the transformer layers) needs a non-const Sequential.
 //  * Construct with the layers (Sequential(L1(...), L2(...))) or default-construct when
 //    every layer is default-constructible (static sizes).
 #pragma once
@@ -24,6 +29,7 @@
 
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/core/extents.hpp"
+#include "fugue/nn/layer.hpp"
 #include "fugue/nn/module.hpp"
 
 namespace fugue::nn {
@@ -39,19 +45,17 @@ struct chain<X> {
 };
 template <index_t X, class L, class... Rest>
 struct chain<X, L, Rest...> {
-  static constexpr bool here = extents_compatible<X, L::input_extent>;
-  static constexpr index_t next = L::template output_extent_for<unify_extent<X, L::input_extent>>;
+  static constexpr bool here = extents_compatible<X, input_extent_of<L>>;
+  static constexpr index_t next = output_extent_of<L, unify_extent<X, input_extent_of<L>>>;
   static constexpr bool ok = here && chain<next, Rest...>::ok;
   static constexpr index_t out = chain<next, Rest...>::out;
 };
 
-template <class R>
-decltype(auto) sequence_output(R&& r) {
-  if constexpr (requires { r.y; })
-    return (r.y);
-  else
-    return std::forward<R>(r);
-}
+// forward on a layer held as L (a non-const Sequential) or const L (a const one).
+template <class L, class T, class B>
+concept forwards_tensor = requires(L& l, const Tensor<T, B>& t) {
+  { sequence_output(l.forward(t)) } -> std::convertible_to<Tensor<T, B>>;
+};
 
 }  // namespace detail
 
@@ -60,10 +64,10 @@ template <class... Ls>
 concept chainable = sizeof...(Ls) >= 1 && detail::chain<dyn, Ls...>::ok;
 
 template <class... Ls>
-  requires chainable<Ls...>
+  requires chainable<Ls...> && (Module<Ls> && ...)
 class Sequential {
  public:
-  static constexpr index_t input_extent = std::tuple_element_t<0, std::tuple<Ls...>>::input_extent;
+  static constexpr index_t input_extent = input_extent_of<std::tuple_element_t<0, std::tuple<Ls...>>>;
   static constexpr index_t output_extent = detail::chain<dyn, Ls...>::out;
   template <index_t X>
   static constexpr index_t output_extent_for = detail::chain<X, Ls...>::out;
@@ -82,12 +86,19 @@ class Sequential {
   }
 
   template <class T, class B>
+    requires(Layer<Ls, T, B> && ...)
   ad::Var<T, B> operator()(ad::Tape<T, B>& tape, const ad::Var<T, B>& x) {
     return apply_tape<0>(tape, x);
   }
-  template <class Tn>
-  Tn forward(const Tn& x) const {
-    return apply_fwd<0>(x);
+  template <class T, class B>
+    requires(Layer<Ls, T, B> && ...)
+  Tensor<T, B> forward(const Tensor<T, B>& x) {
+    return apply_fwd<0>(layers_, x);
+  }
+  template <class T, class B>
+    requires(Layer<Ls, T, B> && ...) && (detail::forwards_tensor<const Ls, T, B> && ...)
+  Tensor<T, B> forward(const Tensor<T, B>& x) const {
+    return apply_fwd<0>(layers_, x);
   }
 
   template <class F>
@@ -105,12 +116,12 @@ class Sequential {
       return apply_tape<I + 1>(tape, y);
     }
   }
-  template <std::size_t I, class Tn>
-  Tn apply_fwd(const Tn& x) const {
+  template <std::size_t I, class Tuple, class Tn>
+  static Tn apply_fwd(Tuple& layers, const Tn& x) {
     if constexpr (I == sizeof...(Ls))
       return x;
     else
-      return apply_fwd<I + 1>(Tn(std::get<I>(layers_).forward(x)));
+      return apply_fwd<I + 1>(layers, Tn(detail::sequence_output(std::get<I>(layers).forward(x))));
   }
   template <std::size_t I, class F>
   void visit(F& f, std::string_view prefix) {

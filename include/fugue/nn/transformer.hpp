@@ -4,7 +4,7 @@
 //  * TransformerEncoderLayer: x [N, L, d_model] -> [N, L, d_model].
 //      post-norm (norm_first = false, torch's default):
 //        x = norm1(x + drop(self_attn(x))); x = norm2(x + drop(ff(x)))
-//      pre-norm (norm_first = true, tensor2tensor's "n" / "da" sequences, transformer_ae.md 3.1):
+//      pre-norm (norm_first = true, tensor2tensor's "n" / "da" sequences; docs/nn.md, "Shapes and semantics"):
 //        x = x + drop(self_attn(norm1(x))); x = x + drop(ff(norm2(x)))
 //      ff(x) = linear2(drop_ff(act(linear1(x)))), act relu or gelu (exact).
 //  * TransformerDecoderLayer: x [N, L, d], memory [N, S, d] (optional: null skips cross-attention,
@@ -86,8 +86,8 @@ struct ffn_linear {
 template <Scalar T, Backend B = cpu::native, index_t D = dyn>
 class TransformerEncoderLayer {
  public:
-  using Var_ = ad::Var<T, B>;
-  using Tensor_ = Tensor<T, B>;
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   explicit TransformerEncoderLayer(TransformerLayerOptions o, Philox init = {0x7e4c, 0})
       : o_(checked(o)),
         self_attn(detail::self_attention_options(o_, o_.relative), {init.seed, init.stream}),
@@ -108,23 +108,23 @@ class TransformerEncoderLayer {
   void eval() { train(false); }
   const TransformerLayerOptions& options() const noexcept { return o_; }
 
-  Var_ operator()(ad::Tape<T, B>& tape, const Var_& x, const AttentionMask<T, B>& mask = {}) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x, const AttentionMask<T, B>& mask = {}) {
     FUGUE_CHECK(x.shape().rank() == 3 && x.shape()[2] == o_.d_model, "TransformerEncoderLayer: input ", x.shape().str(),
                 ", expected [N, L, ", o_.d_model, "]");
     if (o_.norm_first) {
-      Var_ h = detail::add_op(tape, x, drop1(tape, self_attn(tape, norm1(tape, x), nullptr, mask)));
+      var_type h = detail::add_op(tape, x, drop1(tape, self_attn(tape, norm1(tape, x), nullptr, mask)));
       return detail::add_op(tape, h, drop2(tape, ff(tape, norm2(tape, h))));
     }
-    Var_ h = norm1(tape, detail::add_op(tape, x, drop1(tape, self_attn(tape, x, nullptr, mask))));
+    var_type h = norm1(tape, detail::add_op(tape, x, drop1(tape, self_attn(tape, x, nullptr, mask))));
     return norm2(tape, detail::add_op(tape, h, drop2(tape, ff(tape, h))));
   }
   // Tape-free inference (dropout per train/eval mode).
-  Tensor_ forward(const Tensor_& x, const AttentionMask<T, B>& mask = {}) {
+  tensor_type forward(const tensor_type& x, const AttentionMask<T, B>& mask = {}) {
     if (o_.norm_first) {
-      Tensor_ h = ops::add(x, drop1.forward(self_attn.forward(norm1.forward(x), nullptr, mask)));
+      tensor_type h = ops::add(x, drop1.forward(self_attn.forward(norm1.forward(x), nullptr, mask)));
       return ops::add(h, drop2.forward(ff_forward(norm2.forward(h))));
     }
-    Tensor_ h = norm1.forward(ops::add(x, drop1.forward(self_attn.forward(x, nullptr, mask))));
+    tensor_type h = norm1.forward(ops::add(x, drop1.forward(self_attn.forward(x, nullptr, mask))));
     return norm2.forward(ops::add(h, drop2.forward(ff_forward(h))));
   }
 
@@ -144,8 +144,12 @@ class TransformerEncoderLayer {
     FUGUE_CHECK(o.d_model > 0 && o.nhead > 0 && o.dim_feedforward > 0, "TransformerEncoderLayer: invalid sizes");
     return o;
   }
-  Var_ ff(ad::Tape<T, B>& tape, const Var_& x) { return linear2(tape, drop_ff(tape, linear1(tape, x, o_.activation))); }
-  Tensor_ ff_forward(const Tensor_& x) { return linear2.forward(drop_ff.forward(linear1.forward(x, o_.activation))); }
+  var_type ff(ad::Tape<T, B>& tape, const var_type& x) {
+    return linear2(tape, drop_ff(tape, linear1(tape, x, o_.activation)));
+  }
+  tensor_type ff_forward(const tensor_type& x) {
+    return linear2.forward(drop_ff.forward(linear1.forward(x, o_.activation)));
+  }
 
   TransformerLayerOptions o_;
 
@@ -159,8 +163,8 @@ class TransformerEncoderLayer {
 template <Scalar T, Backend B = cpu::native, index_t D = dyn>
 class TransformerDecoderLayer {
  public:
-  using Var_ = ad::Var<T, B>;
-  using Tensor_ = Tensor<T, B>;
+  using tensor_type = Tensor<T, B>;
+  using var_type = ad::Var<T, B>;
   explicit TransformerDecoderLayer(TransformerLayerOptions o, Philox init = {0xdec0, 0})
       : o_(checked(o)),
         self_attn(detail::self_attention_options(o_, o_.relative), {init.seed, init.stream}),
@@ -186,12 +190,12 @@ class TransformerDecoderLayer {
   void eval() { train(false); }
 
   // self_mask.causal is forced on; memory_mask applies to the cross-attention.
-  Var_ operator()(ad::Tape<T, B>& tape, const Var_& x, const Var_* memory, AttentionMask<T, B> self_mask = {},
-                  const AttentionMask<T, B>& memory_mask = {}) {
+  var_type operator()(ad::Tape<T, B>& tape, const var_type& x, const var_type* memory,
+                      AttentionMask<T, B> self_mask = {}, const AttentionMask<T, B>& memory_mask = {}) {
     FUGUE_CHECK(x.shape().rank() == 3 && x.shape()[2] == o_.d_model, "TransformerDecoderLayer: input ", x.shape().str(),
                 ", expected [N, L, ", o_.d_model, "]");
     self_mask.causal = true;
-    Var_ h = x;
+    var_type h = x;
     if (o_.norm_first) {
       h = detail::add_op(tape, h, drop1(tape, self_attn(tape, norm1(tape, h), nullptr, self_mask)));
       if (memory) h = detail::add_op(tape, h, drop2(tape, multihead_attn(tape, norm2(tape, h), memory, memory_mask)));
@@ -220,7 +224,9 @@ class TransformerDecoderLayer {
     FUGUE_CHECK(o.d_model > 0 && o.nhead > 0 && o.dim_feedforward > 0, "TransformerDecoderLayer: invalid sizes");
     return o;
   }
-  Var_ ff(ad::Tape<T, B>& tape, const Var_& x) { return linear2(tape, drop_ff(tape, linear1(tape, x, o_.activation))); }
+  var_type ff(ad::Tape<T, B>& tape, const var_type& x) {
+    return linear2(tape, drop_ff(tape, linear1(tape, x, o_.activation)));
+  }
 
   TransformerLayerOptions o_;
 

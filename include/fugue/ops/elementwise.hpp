@@ -10,7 +10,7 @@
 
 #include <cmath>
 
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 #include "fugue/ops/functors.hpp"
 
 namespace fugue::ops {

@@ -7,8 +7,7 @@
 // ShapedTensor overloads check matching inner extents at compile time.
 #pragma once
 
-#include "fugue/core/shaped_tensor.hpp"
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 #include "fugue/ops/functors.hpp"
 
 namespace fugue::ops {

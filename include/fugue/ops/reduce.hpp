@@ -8,7 +8,7 @@
 
 #include <type_traits>
 
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 #include "fugue/ops/functors.hpp"
 
 namespace fugue::ops {

@@ -33,7 +33,7 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/core/error.hpp"
 #include "fugue/core/host_span.hpp"
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 
 namespace fugue::optim {
 

@@ -6,6 +6,7 @@
 // architectures can be named explicitly (cpu::simd<xsimd::avx2>) as long as the
 // compiler was allowed to emit them. `scalar_arch` is fugue's own portable
 // fallback: kernels instantiated with it use plain loops, no intrinsics.
+// arch_of<B>::type / arch_of_t<B> is the arch of backend B (B::arch, else a fallback).
 #pragma once
 
 #include <xsimd/xsimd.hpp>
@@ -32,6 +33,22 @@ using best_arch = xsimd::default_arch;
 
 template <class Arch>
 inline constexpr bool is_scalar_arch = std::is_same_v<Arch, scalar_arch>;
+
+// The instruction set of backend B: B::arch when B names one (cpu::simd<Arch>), else
+// Fallback (a backend with no arch, e.g. a Thrust host system or a device backend).
+// arch_of_t<B> falls back to the scalar loops; host code that ran on best_arch for any
+// backend before it knew B's arch passes arch_of_t<B, best_arch>.
+template <class B, class Fallback = scalar_arch>
+struct arch_of {
+  using type = Fallback;
+};
+template <class B, class Fallback>
+  requires requires { typename B::arch; }
+struct arch_of<B, Fallback> {
+  using type = typename B::arch;
+};
+template <class B, class Fallback = scalar_arch>
+using arch_of_t = typename arch_of<B, Fallback>::type;
 
 // Number of T lanes a register of Arch holds (1 for the scalar fallback).
 template <class T, class Arch>

@@ -177,10 +177,10 @@ struct compensated_sum {
 
 template <class Arch, class T>
 T sum(index_t n, const T* x) {
-  constexpr index_t B = detail::sum_block<T, Arch>;
-  if (n <= B) return detail::block_sum<Arch>(n, x);
+  constexpr index_t block = detail::sum_block<T, Arch>;
+  if (n <= block) return detail::block_sum<Arch>(n, x);
   detail::compensated_sum acc;
-  for (index_t i = 0; i < n; i += B) acc.add(detail::block_sum<Arch>(std::min(B, n - i), x + i));
+  for (index_t i = 0; i < n; i += block) acc.add(detail::block_sum<Arch>(std::min(block, n - i), x + i));
   return static_cast<T>(acc.value());
 }
 
@@ -216,10 +216,10 @@ T max(index_t n, const T* x) {
 
 template <class Arch, class T>
 T dot(index_t n, const T* a, const T* b) {
-  constexpr index_t B = detail::sum_block<T, Arch>;
-  if (n <= B) return detail::block_dot<Arch>(n, a, b);
+  constexpr index_t block = detail::sum_block<T, Arch>;
+  if (n <= block) return detail::block_dot<Arch>(n, a, b);
   detail::compensated_sum acc;
-  for (index_t i = 0; i < n; i += B) acc.add(detail::block_dot<Arch>(std::min(B, n - i), a + i, b + i));
+  for (index_t i = 0; i < n; i += block) acc.add(detail::block_dot<Arch>(std::min(block, n - i), a + i, b + i));
   return static_cast<T>(acc.value());
 }
 

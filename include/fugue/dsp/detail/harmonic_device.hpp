@@ -7,7 +7,7 @@
 // same per-sample order over harmonics, the phase accumulated sample by sample in double with
 // the same wrap), but not in the host's summation order for the frame-rate gradients: results
 // agree to rounding, not bit for bit.
-//  * harmonic_grid: where sample n sits between frames, the arithmetic of ResampleTables::build.
+//  * harmonic_grid: where sample n sits between frames (the host tables are built from it too).
 //  * Forward: harmonic_controls_at (one frame), harmonic_phase_row (one batch row, sequential:
 //    the phase is a running sum), harmonic_sincos_at and harmonic_sample_at (one sample).
 //  * Backward: harmonic_dphase_at (one sample), harmonic_reverse_cumsum_row (one batch row, in
@@ -139,18 +139,26 @@ struct harmonic_sample_base {
   index_t harmonics;
   T nyquist;
   const T *Af, *f0u, *s1, *c1;
+
+  // The rows of a_k (frames i0, i1) that sample idx = b * N + n interpolates between, and lam.
+  FUGUE_HOST_DEVICE void frame_rows(std::uint64_t idx, const T*& a0, const T*& a1, T& lam) const {
+    const index_t N = grid.samples, b = index_t(idx) / N, n = index_t(idx) % N;
+    index_t i0, i1;
+    T mu;
+    grid.at(n, i0, i1, lam, mu);
+    a0 = Af + (b * grid.frames + i0) * harmonics;
+    a1 = Af + (b * grid.frames + i1) * harmonics;
+  }
 };
 
 template <class T>
 struct harmonic_sample_at : harmonic_sample_base<T> {  // y[b * N + n]
   FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
     const auto& p = *this;
-    const index_t N = p.grid.samples, K = p.harmonics, b = index_t(idx) / N, n = index_t(idx) % N;
-    index_t i0, i1;
-    T lam, mu;
-    p.grid.at(n, i0, i1, lam, mu);
-    const T* a0 = p.Af + (b * p.grid.frames + i0) * K;
-    const T* a1 = p.Af + (b * p.grid.frames + i1) * K;
+    const index_t K = p.harmonics;
+    const T *a0, *a1;
+    T lam;
+    p.frame_rows(idx, a0, a1, lam);
     const T fu = p.f0u[idx], c = p.c1[idx], two_c = c + c;
     T sp = 0, sc = p.s1[idx], y = 0;
     for (index_t k = 0; k < K && T(k + 1) * fu < p.nyquist; ++k) {
@@ -168,12 +176,10 @@ struct harmonic_dphase_at : harmonic_sample_base<T> {  // dL/dphase[b * N + n]
   const T* g;
   FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
     const auto& p = *this;
-    const index_t N = p.grid.samples, K = p.harmonics, b = index_t(idx) / N, n = index_t(idx) % N;
-    index_t i0, i1;
-    T lam, mu;
-    p.grid.at(n, i0, i1, lam, mu);
-    const T* a0 = p.Af + (b * p.grid.frames + i0) * K;
-    const T* a1 = p.Af + (b * p.grid.frames + i1) * K;
+    const index_t K = p.harmonics;
+    const T *a0, *a1;
+    T lam;
+    p.frame_rows(idx, a0, a1, lam);
     const T fu = p.f0u[idx], c = p.c1[idx], two_c = c + c;
     T sp = 0, sc = p.s1[idx], cp = 1, cc = c, dph = 0;
     for (index_t k = 0; k < K && T(k + 1) * fu < p.nyquist; ++k) {

@@ -1,5 +1,5 @@
 // fugue/models/ddsp/configs.hpp — DDSP's published decoder configurations as named types
-// (spec ddsp.md §4.1, §4.3, §4.4, §8), with the options each was trained with.
+// (docs/ddsp.md, "Configs" and "DDSP-VST"), with the options each was trained with.
 //
 // Contract: configs::<name><T, B> is a ddsp::Model type; <name>_options() its ModelOptions.
 // Parameter counts (tests/models_ddsp asserts them):

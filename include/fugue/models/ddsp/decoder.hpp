@@ -1,4 +1,4 @@
-// fugue/models/ddsp/decoder.hpp — DDSP's RnnFcDecoder (spec ddsp.md §4.1, HEAD layout).
+// fugue/models/ddsp/decoder.hpp — DDSP's RnnFcDecoder (HEAD layout; docs/ddsp.md, "Decoder").
 //
 // Contract
 //  * RnnFcDecoder<T, B, Ch, LayersPerStack, Rnn, Outputs, ZDims = 0>: inputs ld_scaled and
@@ -28,11 +28,10 @@
 #include "fugue/backend/cpu/gemv.hpp"
 #include "fugue/backend/cpu/gemv_f16.hpp"
 #include "fugue/backend/cpu/layer_norm.hpp"
-#include "fugue/nn/detail/recurrent_kernels.hpp"
-#include "fugue/nn/detail/recurrent_ops.hpp"
 #include "fugue/nn/gru.hpp"
 #include "fugue/nn/linear.hpp"
 #include "fugue/nn/mlp.hpp"
+#include "fugue/ops/concat.hpp"
 
 namespace fugue::models::ddsp {
 
@@ -79,10 +78,10 @@ class RnnFcDecoder {
 
   tensor_type forward(const tensor_type& ld, const tensor_type& f0, const tensor_type* z = nullptr) const {
     check_inputs(ld.shape(), f0.shape(), z ? &z->shape() : nullptr);
-    tensor_type x = nn::detail::concat_last(ld_stack_.forward(ld), f0_stack_.forward(f0));
-    if constexpr (ZDims > 0) x = nn::detail::concat_last(x, z_stack_.forward(*z));
+    tensor_type x = ops::concat_last(ld_stack_.forward(ld), f0_stack_.forward(f0));
+    if constexpr (ZDims > 0) x = ops::concat_last(x, z_stack_.forward(*z));
     const tensor_type g = gru_.forward(x);
-    return dense_.forward(out_stack_.forward(nn::detail::concat_last(x, g)));
+    return dense_.forward(out_stack_.forward(ops::concat_last(x, g)));
   }
 
   // ---- streaming, batch 1 -------------------------------------------------------------
@@ -113,7 +112,7 @@ class RnnFcDecoder {
   {
     FUGUE_CHECK((std::is_same_v<T, float>),
                 "RnnFcDecoder::half_step_weights: half-precision weights need a float model");
-    auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
+    const auto& cell = gru_.cell(0);
     auto conv = [](const std::vector<T>& v) {
       std::vector<std::uint16_t> h(v.size());
       for (std::size_t i = 0; i < v.size(); ++i) {
@@ -138,7 +137,7 @@ class RnnFcDecoder {
     stack_step(ld_stack_, ld, ws, ws.cat.data());
     stack_step(f0_stack_, f0, ws, ws.cat.data() + stack_width);
     // GRU cell (kernel [In, 3H], recurrent_kernel [H, 3H]): p = x K, q = h U, fused gates.
-    auto& cell = const_cast<nn::GRU<T, B, gru_input, Rnn>&>(gru_).cell(0);
+    const auto& cell = gru_.cell(0);
     FUGUE_CHECK(!sw || (sw->kernel_h.size() == std::size_t(gru_input * 3 * Rnn) &&
                         sw->recurrent_h.size() == std::size_t(Rnn * 3 * Rnn)),
                 "RnnFcDecoder::step: StepWeights not made by this decoder's half_step_weights()");
@@ -153,7 +152,7 @@ class RnnFcDecoder {
       gemv_t(gru_input, 3 * Rnn, cell.kernel.value.data(), ws.cat.data(), ws.p.data());
       gemv_t(Rnn, 3 * Rnn, cell.recurrent_kernel.value.data(), h, ws.q.data());
     }
-    nn::detail::gru_gates<B>(Rnn, ws.p.data(), ws.q.data(), cell.bias.value.data(), h, static_cast<T*>(nullptr), h);
+    nn::gru_gates<B>(Rnn, ws.p.data(), ws.q.data(), cell.bias.value.data(), h, static_cast<T*>(nullptr), h);
     std::copy_n(h, std::size_t(Rnn), ws.cat.data() + gru_input);
     const T* o = mlp_step(out_stack_, ws.cat.data(), out_input, ws);
     linear_step(dense_, o, out);
@@ -177,7 +176,7 @@ class RnnFcDecoder {
 
  private:
   // The streaming step's SIMD kernels (step() needs a host backend; a device one has no arch).
-  using Arch = typename nn::detail::backend_arch<B>::type;
+  using Arch = cpu::arch_of_t<B>;
 
   static void check_inputs(const Shape& ld, const Shape& f0, const Shape* z) {
     FUGUE_CHECK(ld.rank() == 3 && ld[2] == 1 && f0 == ld,
@@ -196,10 +195,10 @@ class RnnFcDecoder {
   }
   // y [out] = W x + b with W [out, in] (torch layout).
   static void linear_step(const nn::Linear<T, B>& l, const T* x, T* y) {
-    const auto& w = const_cast<nn::Linear<T, B>&>(l).weight.value;
+    const auto& w = l.weight.value;
     const index_t out = w.dim(0), in = w.dim(1);
     cpu::kernels::gemm_detail::gemv_n_rows<Arch>(0, out, in, T(1), w.data(), in, x, T(0), y);
-    const auto& b = const_cast<nn::Linear<T, B>&>(l).bias.value;
+    const auto& b = l.bias.value;
     for (index_t i = 0; i < out; ++i) y[i] += b.data()[i];
   }
   template <class Mlp>
@@ -213,9 +212,8 @@ class RnnFcDecoder {
       T* buf[2] = {ws.a.data(), ws.b.data()};
       for (int k = 0; k < LayersPerStack; ++k) {
         T* y = buf[k & 1];
-        auto& mm = const_cast<Mlp&>(m);
-        linear_step(mm.linear(k), cur, y);
-        auto& n = mm.norm(k);
+        linear_step(m.linear(k), cur, y);
+        const auto& n = m.norm(k);
         cpu::kernels::layer_norm_rows<Arch>(1, Ch, y, n.weight.value.data(), n.bias.value.data(), T(n.eps()), y,
                                             static_cast<T*>(nullptr), static_cast<T*>(nullptr));
         for (index_t i = 0; i < Ch; ++i) y[i] = y[i] >= T(0) ? y[i] : T(0.2) * y[i];

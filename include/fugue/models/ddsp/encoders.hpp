@@ -1,5 +1,5 @@
 // fugue/models/ddsp/encoders.hpp — the optional z-encoder of the DDSP autoencoder
-// (spec ddsp.md §4.2, HEAD MfccTimeDistributedRnnEncoder, ae.gin).
+// (HEAD MfccTimeDistributedRnnEncoder, ae.gin; docs/ddsp.md, "Encoder").
 //
 // Contract
 //  * NoEncoder<T, B>: z_dims 0; the model is a plain decoder (f0 + loudness only).
@@ -11,7 +11,7 @@
 //    z [N, Tz, ZDims] -> linearly resampled to the decoder's F frames (TF1 resize, align_corners
 //    False: frame t reads position t Tz / F, last frame held) -> [N, F, ZDims].
 //  * Parameters for Rnn 512, ZDims 16: 60 + GRU 3 * 512 * (30 + 512) + 3072 = 835,584 + Dense
-//    8,208 = 843,852 (the spec's figure; tests assert it).
+//    8,208 = 843,852 (docs/ddsp.md, "Encoder"; tests assert it).
 #pragma once
 
 #include <cmath>

@@ -1,5 +1,5 @@
 // fugue/models/ddsp/features.hpp — DDSP conditioning features from audio with fugue's own DSP
-// (spec ddsp.md §2.3-§2.4; CREPE is replaced by YIN, dsp/f0.hpp).
+// (docs/ddsp.md, "Features"; CREPE is replaced by YIN, dsp/f0.hpp).
 //
 // Contract
 //  * compute_features(audio, options) -> Features{f0_hz, loudness_db, confidence} with exactly

@@ -1,11 +1,12 @@
 // fugue/models/ddsp/model.hpp — the DDSP decoder model: f0 + loudness -> RnnFcDecoder ->
-// harmonic + filtered-noise synthesizers -> reverb (spec ddsp.md §2.2, §3, §3.6, §4.1, §5).
+// harmonic + filtered-noise synthesizers -> reverb (docs/ddsp.md, "Model facts").
 //
 // Contract
 //  * Model<T, B, Decoder, Harmonics, NoiseBands, Reverb, Encoder = NoEncoder>: Decoder::output_size
 //    must be 1 + Harmonics + NoiseBands; its outputs split in order amps | harmonic_distribution |
 //    noise_magnitudes. With an Encoder (the autoencoder, e.g. MfccRnnEncoder) z is encoded from
 //    the source audio and fed to the decoder (Encoder::z_dims must equal Decoder::z_dims).
+//    The class requires ControlDecoder, AudioEncoder and ReverbStage (concepts.hpp).
 //    Parameters "encoder.*", "decoder.*" and "reverb.*"; parameter_count() sums them.
 //  * ModelOptions: sample_rate (16000), frame_rate (250; the hop sample_rate / frame_rate must be
 //    a whole number), amp_resample (window, DDSP's Harmonic default; the VST configs use linear),
@@ -20,7 +21,8 @@
 //  * loss(tape, f0_hz, loudness_db, target [N, F * hop], noise_stream) -> scalar multi-scale
 //    spectral loss (the target is also the encoder's source) (FFT 2048..64, overlap 0.75, L1 on magnitude and log
 //    magnitude, weights 1/1).
-//  * synthesize(f0_hz, loudness_db, noise_stream, source) -> audio tensor, no gradients kept.
+//  * synthesize(f0_hz, loudness_db, noise_stream, source) -> audio tensor, computed under
+//    ad::NoGrad: no backward closures or their saved state are recorded.
 //  * Shape mismatches raise fugue::error naming the tensors.
 #pragma once
 
@@ -32,6 +34,7 @@
 #include "fugue/dsp/filtered_noise.hpp"
 #include "fugue/dsp/harmonic_synth.hpp"
 #include "fugue/dsp/spectral_loss.hpp"
+#include "fugue/models/ddsp/concepts.hpp"
 #include "fugue/models/ddsp/decoder.hpp"
 #include "fugue/models/ddsp/encoders.hpp"
 #include "fugue/models/ddsp/reverbs.hpp"
@@ -74,12 +77,14 @@ struct ModelOptions {
   }
 };
 
+// The plug points are checked against concepts.hpp: a decoder with the wrong output width, an
+// encoder whose z width is not the decoder's or a reverb missing a member is a compile error
+// naming ControlDecoder / AudioEncoder / ReverbStage.
 template <Scalar T, Backend B, class Decoder, index_t Harmonics, index_t NoiseBands, class Reverb,
           class Encoder = NoEncoder<T, B>>
+  requires ControlDecoder<Decoder, T, B, 1 + Harmonics + NoiseBands> && AudioEncoder<Encoder, T, B, Decoder::z_dims> &&
+           ReverbStage<Reverb, T, B>
 class Model {
-  static_assert(Decoder::output_size == 1 + Harmonics + NoiseBands,
-                "the decoder's outputs must be amps (1) + harmonics + noise bands");
-  static_assert(Encoder::z_dims == Decoder::z_dims, "the encoder's z width must be the decoder's");
   static_assert(Harmonics >= 1 && NoiseBands >= 3);
 
  public:
@@ -164,12 +169,14 @@ class Model {
   tensor_type synthesize(const tensor_type& f0_hz, const tensor_type& loudness_db, std::uint64_t noise_stream = 0,
                          const tensor_type* source = nullptr) {
     ad::Tape<T, B> tape;
+    ad::NoGrad<T, B> inference(tape);  // no backward graph: the ops keep no state for gradients
     return audio(tape, f0_hz, loudness_db, noise_stream, source).value();
   }
 
   // The multi-scale spectral loss on plain tensors (for evaluation and baselines).
   double spectral_loss(const tensor_type& x, const tensor_type& y) {
     ad::Tape<T, B> tape;
+    ad::NoGrad<T, B> inference(tape);
     return double(loss_(tape.constant(x.contiguous()), tape.constant(y.contiguous())).value().item());
   }
 

@@ -1,4 +1,4 @@
-// fugue/models/ddsp/reverbs.hpp — the reverb stage of a DDSP model (spec ddsp.md §3.5).
+// fugue/models/ddsp/reverbs.hpp — the reverb stage of a DDSP model (docs/ddsp.md, "Reverb").
 //
 // Contract: each type is a module (visit_parameters) with
 //   apply(tape, audio [N, S]) -> [N, S]        the training / offline path;
@@ -72,9 +72,10 @@ class NoiseReverb {
     return dsp::reverb(audio, ir);
   }
   std::vector<T> impulse_response() const {
+    // dsp::filtered_noise builds its own noise spectra (noise_ caches them per call of apply()
+    // and is not touched here): the same options, so the same IR; const for real.
     ad::Tape<T, B> tape;
-    auto& self = const_cast<NoiseReverb&>(*this);
-    std::vector<T> h = self.noise_(tape.constant(magnitudes.value)).value().to_vector();
+    std::vector<T> h = dsp::filtered_noise(tape.constant(magnitudes.value), noise_.options()).value().to_vector();
     h[0] = T(0);
     return h;
   }

@@ -1,5 +1,5 @@
 // fugue/models/ddsp/streaming.hpp — real-time streaming inference of a trained ddsp::Model, for
-// audio plugins (frame-rate conditioning as DDSP-VST, spec ddsp.md §8).
+// audio plugins (frame-rate conditioning as DDSP-VST; docs/ddsp.md, "DDSP-VST").
 //
 // Contract
 //  * Streamer<Model>(model): keeps a reference to the model (which must outlive it and must not
@@ -43,8 +43,8 @@
 
 #include "fugue/core/error.hpp"
 #include "fugue/core/rng.hpp"
-#include "fugue/dsp/detail/diff_util.hpp"
 #include "fugue/dsp/fft.hpp"
+#include "fugue/dsp/host_kernels.hpp"
 #include "fugue/dsp/window.hpp"
 #include "fugue/models/ddsp/model.hpp"
 
@@ -58,7 +58,7 @@ class Streamer {
   using Decoder = typename Model::decoder_type;
   using complex = std::complex<T>;
   template <class U>
-  using avec = dsp::detail::avec<U>;
+  using avec = dsp::avec<U>;
   using cvec = std::vector<complex, xsimd::aligned_allocator<complex, 64>>;
   static constexpr std::size_t K = std::size_t(Model::harmonics);
   static constexpr std::size_t M = std::size_t(Model::noise_bands);
@@ -211,9 +211,9 @@ class Streamer {
   }
 
   void frame_controls(T f0) {
-    dsp::detail::exp_sigmoid_forward(ctl_.data(), &amp_, 1);
-    dsp::detail::exp_sigmoid_forward(ctl_.data() + 1, dist_.data(), K);
-    dsp::detail::exp_sigmoid_forward(ctl_.data() + 1 + K, mags_.data(), M, dsp::FilteredNoiseOptions{}.initial_bias);
+    dsp::exp_sigmoid_forward<Arch>(ctl_.data(), &amp_, 1);
+    dsp::exp_sigmoid_forward<Arch>(ctl_.data() + 1, dist_.data(), K);
+    dsp::exp_sigmoid_forward<Arch>(ctl_.data() + 1 + K, mags_.data(), M, dsp::FilteredNoiseOptions{}.initial_bias);
     const T nyq = T(model_.options().sample_rate / 2);
     T sum = 0;
     for (std::size_t k = 0; k < K; ++k) {

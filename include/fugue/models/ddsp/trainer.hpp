@@ -1,7 +1,8 @@
-// fugue/models/ddsp/trainer.hpp — DDSP's training loop (spec ddsp.md §6).
+// fugue/models/ddsp/trainer.hpp — DDSP's objective for the shared trainer (train/trainer.hpp).
 //
 // Contract
-//  * Trainer<Model>(model, TrainConfig, seed): Adam with Keras' epsilon placement (b1 0.9,
+//  * Objective<Model>{model, TrainConfig}; Trainer<Model>(model, TrainConfig, seed) is
+//    train::Trainer over it, with Adam with Keras' epsilon placement (b1 0.9,
 //    b2 0.999, eps 1e-7), learning rate lr0 * decay_rate^(step / decay_steps) (continuous
 //    ExponentialDecay; 3e-4, 0.98, 10000 by default), global-norm clipping to grad_clip (3.0,
 //    torch's clip_grad_norm_ = tf.clip_by_global_norm). "step" = updates done so far.
@@ -20,12 +21,9 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <string>
+#include <string_view>
 
-#include "fugue/nn/module.hpp"
-#include "fugue/optim/adam.hpp"
-#include "fugue/optim/clip.hpp"
-#include "fugue/optim/training_checkpoint.hpp"
+#include "fugue/train/trainer.hpp"
 
 namespace fugue::models::ddsp {
 
@@ -42,81 +40,56 @@ struct TrainConfig {
   double grad_clip = 3.0;
 };
 
-struct StepStats {
-  std::int64_t step = 0;  // updates done after this one
-  double loss = 0, grad_norm = 0, lr = 0;
-};
+struct Metrics {};  // the spectral loss is the only reported scalar
+using StepStats = train::StepResult<Metrics>;
 
 template <class Model, Scalar T = float, Backend B = cpu::native>
-class Trainer {
- public:
-  Trainer(Model& model, TrainConfig hp = {}, std::uint64_t seed = 1)
-      : model_(model),
-        hp_(hp),
-        seed_(seed),
-        params_(nn::named_parameters<T, B>(model)),
-        adam_(params_, adam_options(hp)) {}
+struct Objective {
+  using scalar_type = T;
+  using backend_type = B;
+  using batch_type = Batch<T, B>;
+  using metrics_type = Metrics;
+  static constexpr std::string_view family = "DDSP";
+  static constexpr std::string_view checkpoint_format = "fugue-ddsp-1";
 
+  Model* net;
+  TrainConfig hp;
+
+  Model& model() { return *net; }
   double learning_rate(std::int64_t step) const {
-    return hp_.learning_rate * std::pow(hp_.decay_rate, double(step) / hp_.decay_steps);
+    return hp.learning_rate * std::pow(hp.decay_rate, double(step) / hp.decay_steps);
   }
-
-  StepStats step(const Batch<T, B>& batch) {
-    const std::int64_t s = adam_.steps();
-    StepStats st;
-    st.lr = learning_rate(s);
-    adam_.set_lr(st.lr);
-    FUGUE_CHECK(batch.f0_hz.defined() && batch.size() >= 1 && batch.size() <= 4096, "ddsp::Trainer::step: batch of ",
-                batch.f0_hz.defined() ? batch.size() : 0, " rows (1 .. 4096)");
-    tape_.clear();
-    auto loss = model_.loss(tape_, batch.f0_hz, batch.loudness_db, batch.audio, noise_stream(s));
-    st.loss = double(loss.value().item());
-    FUGUE_CHECK(std::isfinite(st.loss), "training diverged at step ", s, ": the loss is ", st.loss,
-                "; parameters left unchanged, the last checkpoint is the last good state");
-    adam_.zero_grad();
-    tape_.backward(loss);
-    st.grad_norm = optim::clip_grad_norm(params_, hp_.grad_clip);
-    FUGUE_CHECK(std::isfinite(st.grad_norm), "training diverged at step ", s, ": the gradient norm is ", st.grad_norm,
-                "; parameters left unchanged, the last checkpoint is the last good state");
-    adam_.step();
-    tape_.clear();
-    ++batches_;
-    st.step = adam_.steps();
-    return st;
-  }
-
-  std::int64_t steps() const { return adam_.steps(); }
-  std::int64_t batches() const { return batches_; }
-  void set_batches(std::int64_t b) { batches_ = b; }
-  std::uint64_t noise_stream(std::int64_t step) const { return (seed_ << 40) | ((std::uint64_t(step) + 1) << 12); }
-  std::uint64_t seed() const { return seed_; }
-
-  void save(const std::filesystem::path& path) {
-    optim::save_training_checkpoint(path, model_, adam_, "fugue-ddsp-1", batches_, seed_);
-  }
-
-  void load(const std::filesystem::path& path) {
-    const auto c = optim::load_training_checkpoint(path, model_, adam_, "fugue-ddsp-1", "DDSP");
-    batches_ = c.batches;
-    seed_ = c.seed;
-  }
-
- private:
-  static optim::AdamOptions adam_options(const TrainConfig& hp) {
+  train::ClipRule clip() const { return train::ClipRule::torch_global_norm(hp.grad_clip); }
+  optim::AdamOptions optimizer_options() const {
     optim::AdamOptions a;
     a.lr = hp.learning_rate;
     a.eps = 1e-7;
     a.tf_epsilon = true;
     return a;
   }
+  // The filtered-noise stream of a step: no two (seed, step, row) share noise.
+  static std::uint64_t noise_stream(std::uint64_t seed, std::int64_t step) {
+    return (seed << 40) | ((std::uint64_t(step) + 1) << 12);
+  }
 
-  Model& model_;
-  TrainConfig hp_;
-  std::uint64_t seed_;
-  optim::NamedParameters<T, B> params_;
-  optim::Adam<T, B> adam_;
-  ad::Tape<T, B> tape_;
-  std::int64_t batches_ = 0;
+  train::Loss<T, B, Metrics> loss(ad::Tape<T, B>& tape, const batch_type& batch, const train::StepContext& ctx) {
+    FUGUE_CHECK(batch.f0_hz.defined() && batch.size() >= 1 && batch.size() <= 4096, "ddsp::Trainer::step: batch of ",
+                batch.f0_hz.defined() ? batch.size() : 0, " rows (1 .. 4096)");
+    return {net->loss(tape, batch.f0_hz, batch.loudness_db, batch.audio, noise_stream(ctx.seed, ctx.step)), {}};
+  }
+};
+
+template <class Model, Scalar T = float, Backend B = cpu::native>
+class Trainer : public train::Trainer<Objective<Model, T, B>> {
+  using Base = train::Trainer<Objective<Model, T, B>>;
+
+ public:
+  Trainer(Model& model, TrainConfig hp = {}, std::uint64_t seed = 1) : Base(Objective<Model, T, B>{&model, hp}, seed) {}
+
+  double learning_rate(std::int64_t step) const { return this->objective().learning_rate(step); }
+  std::uint64_t noise_stream(std::int64_t step) const {
+    return Objective<Model, T, B>::noise_stream(this->seed(), step);
+  }
 };
 
 }  // namespace fugue::models::ddsp

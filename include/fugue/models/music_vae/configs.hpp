@@ -1,8 +1,8 @@
 // fugue/models/music_vae/configs.hpp — Magenta's MusicVAE configurations as named types
-// (spec §3.2), each with its training hyper-parameters.
+// (docs/music_vae.md, "Configs"), each with its training hyper-parameters.
 //
 // Contract: configs::<name><T, B> is a MusicVAE type; <name>_hparams() returns the matching
-// TrainConfig. Parameter counts (tests/models_music_vae assert them; spec §7):
+// TrainConfig. Parameter counts (tests/models_music_vae assert them; docs/music_vae.md, "Parameter counts"):
 //   cat_mel_2bar_small 4,423,770      cat_mel_2bar_big 134,571,098
 //   cat_mel_2bar_med_chords 17,478,234 cat_drums_2bar_small 4,636,672
 //   cat_drums_2bar_big 137,582,080     flat_mel_16bar 235,250,778
@@ -17,7 +17,7 @@
 
 namespace fugue::models::music_vae {
 
-// Training hyper-parameters of one config (spec §3.2 and the defaults of §3.2's notes / §5).
+// Training hyper-parameters of one config (docs/music_vae.md, "Configs": the table and the shared defaults).
 struct TrainConfig {
   index_t batch_size = 512;
   index_t steps = 32;    // max_seq_len

@@ -1,7 +1,7 @@
 // fugue/models/music_vae/data.hpp — music::Batch (class ids) -> MusicVAE batches.
 //
 // Contract: melody_batch(ids [N * S], N, S) -> enc_input = one-hot [N, S, 90], targets = {ids};
-// drum_batch(ids) -> enc_input = the 10-wide drum roll (9 classes + "no hit", spec §2.3),
+// drum_batch(ids) -> enc_input = the 10-wide drum roll (9 classes + "no hit"; docs/music_vae.md, "Data"),
 // targets = {ids} in the 512-class bitmask space. Ids outside the depth raise fugue::error.
 #pragma once
 

@@ -1,4 +1,4 @@
-// fugue/models/music_vae/decoders.hpp — MusicVAE's decoders (spec §3.1, §5 scheduled sampling, §6).
+// fugue/models/music_vae/decoders.hpp — MusicVAE's decoders (docs/music_vae.md, "Model facts").
 //
 // Every decoder type has the same interface, so the model and the trainer take any of them:
 //  * num_outputs, output_depths: one categorical output per track (1; trio: 3).
@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "fugue/core/host_span.hpp"
+#include "fugue/models/music_vae/concepts.hpp"
 #include "fugue/models/music_vae/layers.hpp"
 #include "fugue/nn/linear.hpp"
 #include "fugue/nn/lstm.hpp"
@@ -296,9 +297,10 @@ class SplitMultiOutDecoder {
   std::tuple<Cores...> cores_;
 };
 
+// Core is a LatentDecoder conditioned on the conductor's output (width Hc), without controls.
 template <Scalar T, Backend B, index_t Z, index_t Hc, int Layers, index_t U, class Core>
+  requires LatentDecoder<Core, T, B, Hc>
 class HierarchicalLstmDecoder {
-  static_assert(Core::cond_extent == Hc, "the core decoder is conditioned on the conductor's output (width Hc)");
   static_assert(Core::control_extent == 0, "controls are not supported below a conductor");
 
  public:

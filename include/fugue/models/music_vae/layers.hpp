@@ -1,11 +1,11 @@
-// fugue/models/music_vae/layers.hpp — MusicVAE's building blocks (spec §3.1).
+// fugue/models/music_vae/layers.hpp — MusicVAE's building blocks (docs/music_vae.md, "Building blocks").
 //
 // Contract
 //  * DenseTF<T, B, In, Out>: nn::Linear initialised as MusicVAE's dense layers (kernel
 //    N(0, 0.001), bias 0); parameters "weight" [Out, In], "bias" [Out].
 //  * StateInit<T, B, Cond, H, Layers>: the LSTM initial state from a conditioning vector:
-//    tanh(Dense(cond)) of width 2 * H * Layers, split in the order c0, h0, c1, h1, ... (spec
-//    check 8). Training: vars(tape, cond [N, Cond]); inference: state(cond) -> LSTM::State.
+//    tanh(Dense(cond)) of width 2 * H * Layers, split in the order c0, h0, c1, h1, ... (docs/music_vae.md,
+//    "Building blocks"). Training: vars(tape, cond [N, Cond]); inference: state(cond) -> LSTM::State.
 //  * BidirectionalLstmEncoder<T, B, In, H, Layers>: a stacked bidirectional LSTM (layer l+1
 //    reads [fw | bw] of layer l); encoding = [final h of the top fw | top bw], width 2H.
 //    Parameters "lstm.<l>.fw.kernel", ... Input [N, T, In] -> [N, 2H].
@@ -25,6 +25,7 @@
 #include "fugue/nn/linear.hpp"
 #include "fugue/nn/lstm.hpp"
 #include "fugue/nn/module.hpp"
+#include "fugue/ops/concat.hpp"
 
 namespace fugue::models::music_vae {
 
@@ -105,7 +106,7 @@ class BidirectionalLstmEncoder {
   Tensor<T, B> forward(const Tensor<T, B>& x) const {
     typename lstm_type::State fin;
     lstm.forward(x, nullptr, &fin);
-    return nn::detail::concat_last(fin.h[std::size_t(2 * (Layers - 1))], fin.h[std::size_t(2 * (Layers - 1) + 1)]);
+    return ops::concat_last(fin.h[std::size_t(2 * (Layers - 1))], fin.h[std::size_t(2 * (Layers - 1) + 1)]);
   }
 
   template <class F>

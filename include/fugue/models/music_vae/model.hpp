@@ -4,16 +4,18 @@
 //  * MusicVAE<T, B, Encoder, Decoder, Z>: Encoder maps the input sequence [N, S, In] to
 //    [N, Encoder::output_extent]; mu = Dense(enc), sigma = softplus(Dense(enc)) (kernels
 //    N(0, 0.001)); z = mu + sigma * eps in training; Decoder is conditioned on z. Parameters:
-//    "encoder.*", "mu.*", "sigma.*", "decoder.*"; parameter_count() sums them.
-//  * loss(tape, batch, options): the spec's §4 objective on one batch:
+//    "encoder.*", "mu.*", "sigma.*", "decoder.*"; parameter_count() sums them. The class
+//    requires SequenceEncoder<Encoder, T, B> and LatentDecoder<Decoder, T, B, Z> (concepts.hpp).
+//  * loss(tape, batch, options): MusicVAE's objective on one batch (docs/music_vae.md, "Loss"):
 //      r_loss[n] = sum over steps and outputs of softmax cross-entropy (nats);
 //      kl[n] = KL(N(mu, sigma^2) || N(0, I)) summed over z;
 //      kl_cost[n] = max(kl[n] - free_bits ln 2, 0);
 //      loss = mean_n(r_loss) + beta * mean_n(kl_cost).
 //    eps and scheduled-sampling draws come from options.rng (Philox streams rng.stream and
 //    rng.stream + 1), so a step is a pure function of (parameters, batch, options).
-//    The result also holds the teacher-forced next-step accuracy (argmax == target over all
-//    steps and outputs) and the per-batch means of r_loss, kl and the sampling substitutions.
+//    The result also holds the decoder's logits per output and the per-batch means of r_loss,
+//    kl and the sampling substitutions. No metric is computed here: teacher_forced_accuracy
+//    (result, batch) counts argmax == target over all steps and outputs when the caller wants it.
 //  * encode(x) -> mu [N, Z] (no tape); decode(z, steps, temperature, rng) -> ids per output
 //    [N * steps]; slerp(p0, p1, t) as Magenta's interpolate (linear when the angle is ~0).
 //  * Batch: enc_input [N, S, In]; targets[k] ids [N * S] in [0, depth_k); controls
@@ -31,10 +33,13 @@
 #include "fugue/autodiff/ops/reduce.hpp"
 #include "fugue/autodiff/ops/shape.hpp"
 #include "fugue/core/host_span.hpp"
+#include "fugue/models/music_vae/concepts.hpp"
 #include "fugue/models/music_vae/decoders.hpp"
 #include "fugue/models/music_vae/layers.hpp"
 #include "fugue/models/music_vae/schedules.hpp"
 #include "fugue/nn/module.hpp"
+#include "fugue/ops/concat.hpp"
+#include "fugue/train/metrics.hpp"
 
 namespace fugue::models::music_vae {
 
@@ -59,9 +64,22 @@ template <Scalar T, Backend B>
 struct LossResult {
   ad::Var<T, B> loss;
   double r_loss = 0, kl = 0, kl_cost = 0;  // batch means (nats)
-  double accuracy = 0;                     // teacher-forced next-step accuracy
+  std::vector<ad::Var<T, B>> logits;       // per decoder output: [N * S, depth_k]
   index_t substituted = 0;                 // scheduled-sampling substitutions
 };
+
+// Teacher-forced next-step accuracy of a loss result on its batch (argmax == target, all
+// steps and outputs): a host pass over the logits, for evaluation and progress reports.
+template <Scalar T, Backend B>
+train::Accuracy teacher_forced_accuracy(const LossResult<T, B>& r, const Batch<T, B>& b) {
+  FUGUE_CHECK(r.logits.size() == b.targets.size(), "teacher_forced_accuracy: ", r.logits.size(),
+              " decoder outputs for ", b.targets.size(), " target tracks");
+  train::Accuracy a;
+  for (std::size_t k = 0; k < r.logits.size(); ++k)
+    a.add(train::argmax_hits(r.logits[k].value(), std::span<const int>(b.targets[k])),
+          std::int64_t(b.targets[k].size()));
+  return a;
+}
 
 // One-hot of the previous token at every step: row t holds targets[t - 1], row 0 is zero.
 template <Scalar T, Backend B>
@@ -80,13 +98,16 @@ Tensor<T, B> shifted_one_hot(const std::vector<int>& ids, index_t n, index_t ste
   return t;
 }
 
+// Encoder and Decoder are checked against the plug-point concepts (concepts.hpp): a decoder
+// not conditioned on z (cond_extent != Z) or an encoder without the calls the model makes is a
+// compile error naming LatentDecoder / SequenceEncoder.
 template <Scalar T, Backend B, class Encoder, class Decoder, index_t Z>
+  requires SequenceEncoder<Encoder, T, B> && LatentDecoder<Decoder, T, B, Z>
 class MusicVAE {
  public:
   static constexpr index_t latent = Z;
   static constexpr index_t control_extent = Decoder::control_extent;
   static constexpr index_t input_extent = Encoder::input_extent;
-  static_assert(Decoder::cond_extent == Z, "the decoder must be conditioned on z (cond_extent == Z)");
   using encoder_type = Encoder;
   using decoder_type = Decoder;
   using tensor_type = Tensor<T, B>;
@@ -125,20 +146,9 @@ class MusicVAE {
     }
     auto logits = decoder.logits(tape, z, prevs, ctl);
     var_type rsum;
-    index_t correct = 0, total = 0;
     for (std::size_t k = 0; k < logits.size(); ++k) {
       auto ce = ad::softmax_cross_entropy(logits[k], std::span<const int>(b.targets[k]), ad::Reduction::sum);
       rsum = k == 0 ? ce : ad::add(rsum, ce);
-      const index_t depth = Decoder::output_depths[k];
-      const HostReadSpan<T, B> lgs(logits[k].value());
-      const T* lg = lgs.data();
-      for (index_t i = 0; i < n * steps; ++i) {
-        index_t best = 0;
-        for (index_t j = 1; j < depth; ++j)
-          if (lg[i * depth + j] > lg[i * depth + best]) best = j;
-        correct += best == b.targets[k][std::size_t(i)];
-      }
-      total += n * steps;
     }
     auto r_mean = ad::scale(rsum, T(1) / T(n));
     auto kl = ad::gaussian_kl(m, s);  // [N]
@@ -148,7 +158,7 @@ class MusicVAE {
     r.r_loss = double(r_mean.value().item());
     r.kl = double(ops::mean(kl.value()).item());
     r.kl_cost = double(kl_mean.value().item());
-    r.accuracy = double(correct) / double(total);
+    r.logits = std::move(logits);
     return r;
   }
 
@@ -158,7 +168,7 @@ class MusicVAE {
     if (control_extent) {
       FUGUE_CHECK(controls && controls->rank() == 3 && controls->dim(2) == control_extent,
                   "MusicVAE::encode: controls [N, steps, ", control_extent, "] required");
-      return mu.forward(encoder.forward(nn::detail::concat_last(x, *controls)));
+      return mu.forward(encoder.forward(ops::concat_last(x, *controls)));
     }
     return mu.forward(encoder.forward(x));
   }

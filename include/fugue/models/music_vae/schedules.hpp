@@ -1,4 +1,5 @@
-// fugue/models/music_vae/schedules.hpp — MusicVAE's training-time scalars (spec §4-5).
+// fugue/models/music_vae/schedules.hpp — MusicVAE's training-time scalars (docs/music_vae.md, "Loss",
+// "Training").
 //
 // Contract (step = the optimizer's step count before the update, as TF's global_step):
 //  * kl_beta(step, max_beta, beta_rate) = (1 - beta_rate^step) * max_beta.

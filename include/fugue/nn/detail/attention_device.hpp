@@ -20,7 +20,7 @@
 #include "fugue/core/host_device.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/core/shape.hpp"
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 
 namespace fugue::nn::detail {
 

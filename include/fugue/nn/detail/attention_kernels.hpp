@@ -1,6 +1,6 @@
 // fugue/nn/detail/attention_kernels.hpp — fused scaled dot-product attention (forward and
 // backward) with masks, attention dropout and the relative-position "skewing" term of
-// Music Transformer (spec transformer_ae.md, section 3.2).
+// Music Transformer (tensor2tensor's dot_product_relative_v2; docs/nn.md, "Shapes and semantics").
 //
 // Contract (all buffers contiguous, host memory, row-major):
 //  * q [N, Lq, H*dk], k [N, Lk, H*dk], v [N, Lk, H*dv], out [N, Lq, H*dv]: head h of a

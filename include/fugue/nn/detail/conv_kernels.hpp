@@ -24,7 +24,7 @@
 #include <cstdint>
 
 #include "fugue/core/host_device.hpp"
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 #include "fugue/nn/detail/channel_bias.hpp"
 
 namespace fugue::nn::detail {

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 
 namespace fugue::nn::detail {
 

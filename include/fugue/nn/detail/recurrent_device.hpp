@@ -19,12 +19,13 @@
 #include "fugue/backend/cpu/functors.hpp"
 #include "fugue/core/host_device.hpp"
 #include "fugue/core/shape.hpp"
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 
 namespace fugue::nn::detail {
 
+// A sequence batch: [batch, steps, input] in, [batch, steps, hidden] out.
 struct seq_dims {
-  index_t B = 0, T = 0, In = 0, H = 0;
+  index_t batch = 0, steps = 0, input = 0, hidden = 0;
 };
 
 // One LSTM step for rows b in [0, n), unit k in [0, H); index i = b * H + k. Row b's
@@ -198,7 +199,7 @@ Tensor<T, Bk> buffer(index_t n, bool zeroed = false) {
 template <class Bk, class T>
 void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* bias, T forget_bias, const T* h0,
                       const T* c0, bool reverse, T* y, T* acts, T* cs) {
-  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
+  const index_t Bn = d.batch, Tn = d.steps, In = d.input, H = d.hidden, G = 4 * H;
   if (Bn == 0 || Tn == 0) return;
   if (In > 0)
     Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
@@ -221,7 +222,7 @@ template <class Bk, class T>
 void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* h0, const T* c0, bool reverse,
                        const T* y, const T* acts, const T* cs, const T* dy, const T* dcT, T* dx, T* dkernel, T* dbias,
                        T* dh0, T* dc0) {
-  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H, R = Bn * Tn;
+  const index_t Bn = d.batch, Tn = d.steps, In = d.input, H = d.hidden, G = 4 * H, R = Bn * Tn;
   if (Bn == 0 || Tn == 0) return;
   auto dA = buffer<Bk, T>(R * G), dhn = buffer<Bk, T>(Bn * H, true), dc = buffer<Bk, T>(Bn * H, !dcT),
        hprev = buffer<Bk, T>(R * H);
@@ -246,7 +247,7 @@ void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* 
 template <class Bk, class T>
 void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* bias, const T* h0,
                      bool reverse, T* y, T* acts, T* hn, T* qbuf) {
-  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
+  const index_t Bn = d.batch, Tn = d.steps, In = d.input, H = d.hidden, G = 3 * H;
   if (Bn == 0 || Tn == 0) return;
   if (In > 0)
     Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
@@ -266,7 +267,7 @@ template <class Bk, class T>
 void gru_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rkernel, const T* h0, bool reverse,
                       const T* y, const T* acts, const T* hn, const T* dy, T* dx, T* dkernel, T* drkernel, T* dbias,
                       T* dh0) {
-  const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H, R = Bn * Tn;
+  const index_t Bn = d.batch, Tn = d.steps, In = d.input, H = d.hidden, G = 3 * H, R = Bn * Tn;
   if (Bn == 0 || Tn == 0) return;
   auto dP = buffer<Bk, T>(R * G), dQ = buffer<Bk, T>(R * G), dhn = buffer<Bk, T>(Bn * H, true),
        dhz = buffer<Bk, T>(Bn * H), hprev = buffer<Bk, T>(R * H);

@@ -42,20 +42,14 @@
 #include "fugue/backend/cpu.hpp"
 #include "fugue/backend/cpu/functors.hpp"
 #include "fugue/core/shape.hpp"
-#include "fugue/core/tensor.hpp"
+#include "fugue/tensor.hpp"
 #include "fugue/nn/detail/recurrent_device.hpp"
 
 namespace fugue::nn::detail {
 
+// B::arch when the backend has one, else cpu::scalar_arch (now public: cpu::arch_of).
 template <class B>
-struct backend_arch {
-  using type = cpu::scalar_arch;
-};
-template <class B>
-  requires requires { typename B::arch; }
-struct backend_arch<B> {
-  using type = typename B::arch;
-};
+using backend_arch = cpu::arch_of<B>;
 
 // A recurrent weight multiplied at every time step: op(W) (K x N) is packed once per
 // sequence when the backend can (Bk::pack_b: cpu::simd) and the batch is large enough for
@@ -234,7 +228,7 @@ void lstm_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* b
   if constexpr (!Bk::host_accessible) {
     device_rnn::lstm_forward_seq<Bk>(d, x, kernel, bias, forget_bias, h0, c0, reverse, y, acts, cs);
   } else {
-    const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
+    const index_t Bn = d.batch, Tn = d.steps, In = d.input, H = d.hidden, G = 4 * H;
     if (Bn == 0 || Tn == 0) return;
     // All input projections at once: acts = x W_x.
     if (In > 0)
@@ -269,7 +263,7 @@ void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* 
     device_rnn::lstm_backward_seq<Bk>(d, x, kernel, h0, c0, reverse, y, acts, cs, dy, dcT, dx, dkernel, dbias, dh0,
                                       dc0);
   } else {
-    const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 4 * H;
+    const index_t Bn = d.batch, Tn = d.steps, In = d.input, H = d.hidden, G = 4 * H;
     work_buffer<Bk, T> dA(Bn * Tn * G), dhn(Bn * H, true), dc(Bn * H, true), dh(H), hprev(Bn * Tn * H, true);
     if (dcT) std::memcpy(dc.data(), dcT, sizeof(T) * std::size_t(Bn * H));
     const T* Wh = kernel + In * G;
@@ -381,7 +375,7 @@ void gru_forward_seq(const seq_dims& d, const T* x, const T* kernel, const T* rk
   if constexpr (!Bk::host_accessible) {
     device_rnn::gru_forward_seq<Bk>(d, x, kernel, rkernel, bias, h0, reverse, y, acts, hn, qbuf);
   } else {
-    const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
+    const index_t Bn = d.batch, Tn = d.steps, In = d.input, H = d.hidden, G = 3 * H;
     if (Bn == 0 || Tn == 0) return;
     if (In > 0)
       Bk::gemm(false, false, Bn * Tn, G, In, T(1), x, In, kernel, G, T(0), acts, G);
@@ -410,7 +404,7 @@ void gru_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* r
     device_rnn::gru_backward_seq<Bk>(d, x, kernel, rkernel, h0, reverse, y, acts, hn, dy, dx, dkernel, drkernel, dbias,
                                      dh0);
   } else {
-    const index_t Bn = d.B, Tn = d.T, In = d.In, H = d.H, G = 3 * H;
+    const index_t Bn = d.batch, Tn = d.steps, In = d.input, H = d.hidden, G = 3 * H;
     work_buffer<Bk, T> dP(Bn * Tn * G), dQ(Bn * Tn * G), dhn(Bn * H, true), dhz(Bn * H), dh(H),
         hprev(Bn * Tn * H, true);
     const step_weight<Bk, T> ut(true, G, H, rkernel, G, Tn > 1 ? Bn : 0);  // op(U) = U^T

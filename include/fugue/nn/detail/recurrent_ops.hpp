@@ -22,6 +22,7 @@
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/nn/detail/recurrent_kernels.hpp"
+#include "fugue/ops/concat.hpp"
 
 FUGUE_AD_OP(nn_lstm_seq)
 FUGUE_AD_OP(nn_gru_seq)
@@ -50,24 +51,8 @@ ad::Var<T, B> flat_view_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& packed, in
       "nn_rnn_view");
 }
 
-// Tensor form (no tape): [..., Ha] ++ [..., Hb] along the last axis; leading dims must agree.
-template <class T, class B>
-Tensor<T, B> concat_last(const Tensor<T, B>& a, const Tensor<T, B>& b) {
-  const Tensor<T, B> av = a.contiguous(), bv = b.contiguous();
-  FUGUE_CHECK(av.rank() == bv.rank() && av.rank() >= 1, "concat of shapes ", av.shape().str(), " and ",
-              bv.shape().str());
-  for (int d = 0; d + 1 < av.rank(); ++d)
-    FUGUE_CHECK(av.dim(d) == bv.dim(d), "concat of shapes ", av.shape().str(), " and ", bv.shape().str());
-  const index_t na = av.dim(-1), nb = bv.dim(-1), rows = na ? av.numel() / na : (nb ? bv.numel() / nb : 0);
-  Shape s = av.shape();
-  s[-1] = na + nb;
-  auto y = Tensor<T, B>::empty(s);
-  for (index_t r = 0; r < rows; ++r) {
-    B::copy(y.data() + r * (na + nb), av.data() + r * na, sizeof(T) * std::size_t(na));
-    B::copy(y.data() + r * (na + nb) + na, bv.data() + r * nb, sizeof(T) * std::size_t(nb));
-  }
-  return y;
-}
+// Tensor form (no tape): [..., Ha] ++ [..., Hb] along the last axis (fugue/ops/concat.hpp).
+using ops::concat_last;
 
 template <class T, class B>
 ad::Var<T, B> concat_last_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& a, const ad::Var<T, B>& b) {
@@ -102,10 +87,10 @@ lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
   const Tensor<T, B> xv = x.value().contiguous(), kv = kernel.value().contiguous(), bv = bias.value().contiguous();
   FUGUE_CHECK(xv.rank() == 3, "LSTM input must be [B, T, In], got ", xv.shape().str());
   seq_dims d{xv.dim(0), xv.dim(1), xv.dim(2), bv.dim(0) / 4};
-  FUGUE_CHECK(kv.rank() == 2 && kv.dim(0) == d.In + d.H && kv.dim(1) == 4 * d.H, "LSTM: input ", xv.shape().str(),
-              " does not match kernel ", kv.shape().str(), " ([In + H, 4H])");
-  FUGUE_CHECK(d.T >= 1, "LSTM over an empty sequence");
-  const Shape state{d.B, d.H};
+  FUGUE_CHECK(kv.rank() == 2 && kv.dim(0) == d.input + d.hidden && kv.dim(1) == 4 * d.hidden, "LSTM: input ",
+              xv.shape().str(), " does not match kernel ", kv.shape().str(), " ([In + H, 4H])");
+  FUGUE_CHECK(d.steps >= 1, "LSTM over an empty sequence");
+  const Shape state{d.batch, d.hidden};
   Tensor<T, B> h0v, c0v;
   if (h0) {
     h0v = h0->value().contiguous();
@@ -115,16 +100,18 @@ lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
     c0v = c0->value().contiguous();
     FUGUE_CHECK(c0v.shape() == state, "LSTM: initial c of shape ", c0v.shape().str(), ", expected ", state.str());
   }
-  const index_t BTH = d.B * d.T * d.H, BH = d.B * d.H;
-  auto z = Tensor<T, B>::empty({BTH + 2 * BH});
-  auto acts = Tensor<T, B>::empty({d.B, d.T, 4 * d.H});
-  auto cs = Tensor<T, B>::empty({d.B, d.T, d.H});
+  const index_t y_size = d.batch * d.steps * d.hidden, state_size = d.batch * d.hidden;
+  auto z = Tensor<T, B>::empty({y_size + 2 * state_size});
+  auto acts = Tensor<T, B>::empty({d.batch, d.steps, 4 * d.hidden});
+  auto cs = Tensor<T, B>::empty({d.batch, d.steps, d.hidden});
   lstm_forward_seq<B>(d, xv.data(), kv.data(), bv.data(), forget_bias, h0 ? h0v.data() : nullptr,
                       c0 ? c0v.data() : nullptr, reverse, z.data(), acts.data(), cs.data());
-  const index_t tl = reverse ? 0 : d.T - 1;
-  for (index_t b = 0; b < d.B; ++b) {
-    B::copy(z.data() + BTH + b * d.H, z.data() + (b * d.T + tl) * d.H, sizeof(T) * std::size_t(d.H));
-    B::copy(z.data() + BTH + BH + b * d.H, cs.data() + (b * d.T + tl) * d.H, sizeof(T) * std::size_t(d.H));
+  const index_t tl = reverse ? 0 : d.steps - 1;
+  for (index_t b = 0; b < d.batch; ++b) {
+    B::copy(z.data() + y_size + b * d.hidden, z.data() + (b * d.steps + tl) * d.hidden,
+            sizeof(T) * std::size_t(d.hidden));
+    B::copy(z.data() + y_size + state_size + b * d.hidden, cs.data() + (b * d.steps + tl) * d.hidden,
+            sizeof(T) * std::size_t(d.hidden));
   }
   std::vector<ad::Var<T, B>> ins{x, kernel, bias};
   const int kh = h0 ? int(ins.size()) : -1;
@@ -133,25 +120,25 @@ lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
   if (c0) ins.push_back(*c0);
   Tensor<T, B> yv = z;  // the packed value; y is its first B*T*H entries
   auto bw = [d, reverse, tl, xv, kv, h0v, c0v, acts, cs, yv, kh, kc](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
-    const index_t BTH = d.B * d.T * d.H, BH = d.B * d.H;
+    const index_t y_size = d.batch * d.steps * d.hidden, state_size = d.batch * d.hidden;
     // dy with the grad of h_last folded into its time step.
-    auto dy = Tensor<T, B>::empty({d.B, d.T, d.H});
-    B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(BTH));
-    for (index_t b = 0; b < d.B; ++b) {
-      T* row = dy.data() + (b * d.T + tl) * d.H;
-      B::zip(d.H, row, g.data() + BTH + b * d.H, row, cpu::fn::add{});
+    auto dy = Tensor<T, B>::empty({d.batch, d.steps, d.hidden});
+    B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(y_size));
+    for (index_t b = 0; b < d.batch; ++b) {
+      T* row = dy.data() + (b * d.steps + tl) * d.hidden;
+      B::zip(d.hidden, row, g.data() + y_size + b * d.hidden, row, cpu::fn::add{});
     }
     Tensor<T, B> dx, dk, db, dh0, dc0;
     if (sink.needs(0)) dx = Tensor<T, B>::empty(xv.shape());
     if (sink.needs(1)) dk = Tensor<T, B>::zeros(kv.shape());
-    if (sink.needs(2)) db = Tensor<T, B>::zeros({4 * d.H});
-    if (kh >= 0 && sink.needs(kh)) dh0 = Tensor<T, B>::empty({d.B, d.H});
-    if (kc >= 0 && sink.needs(kc)) dc0 = Tensor<T, B>::empty({d.B, d.H});
+    if (sink.needs(2)) db = Tensor<T, B>::zeros({4 * d.hidden});
+    if (kh >= 0 && sink.needs(kh)) dh0 = Tensor<T, B>::empty({d.batch, d.hidden});
+    if (kc >= 0 && sink.needs(kc)) dc0 = Tensor<T, B>::empty({d.batch, d.hidden});
     lstm_backward_seq<B>(d, xv.data(), kv.data(), h0v.defined() ? h0v.data() : nullptr,
                          c0v.defined() ? c0v.data() : nullptr, reverse, yv.data(), acts.data(), cs.data(), dy.data(),
-                         g.data() + BTH + BH, dx.defined() ? dx.data() : nullptr, dk.defined() ? dk.data() : nullptr,
-                         db.defined() ? db.data() : nullptr, dh0.defined() ? dh0.data() : nullptr,
-                         dc0.defined() ? dc0.data() : nullptr);
+                         g.data() + y_size + state_size, dx.defined() ? dx.data() : nullptr,
+                         dk.defined() ? dk.data() : nullptr, db.defined() ? db.data() : nullptr,
+                         dh0.defined() ? dh0.data() : nullptr, dc0.defined() ? dc0.data() : nullptr);
     if (dx.defined()) sink.accumulate(0, dx);
     if (dk.defined()) sink.accumulate(1, dk);
     if (db.defined()) sink.accumulate(2, db);
@@ -160,8 +147,8 @@ lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
   };
   ad::Var<T, B> packed =
       tape.record(std::move(z), std::span<const ad::Var<T, B>>(ins.data(), ins.size()), std::move(bw), "nn_lstm_seq");
-  return {flat_view_op(tape, packed, 0, Shape{d.B, d.T, d.H}), flat_view_op(tape, packed, BTH, state),
-          flat_view_op(tape, packed, BTH + BH, state)};
+  return {flat_view_op(tape, packed, 0, Shape{d.batch, d.steps, d.hidden}), flat_view_op(tape, packed, y_size, state),
+          flat_view_op(tape, packed, y_size + state_size, state)};
 }
 
 template <class T, class B>
@@ -177,43 +164,44 @@ gru_seq_vars<T, B> gru_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, cons
                      bv = bias.value().contiguous();
   FUGUE_CHECK(xv.rank() == 3, "GRU input must be [B, T, In], got ", xv.shape().str());
   seq_dims d{xv.dim(0), xv.dim(1), xv.dim(2), rv.dim(0)};
-  FUGUE_CHECK(kv.rank() == 2 && kv.dim(0) == d.In && kv.dim(1) == 3 * d.H, "GRU: input ", xv.shape().str(),
+  FUGUE_CHECK(kv.rank() == 2 && kv.dim(0) == d.input && kv.dim(1) == 3 * d.hidden, "GRU: input ", xv.shape().str(),
               " does not match kernel ", kv.shape().str(), " ([In, 3H])");
-  FUGUE_CHECK(d.T >= 1, "GRU over an empty sequence");
-  const Shape state{d.B, d.H};
+  FUGUE_CHECK(d.steps >= 1, "GRU over an empty sequence");
+  const Shape state{d.batch, d.hidden};
   Tensor<T, B> h0v;
   if (h0) {
     h0v = h0->value().contiguous();
     FUGUE_CHECK(h0v.shape() == state, "GRU: initial h of shape ", h0v.shape().str(), ", expected ", state.str());
   }
-  const index_t BTH = d.B * d.T * d.H, BH = d.B * d.H;
-  auto z = Tensor<T, B>::empty({BTH + BH});
-  auto acts = Tensor<T, B>::empty({d.B, d.T, 3 * d.H});
-  auto hn = Tensor<T, B>::empty({d.B, d.T, d.H});
-  auto q = Tensor<T, B>::empty({d.B, 3 * d.H});
+  const index_t y_size = d.batch * d.steps * d.hidden, state_size = d.batch * d.hidden;
+  auto z = Tensor<T, B>::empty({y_size + state_size});
+  auto acts = Tensor<T, B>::empty({d.batch, d.steps, 3 * d.hidden});
+  auto hn = Tensor<T, B>::empty({d.batch, d.steps, d.hidden});
+  auto q = Tensor<T, B>::empty({d.batch, 3 * d.hidden});
   gru_forward_seq<B>(d, xv.data(), kv.data(), rv.data(), bv.data(), h0 ? h0v.data() : nullptr, reverse, z.data(),
                      acts.data(), hn.data(), q.data());
-  const index_t tl = reverse ? 0 : d.T - 1;
-  for (index_t b = 0; b < d.B; ++b)
-    B::copy(z.data() + BTH + b * d.H, z.data() + (b * d.T + tl) * d.H, sizeof(T) * std::size_t(d.H));
+  const index_t tl = reverse ? 0 : d.steps - 1;
+  for (index_t b = 0; b < d.batch; ++b)
+    B::copy(z.data() + y_size + b * d.hidden, z.data() + (b * d.steps + tl) * d.hidden,
+            sizeof(T) * std::size_t(d.hidden));
   std::vector<ad::Var<T, B>> ins{x, kernel, rkernel, bias};
   const int kh = h0 ? int(ins.size()) : -1;
   if (h0) ins.push_back(*h0);
   Tensor<T, B> yv = z;
   auto bw = [d, reverse, tl, xv, kv, rv, bv, h0v, acts, hn, yv, kh](const Tensor<T, B>& g, ad::GradSink<T, B>& sink) {
-    const index_t BTH = d.B * d.T * d.H;
-    auto dy = Tensor<T, B>::empty({d.B, d.T, d.H});
-    B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(BTH));
-    for (index_t b = 0; b < d.B; ++b) {
-      T* row = dy.data() + (b * d.T + tl) * d.H;
-      B::zip(d.H, row, g.data() + BTH + b * d.H, row, cpu::fn::add{});
+    const index_t y_size = d.batch * d.steps * d.hidden;
+    auto dy = Tensor<T, B>::empty({d.batch, d.steps, d.hidden});
+    B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(y_size));
+    for (index_t b = 0; b < d.batch; ++b) {
+      T* row = dy.data() + (b * d.steps + tl) * d.hidden;
+      B::zip(d.hidden, row, g.data() + y_size + b * d.hidden, row, cpu::fn::add{});
     }
     Tensor<T, B> dx, dk, dr, db, dh0;
     if (sink.needs(0)) dx = Tensor<T, B>::empty(xv.shape());
     if (sink.needs(1)) dk = Tensor<T, B>::zeros(kv.shape());
     if (sink.needs(2)) dr = Tensor<T, B>::zeros(rv.shape());
     if (sink.needs(3)) db = Tensor<T, B>::zeros(bv.shape());
-    if (kh >= 0 && sink.needs(kh)) dh0 = Tensor<T, B>::empty({d.B, d.H});
+    if (kh >= 0 && sink.needs(kh)) dh0 = Tensor<T, B>::empty({d.batch, d.hidden});
     gru_backward_seq<B>(d, xv.data(), kv.data(), rv.data(), h0v.defined() ? h0v.data() : nullptr, reverse, yv.data(),
                         acts.data(), hn.data(), dy.data(), dx.defined() ? dx.data() : nullptr,
                         dk.defined() ? dk.data() : nullptr, dr.defined() ? dr.data() : nullptr,
@@ -226,7 +214,7 @@ gru_seq_vars<T, B> gru_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, cons
   };
   ad::Var<T, B> packed =
       tape.record(std::move(z), std::span<const ad::Var<T, B>>(ins.data(), ins.size()), std::move(bw), "nn_gru_seq");
-  return {flat_view_op(tape, packed, 0, Shape{d.B, d.T, d.H}), flat_view_op(tape, packed, BTH, state)};
+  return {flat_view_op(tape, packed, 0, Shape{d.batch, d.steps, d.hidden}), flat_view_op(tape, packed, y_size, state)};
 }
 
 }  // namespace fugue::nn::detail

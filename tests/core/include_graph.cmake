@@ -1,0 +1,140 @@
+# Include-graph rule of include/fugue ("arrows point down"): fails, printing every offending
+# include or name with file and line, when (a module's umbrella fugue/<m>.hpp counts as part of m)
+#  * a header under core/ includes any fugue header outside core/ (core includes no backend
+#    implementation: its only backend dependency, the Backend concept, is an interface that
+#    lives in core/backend_concept.hpp; the default backend comes from fugue/tensor.hpp);
+#  * a header under backend/ includes a fugue header outside core/ and backend/;
+#  * a header under ops/ includes autodiff/, nn/, dsp/, music/, models/, optim/, io/ or train/;
+#  * a header under autodiff/ includes nn/, dsp/, music/ or models/ (or the nn / whole-library
+#    umbrella headers fugue/nn.hpp, fugue/fugue.hpp);
+#  * a header under nn/, dsp/ or music/ includes models/;
+#  * a header under models/ includes another module's detail/ header (fugue/<m>/detail/...,
+#    or another model's models/<x>/detail/), or names another namespace's detail:: (nn::detail::,
+#    dsp::detail::, fugue::detail::, ...; its own music_vae::detail / ddsp::detail are fine).
+# Includes are the `#include "fugue/..."` / `#include <fugue/...>` lines at the start of a line.
+# Usage: cmake -DFUGUE_SOURCE_DIR=<repo> -P include_graph.cmake
+cmake_minimum_required(VERSION 3.25)
+if(NOT FUGUE_SOURCE_DIR)
+  message(FATAL_ERROR "include_graph.cmake: pass -DFUGUE_SOURCE_DIR=<repository root>")
+endif()
+set(inc_root "${FUGUE_SOURCE_DIR}/include")
+file(GLOB_RECURSE headers RELATIVE "${inc_root}" "${inc_root}/fugue/*.hpp")
+list(SORT headers)
+list(LENGTH headers n_headers)
+if(n_headers EQUAL 0)
+  message(FATAL_ERROR "include_graph: no headers under ${inc_root}/fugue")
+endif()
+
+set(violations "")
+set(n_includes 0)
+
+# Appends "<file>:<line>: <what>" to violations in the caller's scope.
+macro(offend file line what)
+  list(APPEND violations "include/${file}:${line}: ${what}")
+endmacro()
+
+# The layer rule for one include of `dep` (a path "fugue/...") by header `h` of module `mod`.
+function(check_include h mod dep line out)
+  set(bad "")
+  if(mod STREQUAL "core")
+    if(NOT dep MATCHES "^fugue/core/")
+      set(bad "core includes ${dep} (core may include only fugue/core/*)")
+    endif()
+  elseif(mod STREQUAL "backend")
+    if(NOT dep MATCHES "^fugue/(core|backend)/")
+      set(bad "backend includes ${dep} (backend may include only fugue/core/* and fugue/backend/*)")
+    endif()
+  elseif(mod STREQUAL "ops")
+    if(dep MATCHES "^fugue/(autodiff|nn|dsp|music|models|optim|io|train)/" OR dep MATCHES
+                                                                                "^fugue/(autodiff|nn|fugue)\\.hpp$")
+      set(bad "ops includes ${dep}, a higher layer")
+    endif()
+  elseif(mod STREQUAL "autodiff")
+    if(dep MATCHES "^fugue/(nn|dsp|music|models)/" OR dep MATCHES "^fugue/(nn|fugue)\\.hpp$")
+      set(bad "autodiff includes ${dep}, a higher layer")
+    endif()
+  elseif(mod MATCHES "^(nn|dsp|music)$")
+    if(dep MATCHES "^fugue/models/")
+      set(bad "${mod} includes ${dep}, a higher layer")
+    endif()
+  elseif(mod STREQUAL "models")
+    string(REGEX REPLACE "^fugue/models/([^/.]+).*" "\\1" own "${h}")
+    if(dep MATCHES "/detail/" AND NOT dep MATCHES "^fugue/models/${own}/")
+      set(bad "models includes another module's detail header ${dep}")
+    endif()
+  endif()
+  set(${out} "${bad}" PARENT_SCOPE)
+endfunction()
+
+foreach(h ${headers})
+  # Module: fugue/<module>/..., and a module's umbrella fugue/<module>.hpp beside its directory
+  # (fugue/core.hpp is core); other top-level headers (fugue/tensor.hpp, fugue/fugue.hpp) are "top".
+  if(h MATCHES "^fugue/([^/]+)/")
+    set(mod "${CMAKE_MATCH_1}")
+  elseif(h MATCHES "^fugue/([^/]+)\\.hpp$" AND IS_DIRECTORY "${inc_root}/fugue/${CMAKE_MATCH_1}")
+    set(mod "${CMAKE_MATCH_1}")
+  else()
+    set(mod "top")
+  endif()
+  file(READ "${inc_root}/${h}" content)
+  # A leading newline lets every include match "\n#include" (CMake's ^ anchors the whole input);
+  # `line` counts the newlines before the current position, i.e. the 1-based line of a match.
+  set(rest "\n${content}")
+  set(line 0)
+  while(TRUE)
+    string(REGEX MATCH "\n[ \t]*#[ \t]*include[ \t]*[<\"](fugue/[^>\"]+)[>\"]" m "${rest}")
+    if(NOT m)
+      break()
+    endif()
+    set(dep "${CMAKE_MATCH_1}")
+    string(FIND "${rest}" "${m}" pos)
+    string(SUBSTRING "${rest}" 0 ${pos} before)
+    string(REGEX MATCHALL "\n" nls "${before}")
+    list(LENGTH nls k)
+    math(EXPR line "${line} + ${k} + 1")
+    math(EXPR n_includes "${n_includes} + 1")
+    check_include("${h}" "${mod}" "${dep}" ${line} bad)
+    if(bad)
+      offend("${h}" ${line} "${bad}")
+    endif()
+    string(LENGTH "${m}" mlen)
+    math(EXPR cut "${pos} + ${mlen}")
+    string(SUBSTRING "${rest}" ${cut} -1 rest)
+  endwhile()
+
+  if(mod STREQUAL "models")
+    string(REGEX REPLACE "^fugue/models/([^/.]+).*" "\\1" own "${h}")
+    set(rest "${content}")
+    set(line 1)
+    while(TRUE)
+      string(REGEX MATCH "([A-Za-z_][A-Za-z0-9_]*)::detail::" m "${rest}")
+      if(NOT m)
+        break()
+      endif()
+      set(ns "${CMAKE_MATCH_1}")
+      string(FIND "${rest}" "${m}" pos)
+      string(SUBSTRING "${rest}" 0 ${pos} before)
+      string(REGEX MATCHALL "\n" nls "${before}")
+      list(LENGTH nls k)
+      math(EXPR line "${line} + ${k}")
+      if(NOT ns STREQUAL "${own}" AND NOT ns STREQUAL "models")
+        offend("${h}" ${line} "models names ${ns}::detail:: (another module's internals: use its public names)")
+      endif()
+      string(LENGTH "${m}" mlen)
+      math(EXPR cut "${pos} + ${mlen}")
+      string(SUBSTRING "${rest}" ${cut} -1 rest)
+    endwhile()
+  endif()
+endforeach()
+
+if(n_includes EQUAL 0)
+  message(FATAL_ERROR "include_graph: found no fugue includes in ${n_headers} headers (the scan is broken)")
+endif()
+list(LENGTH violations n_bad)
+if(n_bad GREATER 0)
+  foreach(v IN LISTS violations)
+    message(STATUS "${v}")
+  endforeach()
+  message(FATAL_ERROR "include_graph: ${n_bad} include(s) / name(s) point up or into another module's detail")
+endif()
+message(STATUS "include_graph: ${n_headers} headers, ${n_includes} fugue includes, all pointing down")
