@@ -15,6 +15,19 @@
 #   FUGUE_COMPARE_FILTER    regex restricting the cases (default: all of the suite)
 #   OPENBLAS_CORETYPE   the peer OpenBLAS's kernels (default: its own detection, SkylakeX on
 #                       AMD AVX-512 CPUs, see below)
+#   FUGUE_PEER_PYTHON   the PyTorch peer's interpreter, for every suite with a
+#                       benchmarks/*/torch_*.py peer (ddsp, dsp, layers, musicvae, transformer, and
+#                       gemm's MKL column). Default: PyTorch 2.x, the venv of scripts/peer_env.sh
+#                       (torch and numpy pinned in scripts/peer_requirements.txt, from PyPI, built in
+#                       ~/.cache/fugue/peer-venv on first use: several GB of downloads, ~5.4 GB on disk;
+#                       never by CI or scripts/test.sh).
+#   FUGUE_PEER          torch113: Debian's /usr/bin/python3 with python3-torch 1.13 (OpenBLAS) instead,
+#                       the peer of the older tables in docs/benchmarks.md.
+# Thread settings of the PyTorch peer (scripts/compare/common.sh): torch 2.x runs with
+# torch.set_num_threads(n) and OMP_NUM_THREADS = MKL_NUM_THREADS = n, its "_2core" figure being the
+# faster of n = 2 and n = 1 (as fugue's is the faster of 2 and 1 threads); torch 1.13 keeps the
+# OpenBLAS settings its tables were measured with (OPENBLAS_NUM_THREADS=2 with 1 or 2 torch threads).
+# Each suite logs the peer it ran against ("compare: peer PyTorch <version> (BLAS ...) via <python>").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,8 +52,9 @@ shift
 
 # The peer at its best. Debian bookworm's OpenBLAS (0.3.21) does not recognise AMD Zen 4 / Zen 5
 # and runs its AVX2 "Haswell" kernels there: half the speed of its own AVX-512 "SkylakeX" kernels
-# on the same CPU (measured on an EPYC family 26: sgemm 2048 143 vs 78 ms). torch's matmuls go
-# through the same OpenBLAS. So unless the caller chose a core type, an AMD CPU with the AVX-512
+# on the same CPU (measured on an EPYC family 26: sgemm 2048 143 vs 78 ms). torch 1.13's matmuls
+# (FUGUE_PEER=torch113) go through the same OpenBLAS; PyTorch 2.x uses its own MKL and oneDNN, which
+# this does not affect. So unless the caller chose a core type, an AMD CPU with the AVX-512
 # subsets those kernels use gets OPENBLAS_CORETYPE=SkylakeX (Intel AVX-512 CPUs are detected by
 # OpenBLAS itself and keep its choice).
 if [[ -z ${OPENBLAS_CORETYPE:-} ]] && [[ -r /proc/cpuinfo ]]; then

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch peer of bench_ddsp_model.cpp (run with Debian's /usr/bin/python3, torch 1.13 CPU), float32.
+"""PyTorch peer of bench_ddsp_model.cpp, float32, run by scripts/compare/ddsp.sh under the peer interpreter
+of scripts/compare/common.sh: PyTorch 2.x by default, Debian's PyTorch 1.13 with FUGUE_PEER=torch113 (the
+same code runs on both; see adam() for the one difference).
 
 One training step of DDSP's "solo_instrument" model (spec /work/shared/specs/ddsp.md §2.2, §3-§6) at
 batch 8 x 4 s at 16 kHz (64000 samples, 1000 frames at 250 Hz), written the way a torch DDSP port
@@ -29,7 +31,7 @@ writes it (whole-tensor ops, autograd for the backward):
                  (ceil(N / hop) frames, zeros appended), torch.stft(center=False); mean L1 of |S| plus mean L1
                  of log(|S| + 1e-5) per size, weights 1 and 1 (means over batch x frames x bins).
   optimizer      torch.optim.Adam(lr 3e-4 * 0.98^(step / 10000) (ExponentialDecay), betas (0.9, 0.999),
-                 eps 1e-7), clip_grad_norm_(3.0).
+                 eps 1e-7; torch's fused CPU kernel where it has one, >= 2.4), clip_grad_norm_(3.0).
 The timed call (case train_step_b8) is: zero_grad, preprocessing, decoder, synths, reverb, loss (both
 spectrograms), loss.item(), backward, clip_grad_norm_, optimizer step.
 Data: fixed random batch from seed 0: f0 smooth random curves in [200, 800] Hz, loudness smooth in
@@ -38,8 +40,12 @@ Prints one line per case: `<case> <ms>`: the MEDIAN over --reps repetitions of t
 within a repetition (each repetition runs calls for at least --min-time seconds; at --min-time 0 one call),
 which is what the fugue side reports (Google Benchmark repetitions, median aggregate).
 The parameter count is printed once to stderr.
-Threading: torch.set_num_threads(--threads); set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS in the
-environment (scripts/compare/ddsp.sh runs the 2-core settings and the 1-vs-1 setting).
+Threading: torch.set_num_threads(--threads); the caller sets the library threads in the environment
+(2.x: OMP_NUM_THREADS = MKL_NUM_THREADS = --threads; 1.13: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS;
+scripts/compare/ddsp.sh runs the 2-core settings and the 1-vs-1 setting).
+There is no inference path here: the whole step is training. The oscillator bank is built under
+torch.no_grad() (f0 is data), not torch.inference_mode(): its result is saved by autograd for the
+backward of a_up * osc, which inference tensors cannot be.
 """
 import argparse
 import math
@@ -116,7 +122,7 @@ class Harmonic:
         s = torch.where(s == 0.0, torch.full_like(s, 1e-7), s)
         h = a * (c / s)  # [B, F, K] frame-rate harmonic amplitudes
         a_up = h[:, :, None, :] + (self._next(h) - h)[:, :, None, :] * self.lam  # [B, F, HOP, K]
-        with torch.no_grad():  # f0 is data: no gradient flows into the phase
+        with torch.no_grad():  # f0 is data: no gradient flows into the phase (not inference_mode: osc is saved)
             f = f0[..., 0].double()
             f_up = (f[:, :, None] + (self._next(f) - f)[:, :, None] * self.mu).reshape(b, N)  # [B, N]
             phase = torch.remainder(torch.cumsum(f_up * self.w, dim=-1), 2.0 * math.pi).float()
@@ -187,6 +193,15 @@ class SpectralLoss:
         return total
 
 
+def adam(params, **kw):
+    """torch.optim.Adam at its best on the CPU: PyTorch >= 2.4 has a fused CPU kernel (fused=True, one pass
+    over each parameter); older versions (Debian's 1.13) refuse fused on the CPU and get the default loop."""
+    try:
+        return torch.optim.Adam(params, fused=True, **kw)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, **kw)
+
+
 # ----------------------------------------------------------------------------- data
 def smooth(g, b, knots, lo, hi):
     """Slowly varying random curves [b, F] in [lo, hi]: uniform knots, linearly interpolated."""
@@ -245,7 +260,7 @@ def main():
           file=sys.stderr, flush=True)
     assert n_dec == DECODER_PARAMS, n_dec
     params = list(decoder.parameters()) + list(reverb.parameters())
-    opt = torch.optim.Adam(params, lr=3e-4, betas=(0.9, 0.999), eps=1e-7)
+    opt = adam(params, lr=3e-4, betas=(0.9, 0.999), eps=1e-7)
     harmonic, noise, loss_fn = Harmonic(), FilteredNoise(), SpectralLoss(N)
     f0_hz, loudness_db, audio = make_batch(torch.Generator().manual_seed(0))
     step = [0]

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""PyTorch peer of bench_dsp.cpp (run with Debian's /usr/bin/python3, torch 1.13 CPU), float32.
+"""PyTorch peer of bench_dsp.cpp, float32, run by scripts/compare/dsp.sh under the peer interpreter of
+scripts/compare/common.sh: PyTorch 2.x by default, Debian's PyTorch 1.13 with FUGUE_PEER=torch113 (the
+same code runs on both).
 
 Prints one line per case: `<case> <ms>`: the MEDIAN over --reps repetitions of the mean time per call
 within a repetition (each repetition runs calls for at least --min-time seconds), which is what the fugue
 side reports (Google Benchmark repetitions, median aggregate).
-Threading: torch.set_num_threads(--threads); set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS in the
-environment (scripts/compare/dsp.sh runs the 2-core settings and the 1-vs-1 setting).
+Threading: torch.set_num_threads(--threads); the caller sets the library threads in the environment
+(2.x: OMP_NUM_THREADS = MKL_NUM_THREADS = --threads; 1.13: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS;
+scripts/compare/dsp.sh runs the 2-core settings and the 1-vs-1 setting). The inference cases (_fwd)
+run under torch.inference_mode().
 
 Same shapes, controls and algorithms as fugue (include/fugue/dsp/*.hpp), written the way a torch DDSP
 port writes them (whole-tensor ops, autograd for the backward):
@@ -13,7 +17,7 @@ port writes them (whole-tensor ops, autograd for the backward):
                         centering, zeros appended at the end to ceil(N / hop) frames (tf pad_end, fugue's
                         Framing::end), torch.stft(center=False); mean L1 of |S| and of log(|S| + 1e-5);
                         forward + backward w.r.t. x (target constant). x, target [1, 64000].
-  harmonic_fwd          harmonic synth, K 64, F 1000 -> N 64000, no_grad: exp_sigmoid controls, Nyquist
+  harmonic_fwd          harmonic synth, K 64, F 1000 -> N 64000, inference: exp_sigmoid controls, Nyquist
                         masking at frame rate, normalisation (zero sum -> 1e-7), amplitudes upsampled by
                         the raised-cosine crossfade that equals DDSP's upsample_with_windows (fugue's
                         AmpResample::window), f0 upsampled linearly (p = n F / N), phase = inclusive
@@ -21,7 +25,7 @@ port writes them (whole-tensor ops, autograd for the backward):
                         per-sample Nyquist mask, y = sum_k a_k sin(k phase).
   harmonic_fwdbwd       the same with autograd: backward of sum(y * seed) w.r.t. amplitudes and
                         distribution (f0 constant, as in a DDSP training step).
-  filtered_noise_fwd    filtered noise, M 65 bands, F 1000 -> N 64000, no_grad: exp_sigmoid(x - 5), irfft
+  filtered_noise_fwd    filtered noise, M 65 bands, F 1000 -> N 64000, inference: exp_sigmoid(x - 5), irfft
                         to a 128-tap zero-phase IR, fftshift to causal form times the periodic Hann, FFT
                         convolution (rfft 256) with 64-sample noise blocks, overlap-add (F.fold), crop 62.
                         The noise and its block spectra are drawn once and cached, as fugue caches them.
@@ -172,7 +176,7 @@ def main():
     seed = torch.rand(1, N) * 2 - 1
 
     def h_fwd():
-        with torch.no_grad():
+        with torch.inference_mode():
             synth(amps, dist, f0)
 
     def h_fwdbwd():
@@ -186,7 +190,7 @@ def main():
     mags = torch.rand(1, F, M) * 4 - 2
 
     def n_fwd():
-        with torch.no_grad():
+        with torch.inference_mode():
             noise(mags)
 
     def n_fwdbwd():

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""PyTorch peer of bench_layers.cpp (run with Debian's /usr/bin/python3, torch 1.13 CPU).
+"""PyTorch peer of bench_layers.cpp, run by scripts/compare/layers.sh under the peer interpreter of
+scripts/compare/common.sh: PyTorch 2.x by default (MKL, oneDNN: its stock nn.LSTM runs on oneDNN's
+LSTM kernels where torch chooses to), Debian's PyTorch 1.13 (OpenBLAS) with FUGUE_PEER=torch113;
+the same code runs on both.
 
 Prints one line per case: `<case> <ms>` (best wall time of the timed runs, as the fugue side).
-Threading: torch.set_num_threads(--threads); set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS in the
-environment (scripts/compare/layers.sh runs the best 2-core setting, 1 torch thread with
-OPENBLAS_NUM_THREADS=2, and the 1-vs-1 setting).
+Threading: torch.set_num_threads(--threads); the caller sets the library threads in the environment
+(2.x: OMP_NUM_THREADS = MKL_NUM_THREADS = --threads; 1.13: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS,
+its best 2-core setting being 1 torch thread with OPENBLAS_NUM_THREADS=2).
 Cases (same shapes as fugue):
-  lstm_fwd_b1      nn.LSTM(90, 512, num_layers=2, batch_first) no_grad forward, B 1, T 32
+  lstm_fwd_b1      nn.LSTM(90, 512, num_layers=2, batch_first) inference forward, B 1, T 32
   lstm_fwdbwd_b64  the same LSTM, forward + backward of sum(y * seed), B 64, T 32
-  lstm_step_b1     one step of the stack as two nn.LSTMCell calls, B 1, no_grad
-  gru_step_b1      nn.GRUCell(512, 512) one step, B 1, no_grad
+  lstm_step_b1     one step of the stack as two nn.LSTMCell calls, B 1, inference
+  gru_step_b1      nn.GRUCell(512, 512) one step, B 1, inference
+Inference cases run under torch.inference_mode() (no autograd bookkeeping at all; no_grad still
+tracks version counters and views).
 """
 import argparse
 import time
@@ -39,7 +44,7 @@ def main():
 
     lstm = torch.nn.LSTM(90, 512, num_layers=2, batch_first=True)
     x1 = torch.rand(1, 32, 90)
-    with torch.no_grad():
+    with torch.inference_mode():
         print("lstm_fwd_b1 %.4f" % bench(lambda: lstm(x1), a.min_time))
 
     x64 = torch.rand(64, 32, 90)
@@ -68,7 +73,7 @@ def main():
     def gru_step():
         hg[0] = gru(xg, hg[0])
 
-    with torch.no_grad():
+    with torch.inference_mode():
         print("lstm_step_b1 %.4f" % bench(lstm_step, a.min_time))
         print("gru_step_b1 %.4f" % bench(gru_step, a.min_time))
 

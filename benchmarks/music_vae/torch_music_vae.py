@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""PyTorch peer of bench_music_vae.cpp (run with Debian's /usr/bin/python3, torch 1.13 CPU), float32.
+"""PyTorch peer of bench_music_vae.cpp, float32, run by scripts/compare/musicvae.sh under the peer
+interpreter of scripts/compare/common.sh: PyTorch 2.x by default, Debian's PyTorch 1.13 with
+FUGUE_PEER=torch113 (the same code runs on both; see adam() for the one difference).
 
 MusicVAE cat-mel_2bar_small (spec /work/shared/specs/musicvae.md §3, fugue's
 configs::cat_mel_2bar_small<float>), written the way a torch port writes it:
@@ -12,8 +14,9 @@ configs::cat_mel_2bar_small<float>), written the way a torch port writes it:
 Prints one line per case: `<case> <ms>`: the MEDIAN over --reps repetitions of the mean time per call
 within a repetition (each repetition runs calls for at least --min-time seconds), which is what the fugue
 side reports (Google Benchmark repetitions, median aggregate).
-Threading: torch.set_num_threads(--threads); set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS in the
-environment (scripts/compare/musicvae.sh runs the 2-core settings and the 1-vs-1 setting).
+Threading: torch.set_num_threads(--threads); the caller sets the library threads in the environment
+(2.x: OMP_NUM_THREADS = MKL_NUM_THREADS = --threads; 1.13: OPENBLAS_NUM_THREADS / OMP_NUM_THREADS;
+scripts/compare/musicvae.sh runs the 2-core settings and the 1-vs-1 setting).
 Cases:
   train_step_b64  one training step, batch 64, 32 steps, fixed random melody (ids in [0, 90)):
                   teacher forcing (targets shifted right, zero first row, concatenated with z at every
@@ -21,8 +24,9 @@ Cases:
                   beta and lr from MusicVAE's schedules), backward, clip_grad_norm_(1.0) (plus MusicVAE's
                   zeroing rule at norm >= 10000), torch.optim.Adam step. NO scheduled sampling (as the
                   fugue side, which sets hp.sampling = {}). Also reads the loss and the teacher-forced
-                  accuracy back, as fugue's Trainer::step reports them.
-  sample_b1_32    torch.no_grad(): z fixed [1, 256], state init, then 32 steps of two nn.LSTMCell calls,
+                  accuracy back, as fugue's Trainer::step reports them. Adam is torch's fused CPU
+                  kernel where torch has one (>= 2.4), its default loop otherwise (1.13).
+  sample_b1_32    torch.inference_mode(): z fixed [1, 256], state init, then 32 steps of two nn.LSTMCell calls,
                   logits / 0.5 -> softmax -> torch.multinomial, the sampled token one-hot concatenated
                   with z as the next input (the first step's token part is zero).
 """
@@ -77,6 +81,15 @@ class MusicVAE(nn.Module):
         return r_loss + beta * kl_cost, acc
 
 
+def adam(params, **kw):
+    """torch.optim.Adam at its best on the CPU: PyTorch >= 2.4 has a fused CPU kernel (fused=True, one pass
+    over each parameter); older versions (Debian's 1.13) refuse fused on the CPU and get the default loop."""
+    try:
+        return torch.optim.Adam(params, fused=True, **kw)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, **kw)
+
+
 def bench(fn, reps, min_time, warmup=2):
     for _ in range(warmup):
         fn()
@@ -112,7 +125,7 @@ def main():
     # --- train_step_b64 ---
     model = MusicVAE()
     params = list(model.parameters())
-    opt = torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    opt = adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     targets = torch.randint(0, DEPTH, (BATCH, STEPS))
     x = Fn.one_hot(targets, DEPTH).float()
     step = [0]
@@ -151,7 +164,7 @@ def main():
     temperature = 0.5
 
     def sample():
-        with torch.no_grad():
+        with torch.inference_mode():
             (h0, h1), (c0, c1) = smodel.initial_state(zs)
             tok_in = torch.zeros(1, DEPTH)
             out = []

@@ -1,9 +1,14 @@
-#!/usr/bin/python3
-"""PyTorch 1.13 peer of bench_transformer: nn.TransformerEncoderLayer(512, 8, 2048, dropout 0.1,
+#!/usr/bin/env python3
+"""PyTorch peer of bench_transformer: nn.TransformerEncoderLayer(512, 8, 2048, dropout 0.1,
 relu, post-norm, batch_first) forward+backward at B=8, S=256, float32, train mode.
 Input requires grad; backward from a fixed seed gradient, like the fugue benchmark.
-Usage: OPENBLAS_NUM_THREADS=<n> /usr/bin/python3 torch_transformer.py --threads <torch threads>
-Prints: "<case> <best ms> <median ms>" for fwd_bwd and fwd (eval, no_grad)."""
+Runs under the peer interpreter of scripts/compare/common.sh: PyTorch 2.x by default (its
+MultiheadAttention computes attention with F.scaled_dot_product_attention, need_weights=False),
+or Debian's PyTorch 1.13 with FUGUE_PEER=torch113 (the same code runs on both).
+Usage: OMP_NUM_THREADS=<n> MKL_NUM_THREADS=<n> <python> torch_transformer.py --threads <n>   (2.x)
+       OPENBLAS_NUM_THREADS=<n> /usr/bin/python3 torch_transformer.py --threads <torch threads>   (1.13)
+Prints: "<case> <best ms> <median ms>" for fwd_bwd and fwd (eval mode under torch.inference_mode,
+which lets nn.TransformerEncoderLayer take its fused inference path, as no_grad does)."""
 import argparse
 import statistics
 import time
@@ -47,7 +52,7 @@ def main():
     layer.eval()
 
     def fwd():
-        with torch.no_grad():
+        with torch.inference_mode():
             layer(x)
 
     best, med = timeit(fwd, a.min_time)

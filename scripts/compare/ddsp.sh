@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# DDSP model suite (benchmarks/ddsp_model/bench_ddsp_model.cpp) vs PyTorch 1.13
-# (benchmarks/ddsp_model/torch_ddsp_model.py under Debian's /usr/bin/python3), float32, DDSP's
+# DDSP model suite (benchmarks/ddsp_model/bench_ddsp_model.cpp) vs PyTorch
+# (benchmarks/ddsp_model/torch_ddsp_model.py under the peer interpreter of common.sh: PyTorch 2.x from the
+# pinned venv of scripts/peer_env.sh by default, Debian's 1.13 with FUGUE_PEER=torch113), float32, DDSP's
 # "solo_instrument" model (spec /work/shared/specs/ddsp.md §3-§6: RnnFcDecoder with FcStacks 3 x 512 and a
 # GRU 512, 4,801,150 decoder parameters; harmonic synth with 60 harmonics + filtered noise with 65 bands,
 # trainable 48000-tap reverb; multi-scale spectral loss 2048..64; Adam lr 3e-4, eps 1e-7, global-norm
@@ -18,23 +19,25 @@
 #                   second of wall time) of the median aggregate of BM_stream_rtf/<block>/real_time;
 #                   stream_rtf_f16 the same with binary16 GRU weights (BM_stream_rtf_f16).
 # Suffixes (train_step_b8): _2core = each side's best 2-core setting (fugue: the faster of 1 and 2 threads;
-# torch: the faster of 1 torch thread and 2 torch threads, both with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2);
+# torch 2.x: the faster of 2 and 1 threads, torch.set_num_threads(n) with OMP_NUM_THREADS=MKL_NUM_THREADS=n;
+# torch 1.13: the faster of 1 torch thread and 2 torch threads, both with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2);
 # _1v1 = one thread each.
 # Times are MEDIANS over the repetitions on both sides (this machine is noisy): fugue = Google Benchmark's
 # median aggregate of FUGUE_COMPARE_REPS repetitions of >= FUGUE_COMPARE_MIN_TIME s each (randomly
 # interleaved; at min time 0 one step per repetition); torch = the median over as many repetitions of the
 # mean time per call within one repetition of >= FUGUE_COMPARE_MIN_TIME s (after one warm-up step).
-# One torch step takes seconds (~7 s on 1 thread here): at the defaults the three torch runs (6 steps each)
-# take about 2.5 minutes on a quiet machine; torch's 2-thread run (OpenMP + OpenBLAS threads on 2 cores) slows
-# down several-fold when other work shares the cores. FUGUE_COMPARE_REPS=1 also works (Google Benchmark then
-# reports the single run instead of aggregates).
+# One torch step takes seconds (~7 s on 1 thread here with 1.13): at the defaults the torch runs (6 steps each;
+# two settings with 2.x, three with 1.13) take minutes on a quiet machine; torch's 2-thread run (OpenMP threads
+# on 2 cores) slows down several-fold when other work shares the cores. FUGUE_COMPARE_REPS=1 also works (Google
+# Benchmark then reports the single run instead of aggregates).
 # The train-step and the streaming cases run as two separate invocations of bench_ddsp_model (Google
 # Benchmark's CSV reporter requires every run to have the counters of the first one it printed).
 # Usage: scripts/compare/ddsp.sh [build-dir]   (default: $FUGUE_BUILD_DIR or build/)
 # Environment: FUGUE_COMPARE_REPS (default 5 here), FUGUE_COMPARE_MIN_TIME (default 0 here: one training
 #              step per repetition), FUGUE_COMPARE_STREAM_MIN_TIME (seconds per repetition of the streaming
 #              cases, default 0.5), FUGUE_COMPARE_FILTER (regex on the case names train_step_b8,
-#              stream_rtf_64, stream_rtf_128, stream_rtf_512, stream_rtf_2048; default all).
+#              stream_rtf_64, stream_rtf_128, stream_rtf_512, stream_rtf_2048; default all),
+#              FUGUE_PEER / FUGUE_PEER_PYTHON (the peer, see common.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=${1:-${FUGUE_BUILD_DIR:-build}}
@@ -42,7 +45,8 @@ reps=${FUGUE_COMPARE_REPS:-5}
 min_time=${FUGUE_COMPARE_MIN_TIME:-0}
 stream_min_time=${FUGUE_COMPARE_STREAM_MIN_TIME:-0.5}
 filter=${FUGUE_COMPARE_FILTER:-.}
-py=/usr/bin/python3
+# shellcheck source=scripts/compare/common.sh
+source scripts/compare/common.sh
 peer=benchmarks/ddsp_model/torch_ddsp_model.py
 target=bench_ddsp_model
 
@@ -56,8 +60,8 @@ if ((${#cases[@]} + ${#blocks[@]} == 0)); then
   echo "ddsp.sh: no case matches FUGUE_COMPARE_FILTER='$filter'" >&2
   exit 2
 fi
-if ((${#cases[@]} > 0)) && ! "$py" -c 'import torch' 2>/dev/null; then
-  echo "SKIP: $py cannot import torch (apt install python3-torch); skipping ${cases[*]}" >&2
+if ((${#cases[@]} > 0)) && ! peer_init blas2 blas2x2; then
+  echo "SKIP: ${cases[*]} (no torch peer)" >&2
   cases=()
   ((${#blocks[@]} > 0)) || exit 0
 fi
@@ -120,14 +124,7 @@ need() {  # $1 what, $2 value: fail clearly on a missing measurement
 if ((${#cases[@]} > 0)); then
   list=$(IFS=,; echo "${cases[*]}")
   fugue=$(run_fugue "^BM_($(IFS='|'; echo "${cases[*]}"))/[12]/real_time\$" "$min_time")
-  torch_run() {  # $1 openblas/omp threads, $2 torch threads -> "case ms" lines
-    OPENBLAS_NUM_THREADS=$1 OMP_NUM_THREADS=$1 "$py" "$peer" --threads "$2" --reps "$reps" \
-      --min-time "$min_time" --cases "$list"
-  }
-  t21=$(torch_run 2 1)
-  t22=$(torch_run 2 2)
-  t11=$(torch_run 1 1)
-  pick() { awk -v c="$1" '$1 == c { print $2 }'; }
+  peer_sweep "$peer" --reps "$reps" --min-time "$min_time" --cases "$list"
   fpick() { awk -v c="$1" -v t="$2" '$1 == c && $2 == t { print $3 }' <<<"$fugue"; }
   minof() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
   line() { awk -v c="$1" -v f="$2" -v p="$3" 'BEGIN { printf "%-22s %10.4f %10.4f %7.2f\n", c, f, p, p / f }'; }
@@ -136,16 +133,14 @@ if ((${#cases[@]} > 0)); then
   for c in "${cases[@]}"; do
     f1=$(fpick "$c" 1)
     f2=$(fpick "$c" 2)
-    p21=$(pick "$c" <<<"$t21")
-    p22=$(pick "$c" <<<"$t22")
-    p11=$(pick "$c" <<<"$t11")
+    p2=$(peer_ms "$c" 2core)
+    p1=$(peer_ms "$c" 1v1)
     need "BM_$c/1/real_time" "$f1"
     need "BM_$c/2/real_time" "$f2"
-    need "torch $c (2 BLAS threads, 1 torch thread)" "$p21"
-    need "torch $c (2 BLAS threads, 2 torch threads)" "$p22"
-    need "torch $c (1 thread)" "$p11"
-    line "${c}_2core" "$(minof "$f1" "$f2")" "$(minof "$p21" "$p22")"
-    line "${c}_1v1" "$f1" "$p11"
+    need "torch $c (2-core settings: ${PEER_2CORE[*]})" "$p2"
+    need "torch $c (1 thread)" "$p1"
+    line "${c}_2core" "$(minof "$f1" "$f2")" "$p2"
+    line "${c}_1v1" "$f1" "$p1"
   done
 fi
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Differentiable DSP suite (benchmarks/dsp/bench_dsp.cpp) vs PyTorch 1.13 (benchmarks/dsp/torch_dsp.py
-# under Debian's /usr/bin/python3), float32, 4 s of audio at 16 kHz (N 64000), batch 1.
+# Differentiable DSP suite (benchmarks/dsp/bench_dsp.cpp) vs PyTorch (benchmarks/dsp/torch_dsp.py under the
+# peer interpreter of common.sh: PyTorch 2.x from the pinned venv of scripts/peer_env.sh by default, Debian's
+# 1.13 with FUGUE_PEER=torch113), float32, 4 s of audio at 16 kHz (N 64000), batch 1.
 # Prints "case fugue_ms peer_ms ratio" with ratio = peer_ms / fugue_ms (> 1: fugue faster).
 # Cases (the ops through ad::Tape<float> as a training step uses them; torch: the same algorithm, autograd):
 #   spectral_loss_fwdbwd   multi-scale spectral loss (FFT 2048..64, 75% overlap, L1 on |S| and log|S|),
@@ -9,8 +10,9 @@
 #   harmonic_fwdbwd        the same, forward + backward w.r.t. amplitudes and distribution
 #   filtered_noise_fwd     filtered noise, 65 bands, 1000 frames -> 64000 samples, inference
 #   filtered_noise_fwdbwd  the same, forward + backward w.r.t. the magnitudes
-# Suffixes: _2core = each side's best 2-core setting (fugue: the faster of 1 and 2 threads; torch: the
-# faster of 1 torch thread and 2 torch threads, both with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2; the
+# Suffixes: _2core = each side's best 2-core setting (fugue: the faster of 1 and 2 threads; torch 2.x: the
+# faster of 2 and 1 threads, torch.set_num_threads(n) with OMP_NUM_THREADS=MKL_NUM_THREADS=n; torch 1.13:
+# the faster of 1 torch thread and 2 torch threads, both with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2; the
 # FFT-heavy ops gain little from torch threads, the [N, K] elementwise work of the harmonic synth can);
 # _1v1 = one thread each.
 # Times are MEDIANS over the repetitions on both sides (this machine is noisy): fugue = Google Benchmark's
@@ -19,13 +21,17 @@
 # repetition of >= FUGUE_COMPARE_MIN_TIME s.
 # Usage: scripts/compare/dsp.sh [build-dir]   (default: $FUGUE_BUILD_DIR or build/)
 # Environment: FUGUE_COMPARE_REPS (default 7), FUGUE_COMPARE_MIN_TIME (default 0.5 here),
-#              FUGUE_COMPARE_FILTER (regex on the case names, default all).
+#              FUGUE_COMPARE_FILTER (regex on the case names, default all),
+#              FUGUE_PEER / FUGUE_PEER_PYTHON (the peer, see common.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=${1:-${FUGUE_BUILD_DIR:-build}}
 reps=${FUGUE_COMPARE_REPS:-7}
 min_time=${FUGUE_COMPARE_MIN_TIME:-0.5}
 filter=${FUGUE_COMPARE_FILTER:-.}
+# shellcheck source=scripts/compare/common.sh
+source scripts/compare/common.sh
+peer_init blas2 blas2x2 || exit 0
 if [[ ! -f $dir/CMakeCache.txt ]]; then
   launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -33,13 +39,7 @@ if [[ ! -f $dir/CMakeCache.txt ]]; then
 fi
 cmake --build "$dir" --target bench_dsp >/dev/null
 bench=$dir/benchmarks/dsp/bench_dsp
-py=/usr/bin/python3
 peer=benchmarks/dsp/torch_dsp.py
-
-if ! "$py" -c 'import torch' 2>/dev/null; then
-  echo "SKIP: $py cannot import torch (apt install python3-torch)" >&2
-  exit 0
-fi
 
 cases=()
 for c in spectral_loss_fwdbwd harmonic_fwd harmonic_fwdbwd filtered_noise_fwd filtered_noise_fwdbwd; do
@@ -61,14 +61,7 @@ fugue=$("$bench" --benchmark_filter="$regex" --benchmark_repetitions="$reps" \
     t = $3 + 0; u = $5; gsub(/"/, "", u)
     if (u == "us") t /= 1000; else if (u == "ns") t /= 1e6; else if (u == "s") t *= 1000
     printf "%s %s %.4f\n", p[1], p[2], t }')
-torch_run() {  # $1 openblas/omp threads, $2 torch threads -> "case ms" lines
-  OPENBLAS_NUM_THREADS=$1 OMP_NUM_THREADS=$1 "$py" "$peer" --threads "$2" --reps "$reps" \
-    --min-time "$min_time" --cases "$list"
-}
-t21=$(torch_run 2 1)
-t22=$(torch_run 2 2)
-t11=$(torch_run 1 1)
-pick() { awk -v c="$1" '$1 == c { print $2 }'; }
+peer_sweep "$peer" --reps "$reps" --min-time "$min_time" --cases "$list"
 fpick() { awk -v c="$1" -v t="$2" '$1 == c && $2 == t { print $3 }' <<<"$fugue"; }
 minof() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
 line() { awk -v c="$1" -v f="$2" -v p="$3" 'BEGIN { printf "%-28s %10.4f %10.4f %7.2f\n", c, f, p, p / f }'; }
@@ -77,6 +70,6 @@ echo "case fugue_ms peer_ms ratio"
 for c in "${cases[@]}"; do
   f1=$(fpick "$c" 1)
   f2=$(fpick "$c" 2)
-  line "${c}_2core" "$(minof "$f1" "$f2")" "$(minof "$(pick "$c" <<<"$t21")" "$(pick "$c" <<<"$t22")")"
-  line "${c}_1v1" "$f1" "$(pick "$c" <<<"$t11")"
+  line "${c}_2core" "$(minof "$f1" "$f2")" "$(peer_ms "$c" 2core)"
+  line "${c}_1v1" "$f1" "$(peer_ms "$c" 1v1)"
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# MusicVAE suite (benchmarks/music_vae/bench_music_vae.cpp) vs PyTorch 1.13
-# (benchmarks/music_vae/torch_music_vae.py under Debian's /usr/bin/python3), float32, config
+# MusicVAE suite (benchmarks/music_vae/bench_music_vae.cpp) vs PyTorch
+# (benchmarks/music_vae/torch_music_vae.py under the peer interpreter of common.sh: PyTorch 2.x from the
+# pinned venv of scripts/peer_env.sh by default, Debian's 1.13 with FUGUE_PEER=torch113), float32, config
 # cat-mel_2bar_small (fugue::models::music_vae::configs::cat_mel_2bar_small<float>: bi-LSTM 512
 # encoder, z 256, 2-layer LSTM 256 decoder, 90 classes, 2 bars = 32 steps).
 # Prints "case fugue_ms peer_ms ratio" with ratio = peer_ms / fugue_ms (> 1: fugue faster).
@@ -14,8 +15,9 @@
 #   sample_b1_32    one 32-step sampling pass at batch 1 from a fixed z, temperature 0.5 (fugue:
 #                   model.decode(z, 32, 0.5, rng); torch: two nn.LSTMCell per step, softmax /
 #                   temperature, torch.multinomial, one-hot of the token concatenated with z).
-# Suffixes: _2core = each side's best 2-core setting (fugue: the faster of 1 and 2 threads; torch: the
-# faster of 1 torch thread and 2 torch threads, both with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2);
+# Suffixes: _2core = each side's best 2-core setting (fugue: the faster of 1 and 2 threads; torch 2.x: the
+# faster of 2 and 1 threads, torch.set_num_threads(n) with OMP_NUM_THREADS=MKL_NUM_THREADS=n; torch 1.13:
+# the faster of 1 torch thread and 2 torch threads, both with OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=2);
 # _1v1 = one thread each.
 # Times are MEDIANS over the repetitions on both sides (this machine is noisy): fugue = Google Benchmark's
 # median aggregate of FUGUE_COMPARE_REPS repetitions of >= FUGUE_COMPARE_MIN_TIME s each (randomly
@@ -23,20 +25,18 @@
 # repetition of >= FUGUE_COMPARE_MIN_TIME s.
 # Usage: scripts/compare/musicvae.sh [build-dir]   (default: $FUGUE_BUILD_DIR or build/)
 # Environment: FUGUE_COMPARE_REPS (default 7), FUGUE_COMPARE_MIN_TIME (default 0.5 here),
-#              FUGUE_COMPARE_FILTER (regex on the case names, default all).
+#              FUGUE_COMPARE_FILTER (regex on the case names, default all),
+#              FUGUE_PEER / FUGUE_PEER_PYTHON (the peer, see common.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=${1:-${FUGUE_BUILD_DIR:-build}}
 reps=${FUGUE_COMPARE_REPS:-7}
 min_time=${FUGUE_COMPARE_MIN_TIME:-0.5}
 filter=${FUGUE_COMPARE_FILTER:-.}
-py=/usr/bin/python3
 peer=benchmarks/music_vae/torch_music_vae.py
-
-if ! "$py" -c 'import torch' 2>/dev/null; then
-  echo "SKIP: $py cannot import torch (apt install python3-torch)" >&2
-  exit 0
-fi
+# shellcheck source=scripts/compare/common.sh
+source scripts/compare/common.sh
+peer_init blas2 blas2x2 || exit 0
 
 cases=()
 for c in train_step_b64 sample_b1_32; do
@@ -67,14 +67,7 @@ fugue=$("$bench" --benchmark_filter="$regex" --benchmark_repetitions="$reps" \
     t = $3 + 0; u = $5; gsub(/"/, "", u)
     if (u == "us") t /= 1000; else if (u == "ns") t /= 1e6; else if (u == "s") t *= 1000
     printf "%s %s %.4f\n", p[1], p[2], t }')
-torch_run() {  # $1 openblas/omp threads, $2 torch threads -> "case ms" lines
-  OPENBLAS_NUM_THREADS=$1 OMP_NUM_THREADS=$1 "$py" "$peer" --threads "$2" --reps "$reps" \
-    --min-time "$min_time" --cases "$list"
-}
-t21=$(torch_run 2 1)
-t22=$(torch_run 2 2)
-t11=$(torch_run 1 1)
-pick() { awk -v c="$1" '$1 == c { print $2 }'; }
+peer_sweep "$peer" --reps "$reps" --min-time "$min_time" --cases "$list"
 fpick() { awk -v c="$1" -v t="$2" '$1 == c && $2 == t { print $3 }' <<<"$fugue"; }
 minof() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
 line() { awk -v c="$1" -v f="$2" -v p="$3" 'BEGIN { printf "%-22s %10.4f %10.4f %7.2f\n", c, f, p, p / f }'; }
@@ -83,6 +76,6 @@ echo "case fugue_ms peer_ms ratio"
 for c in "${cases[@]}"; do
   f1=$(fpick "$c" 1)
   f2=$(fpick "$c" 2)
-  line "${c}_2core" "$(minof "$f1" "$f2")" "$(minof "$(pick "$c" <<<"$t21")" "$(pick "$c" <<<"$t22")")"
-  line "${c}_1v1" "$f1" "$(pick "$c" <<<"$t11")"
+  line "${c}_2core" "$(minof "$f1" "$f2")" "$(peer_ms "$c" 2core)"
+  line "${c}_1v1" "$f1" "$(peer_ms "$c" 1v1)"
 done
