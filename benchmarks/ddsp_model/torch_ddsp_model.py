@@ -47,6 +47,7 @@ There is no inference path here: the whole step is training. The oscillator bank
 torch.no_grad() (f0 is data), not torch.inference_mode(): its result is saved by autograd for the
 backward of a_up * osc, which inference tensors cannot be.
 """
+import os
 import argparse
 import math
 import statistics
@@ -56,6 +57,9 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peer_common import bench, adam  # noqa: E402
 
 B, N, F, SR = 8, 64000, 1000, 16000.0
 HOP = N // F  # 64
@@ -193,13 +197,6 @@ class SpectralLoss:
         return total
 
 
-def adam(params, **kw):
-    """torch.optim.Adam at its best on the CPU: PyTorch >= 2.4 has a fused CPU kernel (fused=True, one pass
-    over each parameter); older versions (Debian's 1.13) refuse fused on the CPU and get the default loop."""
-    try:
-        return torch.optim.Adam(params, fused=True, **kw)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, **kw)
 
 
 # ----------------------------------------------------------------------------- data
@@ -219,21 +216,6 @@ def make_batch(g):
     return f0, loudness, audio
 
 
-def bench(fn, reps, min_time, warmup=1):
-    for _ in range(warmup):
-        fn()
-    means = []
-    for _ in range(reps):
-        calls = 0
-        t0 = time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            el = time.perf_counter() - t0
-            if el >= min_time:
-                break
-        means.append(el / calls)
-    return statistics.median(means) * 1e3
 
 
 def main():
@@ -249,7 +231,7 @@ def main():
 
     def run(name, fn):
         if not want or name in want:
-            print("%s %.4f" % (name, bench(fn, a.reps, a.min_time)), flush=True)
+            print("%s %.4f" % (name, bench(fn, a.reps, a.min_time, warmup=1)), flush=True)
 
     # --- train_step_b8 ---
     decoder = RnnFcDecoder()

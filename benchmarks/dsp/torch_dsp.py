@@ -32,6 +32,8 @@ port writes them (whole-tensor ops, autograd for the backward):
   filtered_noise_fwdbwd the same with autograd: backward of sum(y * seed) w.r.t. the magnitudes.
 Controls: logits uniform in [-2, 2]; f0 uniform in [100, 400] Hz per frame; audio uniform in [-1, 1].
 """
+import sys
+import os
 import argparse
 import math
 import statistics
@@ -39,6 +41,9 @@ import time
 
 import torch
 import torch.nn.functional as Fn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peer_common import bench  # noqa: E402
 
 N, F, K, M, SR = 64000, 1000, 64, 65, 16000.0
 
@@ -127,21 +132,6 @@ class FilteredNoise:
         return out.reshape(mags.shape[0], self.total)[:, self.crop:self.crop + self.n]
 
 
-def bench(fn, reps, min_time, warmup=2):
-    for _ in range(warmup):
-        fn()
-    means = []
-    for _ in range(reps):
-        calls = 0
-        t0 = time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            el = time.perf_counter() - t0
-            if el >= min_time:
-                break
-        means.append(el / calls)
-    return statistics.median(means) * 1e3
 
 
 def main():

@@ -19,12 +19,17 @@ Prints `<case> <ms>` per case: the MEDIAN over --reps repetitions of the mean ti
 repetition of at least --min-time seconds (after warm-up calls), which is what Google Benchmark's median
 aggregate on the C++ side is.
 """
+import sys
+import os
 import argparse
 import re
 import statistics
 import time
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peer_common import bench  # noqa: E402
 
 
 def cases():
@@ -59,21 +64,6 @@ def make(spec):
     return lambda: torch.mv(wop, x, out=y)
 
 
-def bench(fn, reps, min_time, warmup=3):
-    for _ in range(warmup):
-        fn()
-    means = []
-    for _ in range(reps):
-        calls = 0
-        t0 = time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            el = time.perf_counter() - t0
-            if el >= min_time:
-                break
-        means.append(el / calls)
-    return statistics.median(means) * 1e3
 
 
 def main():
@@ -95,7 +85,7 @@ def main():
         for name, threads, spec in cases():
             if threads != a.threads or (pat and not pat.search(name)):
                 continue
-            print("%s %.4f" % (name, bench(make(spec), a.reps, a.min_time)), flush=True)
+            print("%s %.4f" % (name, bench(make(spec), a.reps, a.min_time, warmup=3)), flush=True)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,15 @@ Cases:
                   step), cross-entropy summed over steps / mean over batch + beta * mean KL (free bits 0,
                   beta and lr from MusicVAE's schedules), backward, clip_grad_norm_(1.0) (plus MusicVAE's
                   zeroing rule at norm >= 10000), torch.optim.Adam step. NO scheduled sampling (as the
-                  fugue side, which sets hp.sampling = {}). Also reads the loss and the teacher-forced
-                  accuracy back, as fugue's Trainer::step reports them. Adam is torch's fused CPU
+                  fugue side, which sets hp.sampling = {}). Also reads the loss back, as fugue's
+                  Trainer::step reports it (no accuracy: neither side computes one per step). Adam is torch's fused CPU
                   kernel where torch has one (>= 2.4), its default loop otherwise (1.13).
   sample_b1_32    torch.inference_mode(): z fixed [1, 256], state init, then 32 steps of two nn.LSTMCell calls,
                   logits / 0.5 -> softmax -> torch.multinomial, the sampled token one-hot concatenated
                   with z as the next input (the first step's token part is zero).
 """
+import sys
+import os
 import argparse
 import statistics
 import time
@@ -37,6 +39,9 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from peer_common import bench, adam  # noqa: E402
 
 DEPTH, ENC, Z, DEC, STEPS, BATCH = 90, 512, 256, 256, 32, 64
 
@@ -77,34 +82,13 @@ class MusicVAE(nn.Module):
         r_loss = Fn.cross_entropy(logits, flat, reduction="sum") / n
         kl = 0.5 * (mu * mu + sigma * sigma - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
         kl_cost = torch.relu(kl - 0.0).mean()  # free bits 0
-        acc = (logits.detach().argmax(-1) == flat).float().mean()
-        return r_loss + beta * kl_cost, acc
+        # No accuracy here: fugue's training step no longer computes one either (metrics stay out of
+        # the step), so neither side pays a per-step argmax.
+        return r_loss + beta * kl_cost
 
 
-def adam(params, **kw):
-    """torch.optim.Adam at its best on the CPU: PyTorch >= 2.4 has a fused CPU kernel (fused=True, one pass
-    over each parameter); older versions (Debian's 1.13) refuse fused on the CPU and get the default loop."""
-    try:
-        return torch.optim.Adam(params, fused=True, **kw)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, **kw)
 
 
-def bench(fn, reps, min_time, warmup=2):
-    for _ in range(warmup):
-        fn()
-    means = []
-    for _ in range(reps):
-        calls = 0
-        t0 = time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            el = time.perf_counter() - t0
-            if el >= min_time:
-                break
-        means.append(el / calls)
-    return statistics.median(means) * 1e3
 
 
 def main():
@@ -137,8 +121,8 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         opt.zero_grad(set_to_none=True)
-        loss, acc = model.loss(x, targets, beta)
-        loss_v, _ = loss.item(), acc.item()
+        loss = model.loss(x, targets, beta)
+        loss_v = loss.item()
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(params, 1.0)
         if norm.item() >= 10000:
