@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian bookworm machine:
-#   installs missing packages, builds, runs every test through ctest, then the
-#   sanitizer (ASan+UBSan) build of the tests.
+#   installs missing packages, checks the code's format (scripts/format.sh --check), builds,
+#   runs every test through ctest, then the sanitizer (ASan+UBSan) build of the tests, then
+#   bounded fuzzing.
 # FUGUE_TEST_QUICK=1 skips the sanitizer pass (for local iteration only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
