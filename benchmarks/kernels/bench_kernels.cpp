@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "fugue/backend/cpu/elementwise.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/backend/cpu/layer_norm.hpp"
 #include "fugue/backend/cpu/reduce.hpp"
 #include "fugue/backend/cpu/softmax.hpp"
@@ -97,11 +97,11 @@ void BM_layer_norm_rows_threads(benchmark::State& st) {
 BENCHMARK_TEMPLATE(BM_softmax_rows_threads, cpu::best_arch)->Arg(2)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_layer_norm_rows_threads, cpu::best_arch)->Arg(2)->UseRealTime();
 
-#define FUGUE_KERNEL_BENCHES(A)                    \
-  BENCHMARK_TEMPLATE(BM_softmax_rows, A);          \
-  BENCHMARK_TEMPLATE(BM_layer_norm_rows, A);       \
-  BENCHMARK_TEMPLATE(BM_map, A, cpu::fn::tanh);    \
-  BENCHMARK_TEMPLATE(BM_map, A, cpu::fn::sigmoid); \
+#define FUGUE_KERNEL_BENCHES(A)                      \
+  BENCHMARK_TEMPLATE(BM_softmax_rows, A);            \
+  BENCHMARK_TEMPLATE(BM_layer_norm_rows, A);         \
+  BENCHMARK_TEMPLATE(BM_map, A, fugue::fn::tanh);    \
+  BENCHMARK_TEMPLATE(BM_map, A, fugue::fn::sigmoid); \
   BENCHMARK_TEMPLATE(BM_sum, A);
 
 FUGUE_KERNEL_BENCHES(cpu::best_arch)

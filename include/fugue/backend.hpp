@@ -9,6 +9,6 @@
 #include "fugue/backend/concept.hpp"
 #include "fugue/backend/cpu.hpp"
 #include "fugue/backend/cpu/fft.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/backend/cpu/gemv_f16.hpp"
 #include "fugue/backend/host_only.hpp"

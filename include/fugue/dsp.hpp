@@ -9,6 +9,7 @@
 #include "fugue/dsp/fft.hpp"
 #include "fugue/dsp/filtered_noise.hpp"
 #include "fugue/dsp/framing.hpp"
+#include "fugue/dsp/harmonic_equations.hpp"
 #include "fugue/dsp/harmonic_synth.hpp"
 #include "fugue/dsp/host_kernels.hpp"
 #include "fugue/dsp/instantaneous_frequency.hpp"

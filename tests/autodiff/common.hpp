@@ -19,6 +19,6 @@ inline Tensor<T> rnd(const Shape& s, std::uint64_t stream, T lo = -1, T hi = 1) 
 inline TD away(const Shape& s, std::uint64_t stream, double lo = 0.2, double hi = 1.5) {
   auto m = rnd(s, stream, lo, hi);
   auto sg = rnd(s, stream + 1000);
-  return ops::binary(m, sg, [](auto a, auto b) { return fugue::ad::detail::sel(b < decltype(b)(0), -a, a); });
+  return ops::binary(m, sg, [](auto a, auto b) { return fugue::lane::select(b < decltype(b)(0), -a, a); });
 }
 }  // namespace fugue_test

@@ -16,11 +16,11 @@ namespace conformance {
 
 // a * b + c, for zip3 (a functor every backend can run).
 struct multiply_add {
-  template <fugue::fn::arithmetic V>
+  template <fugue::portable_scalar V>
   FUGUE_HOST_DEVICE V operator()(V a, V b, V c) const {
     return a * b + c;
   }
-  template <fugue::fn::simd_batch V>
+  template <fugue::portable_batch V>
   V operator()(const V& a, const V& b, const V& c) const {
     return a * b + c;
   }

@@ -13,7 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include "fugue/backend/cpu/elementwise.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/backend/cpu/layer_norm.hpp"
 #include "fugue/backend/cpu/reduce.hpp"
 #include "fugue/backend/cpu/softmax.hpp"

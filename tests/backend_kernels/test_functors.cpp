@@ -1,9 +1,11 @@
-// Accuracy of the named functors of fugue/backend/cpu/functors.hpp, applied
+// Accuracy of the named functors of fugue/core/functors.hpp, applied
 // through kernels::map (SIMD body and scalar tail), against long-double
 // references, measured in units in the last place of T. The maximum ulp error
 // of every (function, Arch, T) is printed (run the binary with -s or see the
 // table on stdout) and checked against the stated bound.
 #include <map>
+#include <numeric>
+#include <type_traits>
 
 #include "common.hpp"
 
@@ -93,13 +95,13 @@ errors measure(const char* name) {
   for (const auto& c : cases)
     if (std::string(c.name) == name) k = &c;
   REQUIRE(k != nullptr);
-  using namespace cpu::fn;
+  using namespace fugue::fn;
   const std::string s = name;
-  if (s == "exp") return max_ulp_error<T, A>(*k, cpu::fn::exp{});
-  if (s == "log") return max_ulp_error<T, A>(*k, cpu::fn::log{});
-  if (s == "sqrt") return max_ulp_error<T, A>(*k, cpu::fn::sqrt{});
+  if (s == "exp") return max_ulp_error<T, A>(*k, fugue::fn::exp{});
+  if (s == "log") return max_ulp_error<T, A>(*k, fugue::fn::log{});
+  if (s == "sqrt") return max_ulp_error<T, A>(*k, fugue::fn::sqrt{});
   if (s == "rsqrt") return max_ulp_error<T, A>(*k, rsqrt{});
-  if (s == "tanh") return max_ulp_error<T, A>(*k, cpu::fn::tanh{});
+  if (s == "tanh") return max_ulp_error<T, A>(*k, fugue::fn::tanh{});
   if (s == "sigmoid") return max_ulp_error<T, A>(*k, sigmoid{});
   if (s == "softplus") return max_ulp_error<T, A>(*k, softplus{});
   if (s == "exp_sigmoid") return max_ulp_error<T, A>(*k, exp_sigmoid{});
@@ -142,7 +144,7 @@ TEMPLATE_LIST_TEST_CASE("functor special values", "[kernels][functors]", configs
     auto [b, t] = apply(f, v);
     return b == want && t == want;
   };
-  using namespace cpu::fn;
+  using namespace fugue::fn;
   CHECK(both(sigmoid{}, inf, T(1)));
   CHECK(both(sigmoid{}, -inf, T(0)));
   CHECK(both(sigmoid{}, big, T(1)));
@@ -151,9 +153,9 @@ TEMPLATE_LIST_TEST_CASE("functor special values", "[kernels][functors]", configs
   CHECK(both(softplus{}, -big, T(0)));
   CHECK(both(silu{}, T(0), T(0)));
   CHECK(both(relu{}, T(-0.5), T(0)));
-  CHECK(both(cpu::fn::tanh{}, T(40), T(1)));
-  CHECK(both(cpu::fn::tanh{}, T(-40), T(-1)));
-  CHECK(both(cpu::fn::exp{}, -inf, T(0)));
+  CHECK(both(fugue::fn::tanh{}, T(40), T(1)));
+  CHECK(both(fugue::fn::tanh{}, T(-40), T(-1)));
+  CHECK(both(fugue::fn::exp{}, -inf, T(0)));
   CHECK(both(gelu_tanh{}, T(0), T(0)));
   CHECK(both(gelu_erf{}, T(0), T(0)));
   CHECK(both(gelu_tanh{}, T(-60), T(-0.0)));
@@ -168,4 +170,45 @@ TEMPLATE_LIST_TEST_CASE("functor special values", "[kernels][functors]", configs
   CHECK(apply(exp_sigmoid{}, T(-5)).first == Approx(1.979e-5).epsilon(1e-3));
   CHECK(apply(exp_sigmoid{}, T(0)).first == Approx(2 * std::pow(0.5, std::log(10.0)) + 1e-7).epsilon(8 * eps<T>()));
   CHECK(apply(exp_sigmoid{10.0, 1.0, 0.0}, T(0)).first == Approx(std::pow(0.5, std::log(10.0))).epsilon(8 * eps<T>()));
+}
+
+// fugue::lane (core/lanes.hpp): the helpers that are not elementwise functors, on the batch of A
+// and on the scalar tail alike.
+TEMPLATE_LIST_TEST_CASE("lane vocabulary: partial loads and stores, horizontal sum, select", "[kernels][lanes]",
+                        configs) {
+  using A = typename TestType::arch;
+  using T = typename TestType::type;
+  INFO(TestType::name());
+  using V = std::conditional_t<fugue::cpu::is_scalar_arch<A>, T, xsimd::batch<T, A>>;
+  constexpr std::size_t W = fugue::lane::width<V>;
+  std::vector<T> x(W), back(W + 1, T(-7));
+  for (std::size_t i = 0; i < W; ++i) x[i] = T(i + 1);
+  for (std::size_t n = 1; n <= W; ++n) {
+    // The first n lanes come back, the others read as zero and are never written.
+    const V v = fugue::lane::load_first<V>(x.data(), n);
+    CHECK(fugue::lane::hsum(v) == T(n * (n + 1) / 2));
+    std::fill(back.begin(), back.end(), T(-7));
+    fugue::lane::store_first(back.data(), v, n);
+    for (std::size_t i = 0; i < n; ++i) CHECK(back[i] == x[i]);
+    for (std::size_t i = n; i <= W; ++i) CHECK(back[i] == T(-7));
+  }
+  const V v = fugue::lane::load<V>(x.data());
+  // select(c, a, b) per lane: lanes above the middle keep v, the others take -v.
+  const T mid = T(W) / 2;
+  const V picked = fugue::lane::select(v > fugue::lane::k<V>(mid), v, -v);
+  T want = 0;
+  for (T xi : x) want += xi > mid ? xi : -xi;
+  CHECK(fugue::lane::hsum(picked) == want);
+}
+
+// fn::exp_sigmoid_grad is the derivative of fn::exp_sigmoid: against central differences in double.
+TEST_CASE("exp_sigmoid_grad is exp_sigmoid's derivative", "[kernels][functors]") {
+  const fugue::fn::exp_sigmoid es{};
+  const fugue::fn::exp_sigmoid_grad grad{};
+  for (double x : {-12.0, -3.0, -0.5, 0.0, 0.7, 4.0, 15.0}) {
+    const double h = 1e-6, fd = (es(x + h) - es(x - h)) / (2 * h);
+    INFO("x = " << x);
+    // Central differences: truncation ~h^2, rounding ~eps * 2 / h = 4e-10 absolute.
+    CHECK(grad(2.0, x, es(x)) == Approx(2 * fd).epsilon(1e-7).margin(1e-9));
+  }
 }

@@ -38,26 +38,26 @@ TEMPLATE_LIST_TEST_CASE("map, zip, zip3 with exact functors match scalar arithme
       for (std::size_t i = 0; i < y.size(); ++i) ok = ok && y[i] == ref(a[i]);
       return ok;
     };
-    CHECK(check1(cpu::fn::identity{}, [](T x) { return x; }));
-    CHECK(check1(cpu::fn::neg{}, [](T x) { return -x; }));
-    CHECK(check1(cpu::fn::square{}, [](T x) { return x * x; }));
-    CHECK(check1(cpu::fn::abs{}, [](T x) { return std::fabs(x); }));
-    CHECK(check1(cpu::fn::relu{}, [](T x) { return x > 0 ? x : T(0); }));
-    CHECK(check1(cpu::fn::sqrt{}, [](T x) { return std::sqrt(x); }) == (n == 0));  // NaN for x < 0
+    CHECK(check1(fugue::fn::identity{}, [](T x) { return x; }));
+    CHECK(check1(fugue::fn::neg{}, [](T x) { return -x; }));
+    CHECK(check1(fugue::fn::square{}, [](T x) { return x * x; }));
+    CHECK(check1(fugue::fn::abs{}, [](T x) { return std::fabs(x); }));
+    CHECK(check1(fugue::fn::relu{}, [](T x) { return x > 0 ? x : T(0); }));
+    CHECK(check1(fugue::fn::sqrt{}, [](T x) { return std::sqrt(x); }) == (n == 0));  // NaN for x < 0
     auto check2 = [&](auto f, auto ref) {
       K::zip<A>(n, a.data(), b.data(), y.data(), f);
       bool ok = true;
       for (std::size_t i = 0; i < y.size(); ++i) ok = ok && y[i] == ref(a[i], b[i]);
       return ok;
     };
-    CHECK(check2(cpu::fn::add{}, [](T x, T z) { return x + z; }));
-    CHECK(check2(cpu::fn::sub{}, [](T x, T z) { return x - z; }));
-    CHECK(check2(cpu::fn::mul{}, [](T x, T z) { return x * z; }));
-    CHECK(check2(cpu::fn::div{}, [](T x, T z) { return x / z; }));
-    CHECK(check2(cpu::fn::max{}, [](T x, T z) { return x < z ? z : x; }));
-    CHECK(check2(cpu::fn::min{}, [](T x, T z) { return z < x ? z : x; }));
+    CHECK(check2(fugue::fn::add{}, [](T x, T z) { return x + z; }));
+    CHECK(check2(fugue::fn::sub{}, [](T x, T z) { return x - z; }));
+    CHECK(check2(fugue::fn::mul{}, [](T x, T z) { return x * z; }));
+    CHECK(check2(fugue::fn::div{}, [](T x, T z) { return x / z; }));
+    CHECK(check2(fugue::fn::max{}, [](T x, T z) { return x < z ? z : x; }));
+    CHECK(check2(fugue::fn::min{}, [](T x, T z) { return z < x ? z : x; }));
     // fma: fused in the body, maybe not in the tail: within one rounding of a*b+c.
-    K::zip3<A>(n, a.data(), b.data(), c.data(), y.data(), cpu::fn::fma{});
+    K::zip3<A>(n, a.data(), b.data(), c.data(), y.data(), fugue::fn::fma{});
     LD worst = 0;
     for (std::size_t i = 0; i < y.size(); ++i) {
       const LD ref = LD(a[i]) * LD(b[i]) + LD(c[i]);
@@ -67,7 +67,7 @@ TEMPLATE_LIST_TEST_CASE("map, zip, zip3 with exact functors match scalar arithme
     CHECK(worst <= 1);
     // In place: y aliases x.
     std::vector<T> z = a;
-    K::map<A>(n, z.data(), z.data(), cpu::fn::neg{});
+    K::map<A>(n, z.data(), z.data(), fugue::fn::neg{});
     bool ok = true;
     for (std::size_t i = 0; i < z.size(); ++i) ok = ok && z[i] == -a[i];
     CHECK(ok);

@@ -63,7 +63,7 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/tensor.hpp"
-#include "fugue/ops/functors.hpp"
+#include "fugue/core/functors.hpp"
 
 namespace fugue::ad {
 

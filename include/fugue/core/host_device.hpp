@@ -12,7 +12,10 @@
 //   FUGUE_PORTABLE_OP2(a, b, expr)     operator()(a, b)     -> expr
 //   FUGUE_PORTABLE_OP3(a, b, c, expr)  operator()(a, b, c)  -> expr
 // the scalar one FUGUE_HOST_DEVICE, the batch one host-only; V names the argument type in expr.
-// Helpers called from expr come in the same two flavours (fugue::cpu::fn::detail).
+// Free functions with several results (the recurrent cells, the oscillator bank) do the same:
+//   FUGUE_PORTABLE_FN(name, result_type, (V a, V b, ...), statements...)
+// defines `template <V> result_type name(V a, V b, ...) { statements }` twice, scalar and batch.
+// Helpers called from expr come in the same two flavours (fugue::lane, core/lanes.hpp).
 #pragma once
 
 #include <type_traits>
@@ -32,6 +35,15 @@ template <class V>
 concept portable_batch = !std::is_arithmetic_v<V>;
 }  // namespace fugue
 
+#define FUGUE_PORTABLE_FN(name, result, params, ...) \
+  template <::fugue::portable_scalar V>              \
+  FUGUE_HOST_DEVICE inline result name params {      \
+    __VA_ARGS__                                      \
+  }                                                  \
+  template <::fugue::portable_batch V>               \
+  inline result name params {                        \
+    __VA_ARGS__                                      \
+  }
 #define FUGUE_PORTABLE_OP1(x, ...)            \
   template <::fugue::portable_scalar V>       \
   FUGUE_HOST_DEVICE V operator()(V x) const { \

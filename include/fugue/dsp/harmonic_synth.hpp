@@ -51,6 +51,7 @@
 #include "fugue/dsp/detail/diff_util.hpp"
 #include "fugue/dsp/detail/harmonic_device.hpp"
 #include "fugue/dsp/fft.hpp"
+#include "fugue/dsp/harmonic_equations.hpp"
 
 namespace fugue::dsp {
 
@@ -228,39 +229,23 @@ class HarmonicSynth {
         std::copy_n(amps, F, Ab);
         std::copy_n(dist, F * K, Cb);
       }
-      const T nyq = nyquist();
-      for (std::size_t f = 0; f < F; ++f) {
-        const T* c = Cb + f * K;
-        T* h = ch.data() + (b * F + f) * K;
-        T sum = 0;
-        for (std::size_t k = 0; k < K; ++k) {
-          const bool keep = !opt.normalize_below_nyquist || T(k + 1) * f0[f] < nyq;
-          h[k] = keep ? c[k] : T(0);
-          sum += h[k];
-        }
-        const T sd = sum == T(0) ? T(1e-7) : sum;
-        Sd[b * F + f] = sd;
-        T* af = Af.data() + (b * F + f) * K;
-        for (std::size_t k = 0; k < K; ++k) {
-          h[k] /= sd;
-          af[k] = Ab[f] * h[k];
-        }
-      }
+      for (std::size_t f = 0; f < F; ++f)
+        Sd[b * F + f] = frame_amplitudes(K, Cb + f * K, Ab[f], f0[f], nyquist(), opt.normalize_below_nyquist,
+                                         ch.data() + (b * F + f) * K, Af.data() + (b * F + f) * K);
     }
 
     void phases(std::size_t b, const T* f0) {
       const std::size_t N = tab->n;
       T* fu = f0u.data() + b * N;
       T* ph = s1.data() + b * N;  // wrapped phase, turned into sin below
-      const double w = 2.0 * std::numbers::pi / opt.sample_rate, two_pi = 2.0 * std::numbers::pi;
+      const double w = 2.0 * std::numbers::pi / opt.sample_rate;
       double phase = 0;
       for (const auto& sg : tab->segs) {
         const double a = double(f0[sg.i0]), d = double(f0[sg.i1]) - a;
         for (std::size_t n = sg.n0; n < sg.n1; ++n) {
           const double f = a + d * double(tab->mu[n]);
           fu[n] = T(f);
-          phase += w * f;
-          if (phase >= two_pi || phase < 0) phase -= two_pi * std::floor(phase / two_pi);
+          phase = advance_phase(phase, w * f);
           ph[n] = T(phase);
         }
       }
@@ -308,9 +293,11 @@ class HarmonicSynth {
           run_lanes(sg.n0, sg.n1, [&](auto tag, std::size_t n, std::size_t cnt) {
             using V = typename decltype(tag)::type;
             const std::size_t o = b * N + n;
-            V out = synth_block<V>(a0, dA.data(), kc, load<V>(tab->lam.data() + n, cnt), load<V>(f0u.data() + o, cnt),
-                                   load<V>(s1.data() + o, cnt), load<V>(c1.data() + o, cnt));
-            store(out, y + o, cnt);
+            const V out =
+                oscillator_sample(a0, dA.data(), kc, lane::load_first<V>(tab->lam.data() + n, cnt),
+                                  lane::load_first<V>(f0u.data() + o, cnt), lane::load_first<V>(s1.data() + o, cnt),
+                                  lane::load_first<V>(c1.data() + o, cnt), V(nyquist()));
+            lane::store_first(y + o, out, cnt);
           });
         }
       });
@@ -340,87 +327,6 @@ class HarmonicSynth {
         using V = xsimd::batch<T, Arch>;
         for (std::size_t n = n0; n < n1; n += V::size) f(tag_t<V>{}, n, std::min(V::size, n1 - n));
       }
-    }
-
-    template <class V>
-    static V load(const T* p, std::size_t cnt) {
-      if constexpr (std::is_arithmetic_v<V>) {
-        return *p;
-      } else {
-        if (cnt == V::size) return V::load_unaligned(p);
-        alignas(64) T tmp[V::size] = {};
-        std::copy_n(p, cnt, tmp);
-        return V::load_aligned(tmp);
-      }
-    }
-    template <class V>
-    static void store(const V& v, T* p, std::size_t cnt) {
-      if constexpr (std::is_arithmetic_v<V>) {
-        *p = v;
-      } else {
-        if (cnt == V::size) return v.store_unaligned(p);
-        alignas(64) T tmp[V::size];
-        v.store_aligned(tmp);
-        std::copy_n(tmp, cnt, p);
-      }
-    }
-    template <class V>
-    static V sel(const auto& m, const V& a) {
-      if constexpr (std::is_arithmetic_v<V>)
-        return m ? a : V(0);
-      else
-        return xsimd::select(m, a, V(T(0)));
-    }
-    template <class V>
-    static V fma_(const V& a, const V& b, const V& c) {
-      if constexpr (std::is_arithmetic_v<V>)
-        return a * b + c;
-      else
-        return xsimd::fma(a, b, c);
-    }
-    template <class V>
-    static V fms_(const V& a, const V& b, const V& c) {  // a b - c
-      if constexpr (std::is_arithmetic_v<V>)
-        return a * b - c;
-      else
-        return xsimd::fms(a, b, c);
-    }
-
-    template <class V>
-    V synth_block(const T* a0, const T* da, std::size_t kc, V lam, V fu, V s, V c) const {
-      const V nyq(nyquist()), two_c = c + c;
-      V sp(T(0)), sc = s, y(T(0));
-      for (std::size_t k = 0; k < kc; ++k) {
-        const V amp = fma_(V(da[k]), lam, V(a0[k]));
-        y = fma_(sel<V>(V(T(k + 1)) * fu < nyq, amp), sc, y);
-        const V sn = fms_(two_c, sc, sp);
-        sp = sc;
-        sc = sn;
-      }
-      return y;
-    }
-
-    // Backward of one lane block: returns dphase; accumulates g sin(k phase) (1 - lam) into acc0[k] and
-    // g sin(k phase) lam into acc1[k] (acc arrays of V).
-    template <class V>
-    V backward_block(const T* a0, const T* da, std::size_t kc, V g, V lam, V fu, V s, V c, V* acc0, V* acc1) const {
-      const V nyq(nyquist()), two_c = c + c, gl = g * lam, g0 = g - gl;
-      V sp(T(0)), sc = s, cp(T(1)), cc = c, dph(T(0));
-      for (std::size_t k = 0; k < kc; ++k) {
-        const V kv(T(k + 1));
-        const auto m = kv * fu < nyq;
-        const V amp = fma_(V(da[k]), lam, V(a0[k]));
-        dph = fma_(sel<V>(m, amp * kv), cc, dph);
-        const V ms = sel<V>(m, sc);
-        acc0[k] = fma_(g0, ms, acc0[k]);
-        acc1[k] = fma_(gl, ms, acc1[k]);
-        const V sn = fms_(two_c, sc, sp), cn = fms_(two_c, cc, cp);
-        sp = sc;
-        sc = sn;
-        cp = cc;
-        cc = cn;
-      }
-      return g * dph;
     }
 
     template <Backend B>
@@ -456,23 +362,19 @@ class HarmonicSynth {
             static_assert(std::is_same_v<W, V>);
             const std::size_t o = b * N + n;
             const W d =
-                backward_block<W>(a0, dA.data(), kc, load<W>(gc.data() + o, cnt), load<W>(tab->lam.data() + n, cnt),
-                                  load<W>(f0u.data() + o, cnt), load<W>(s1.data() + o, cnt),
-                                  load<W>(c1.data() + o, cnt), acc0.data(), acc1.data());
-            alignas(64) T tmp[sizeof(W) / sizeof(T)];
-            store(d, tmp, cnt);
+                oscillator_backward(a0, dA.data(), kc, lane::load_first<W>(gc.data() + o, cnt),
+                                    lane::load_first<W>(tab->lam.data() + n, cnt),
+                                    lane::load_first<W>(f0u.data() + o, cnt), lane::load_first<W>(s1.data() + o, cnt),
+                                    lane::load_first<W>(c1.data() + o, cnt), W(nyquist()), acc0.data(), acc1.data());
+            alignas(64) T tmp[lane::width<W>];
+            lane::store_first(tmp, d, cnt);
             for (std::size_t i = 0; i < cnt; ++i) dph[o + i] = double(tmp[i]);
           });
           T* q0 = p0.data() + (b * nseg + si) * K;
           T* q1 = p1.data() + (b * nseg + si) * K;
           for (std::size_t k = 0; k < K; ++k) {
-            if constexpr (std::is_arithmetic_v<V>) {
-              q0[k] = acc0[k];
-              q1[k] = acc1[k];
-            } else {
-              q0[k] = xsimd::hadd(acc0[k]);
-              q1[k] = xsimd::hadd(acc1[k]);
-            }
+            q0[k] = lane::hsum(acc0[k]);
+            q1[k] = lane::hsum(acc1[k]);
           }
         }
       });
@@ -495,23 +397,10 @@ class HarmonicSynth {
             for (std::size_t k = 0; k < K; ++k) r1[k] += q1[k];
           }
           const T* f0b = fin.data() + b * F;
-          for (std::size_t f = 0; f < F; ++f) {
-            const T* daf = dAfr.data() + f * K;
-            const T* h = ch.data() + (b * F + f) * K;
-            const T Av = A[b * F + f], sd = Sd[b * F + f];
-            T dA_ = 0, dot = 0;
-            for (std::size_t k = 0; k < K; ++k) {
-              dA_ += daf[k] * h[k];
-              dot += Av * daf[k] * h[k];
-            }
-            dAs[f] = dA_;
-            const bool zero_sum = sd == T(1e-7);
-            for (std::size_t k = 0; k < K; ++k) {
-              const bool keep = !opt.normalize_below_nyquist || T(k + 1) * f0b[f] < nyq;
-              const T dch = Av * daf[k];
-              dCs[f * K + k] = keep ? (zero_sum ? dch : dch - dot) / sd : T(0);
-            }
-          }
+          for (std::size_t f = 0; f < F; ++f)
+            dAs[f] =
+                frame_amplitudes_backward(K, dAfr.data() + f * K, ch.data() + (b * F + f) * K, A[b * F + f],
+                                          Sd[b * F + f], f0b[f], nyq, opt.normalize_below_nyquist, dCs.data() + f * K);
           if (opt.exp_sigmoid) {
             detail::exp_sigmoid_backward<Arch>(ain.data() + b * F, A.data() + b * F, dAs.data(), da_t.data() + b * F,
                                                F);
@@ -567,7 +456,7 @@ class HarmonicSynth {
     const T nyq = T(opt_.sample_rate / 2);
     const double omega = 2.0 * std::numbers::pi / opt_.sample_rate;
     struct DeviceState {
-      Tn A, C, ch, Af, Sd, f0u, s1, c1;
+      Tn A, C, ch, Af, dAf, Sd, f0u, s1, c1;
     };
     auto st = std::make_shared<DeviceState>();
     const Tn ac = amps.value().contiguous(), dc = dist.value().contiguous(), fc = f0.value().contiguous();
@@ -576,18 +465,19 @@ class HarmonicSynth {
     st->C = Tn::empty(Shape{bn, fr, kh});
     st->ch = Tn::empty(Shape{bn, fr, kh});
     st->Af = Tn::empty(Shape{bn, fr, kh});
+    st->dAf = Tn::empty(Shape{bn, fr, kh});
     st->f0u = Tn::empty(Shape{bn, ns});
     st->s1 = Tn::empty(Shape{bn, ns});
     st->c1 = Tn::empty(Shape{bn, ns});
     B::for_each(bn * fr,
                 detail::harmonic_controls_at<T>{kh, opt_.exp_sigmoid, opt_.normalize_below_nyquist, nyq,
-                                                cpu::fn::exp_sigmoid{}, ac.data(), dc.data(), fc.data(), st->A.data(),
+                                                fn::exp_sigmoid{}, ac.data(), dc.data(), fc.data(), st->A.data(),
                                                 st->C.data(), st->ch.data(), st->Af.data(), st->Sd.data()});
-    B::for_each(bn, detail::harmonic_phase_row<T>{grid, omega, 2.0 * std::numbers::pi, fc.data(), st->f0u.data(),
-                                                  st->s1.data()});
+    B::for_each(bn * fr * kh, detail::harmonic_frame_delta_at<T>{fr, kh, st->Af.data(), st->dAf.data()});
+    B::for_each(bn, detail::harmonic_phase_row<T>{grid, omega, fc.data(), st->f0u.data(), st->s1.data()});
     B::for_each(bn * ns, detail::harmonic_sincos_at<T>{st->s1.data(), st->c1.data()});
-    const detail::harmonic_sample_base<T> base{grid,          kh,           nyq, st->Af.data(), st->f0u.data(),
-                                               st->s1.data(), st->c1.data()};
+    const detail::harmonic_sample_base<T> base{
+        grid, kh, nyq, st->Af.data(), st->dAf.data(), st->f0u.data(), st->s1.data(), st->c1.data()};
     auto y = Tn::empty(Shape{bn, ns});
     B::generate(bn * ns, y.data(), detail::harmonic_sample_at<T>{base});
     const HarmonicOptions o = opt_;
@@ -602,16 +492,27 @@ class HarmonicSynth {
           B::for_each(bn, detail::harmonic_reverse_cumsum_row<T>{ns, dph.data(), R.data()});
           const Tn ain = s.input(0).contiguous(), din = s.input(1).contiguous(), fin = s.input(2).contiguous();
           auto da = Tn::empty(ain.shape()), dd = Tn::empty(din.shape()), df = Tn::empty(fin.shape());
-          B::for_each(bn * fr, detail::harmonic_frame_grads_at<T>{grid,          kh,
-                                                                  o.exp_sigmoid, o.normalize_below_nyquist,
-                                                                  nyq,           omega,
-                                                                  gc.data(),     st->f0u.data(),
-                                                                  st->s1.data(), st->c1.data(),
-                                                                  st->A.data(),  st->C.data(),
-                                                                  st->ch.data(), st->Sd.data(),
-                                                                  ain.data(),    din.data(),
-                                                                  fin.data(),    R.data(),
-                                                                  da.data(),     dd.data(),
+          B::for_each(bn * fr, detail::harmonic_frame_grads_at<T>{grid,
+                                                                  kh,
+                                                                  o.exp_sigmoid,
+                                                                  o.normalize_below_nyquist,
+                                                                  nyq,
+                                                                  omega,
+                                                                  fn::exp_sigmoid_grad{},
+                                                                  gc.data(),
+                                                                  st->f0u.data(),
+                                                                  st->s1.data(),
+                                                                  st->c1.data(),
+                                                                  st->A.data(),
+                                                                  st->C.data(),
+                                                                  st->ch.data(),
+                                                                  st->Sd.data(),
+                                                                  ain.data(),
+                                                                  din.data(),
+                                                                  fin.data(),
+                                                                  R.data(),
+                                                                  da.data(),
+                                                                  dd.data(),
                                                                   df.data()});
           if (s.needs(0)) s.accumulate(0, da);
           if (s.needs(1)) s.accumulate(1, dd);

@@ -8,19 +8,17 @@
 //    none (a Thrust host system).
 //  * exp_sigmoid_forward<Arch>(x, s, n, bias): s = 2 sigmoid(x + bias)^ln 10 + 1e-7 (DDSP
 //    core.exp_sigmoid), vectorised on Arch; exp_sigmoid_backward<Arch>(x, s, g, dx, n, bias):
-//    dx = g * ds/dx with ds/dx = ln 10 (s - 1e-7) sigmoid(-(x + bias)). Arch = scalar_arch runs
-//    the scalar tail loop only.
+//    dx = g * ds/dx (fn::exp_sigmoid_grad). Arch = scalar_arch runs the scalar tail loop only.
 #pragma once
 
 #include <xsimd/xsimd.hpp>
 
 #include <cmath>
 #include <cstddef>
-#include <numbers>
 #include <vector>
 
 #include "fugue/backend/cpu/arch.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 
 namespace fugue::dsp {
 
@@ -31,9 +29,6 @@ template <class B>
 using host_arch_t = cpu::arch_of_t<B, cpu::best_arch>;
 
 namespace detail {
-
-inline constexpr double kExpSigmoidThreshold = 1e-7;
-inline constexpr double kExpSigmoidMax = 2.0;
 
 // Applies f(V) to n elements of x into y, with SIMD batches of Arch and a scalar tail.
 template <class Arch, class T, class F>
@@ -62,31 +57,26 @@ void simd_zip(std::size_t n, const T* a, const T* b, T* y, F f) {
 
 template <class Arch, class T>
 void exp_sigmoid_forward(const T* x, T* s, std::size_t n, double bias = 0.0) {
-  const cpu::fn::exp_sigmoid es{};
+  const fn::exp_sigmoid es{};
   detail::simd_map<Arch, T>(n, x, s, [&](auto v) {
     using V = decltype(v);
     return es(v + V(T(bias)));
   });
 }
 
-// dx[i] = g[i] * exp_sigmoid'(x[i] + bias), given s = exp_sigmoid(x + bias).
+// dx[i] = g[i] * exp_sigmoid'(x[i] + bias), given s = exp_sigmoid(x + bias) (fn::exp_sigmoid_grad).
 template <class Arch, class T>
 void exp_sigmoid_backward(const T* x, const T* s, const T* g, T* dx, std::size_t n, double bias = 0.0) {
-  const T ln10 = T(std::numbers::ln10);
-  const T thr = T(detail::kExpSigmoidThreshold);
+  const fn::exp_sigmoid_grad grad{};
   std::size_t i = 0;
-  const cpu::fn::sigmoid sig{};
   if constexpr (!cpu::is_scalar_arch<Arch>) {
     using V = xsimd::batch<T, Arch>;
     constexpr std::size_t L = V::size;
-    for (; i + L <= n; i += L) {
-      const V xv = V::load_unaligned(x + i) + V(T(bias));
-      const V sv = V::load_unaligned(s + i);
-      const V gv = V::load_unaligned(g + i);
-      (gv * V(ln10) * (sv - V(thr)) * sig(-xv)).store_unaligned(dx + i);
-    }
+    for (; i + L <= n; i += L)
+      grad(V::load_unaligned(g + i), V::load_unaligned(x + i) + V(T(bias)), V::load_unaligned(s + i))
+          .store_unaligned(dx + i);
   }
-  for (; i < n; ++i) dx[i] = g[i] * ln10 * (s[i] - thr) * sig(-(x[i] + T(bias)));
+  for (; i < n; ++i) dx[i] = grad(g[i], x[i] + T(bias), s[i]);
 }
 
 }  // namespace fugue::dsp

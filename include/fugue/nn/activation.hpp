@@ -18,7 +18,7 @@
 
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/autodiff/registry.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/lanes.hpp"
 #include "fugue/core/extents.hpp"
 
 FUGUE_AD_OP(nn_identity)
@@ -30,11 +30,6 @@ FUGUE_AD_OP(nn_leaky_relu)
 namespace fugue::nn {
 
 namespace act {
-namespace detail {
-using cpu::fn::detail::k;
-using cpu::fn::detail::vselect;  // c ? a : b, lane-wise for batches
-}  // namespace detail
-
 // f(x) and df(x, y) written once each: a scalar overload callable in CUDA device code and an
 // xsimd-batch one for the CPU kernels (as FUGUE_PORTABLE_OP*, core/host_device.hpp).
 #define FUGUE_ACT_F(x, ...)             \
@@ -59,28 +54,28 @@ using cpu::fn::detail::vselect;  // c ? a : b, lane-wise for batches
 struct Identity {
   static constexpr const char* op_name = "nn_identity";
   FUGUE_ACT_F(x, x)
-  FUGUE_ACT_DF(x, y, detail::k<V>(1))
+  FUGUE_ACT_DF(x, y, lane::k<V>(1))
 };
 struct Tanh {
   static constexpr const char* op_name = "nn_tanh";
-  FUGUE_ACT_F(x, cpu::fn::detail::vtanh(x))
-  FUGUE_ACT_DF(x, y, detail::k<V>(1) - y * y)
+  FUGUE_ACT_F(x, lane::tanh(x))
+  FUGUE_ACT_DF(x, y, lane::k<V>(1) - y * y)
 };
 struct Sigmoid {
   static constexpr const char* op_name = "nn_sigmoid";
-  FUGUE_ACT_F(x, cpu::fn::detail::sigmoid(x))
-  FUGUE_ACT_DF(x, y, y*(detail::k<V>(1) - y))
+  FUGUE_ACT_F(x, lane::sigmoid(x))
+  FUGUE_ACT_DF(x, y, y*(lane::k<V>(1) - y))
 };
 struct ReLU {
   static constexpr const char* op_name = "nn_relu";
-  FUGUE_ACT_F(x, detail::vselect(x >= detail::k<V>(0), x, detail::k<V>(0)))
-  FUGUE_ACT_DF(x, y, detail::vselect(x >= detail::k<V>(0), detail::k<V>(1), detail::k<V>(0)))
+  FUGUE_ACT_F(x, lane::select(x >= lane::k<V>(0), x, lane::k<V>(0)))
+  FUGUE_ACT_DF(x, y, lane::select(x >= lane::k<V>(0), lane::k<V>(1), lane::k<V>(0)))
 };
 struct LeakyReLU {
   static constexpr const char* op_name = "nn_leaky_relu";
   double slope = 0.2;
-  FUGUE_ACT_F(x, detail::vselect(x >= detail::k<V>(0), x, detail::k<V>(slope) * x))
-  FUGUE_ACT_DF(x, y, detail::vselect(x >= detail::k<V>(0), detail::k<V>(1), detail::k<V>(slope)))
+  FUGUE_ACT_F(x, lane::select(x >= lane::k<V>(0), x, lane::k<V>(slope) * x))
+  FUGUE_ACT_DF(x, y, lane::select(x >= lane::k<V>(0), lane::k<V>(1), lane::k<V>(slope)))
 };
 #undef FUGUE_ACT_F
 #undef FUGUE_ACT_DF

@@ -22,7 +22,7 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/autodiff/registry.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/core/extents.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/detail/recurrent_common.hpp"
@@ -69,7 +69,7 @@ class Embedding {
           auto dw = tensor_type::zeros({num, dim});
           for (std::size_t i = 0; i < idv.size(); ++i) {
             T* row = dw.data() + idv[i] * dim;
-            B::zip(dim, row, g.data() + index_t(i) * dim, row, cpu::fn::add{});  // portable: any backend
+            B::zip(dim, row, g.data() + index_t(i) * dim, row, fn::add{});  // portable: any backend
           }
           sink.accumulate(0, dw);
         },

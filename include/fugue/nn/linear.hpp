@@ -22,7 +22,7 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/autodiff/tape.hpp"
 #include "fugue/autodiff/registry.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/core/extents.hpp"
 #include "fugue/core/rng.hpp"
 #include "fugue/nn/detail/channel_bias.hpp"
@@ -42,7 +42,7 @@ void linear_rows(index_t rows, index_t in, index_t out, const T* x, const T* w, 
   B::gemm(false, true, rows, out, in, T(1), x, in, w, in, T(0), y, out);
   if (!b) return;
   if constexpr (B::host_accessible) {
-    for (index_t r = 0; r < rows; ++r) B::zip(out, y + r * out, b, y + r * out, cpu::fn::add{});
+    for (index_t r = 0; r < rows; ++r) B::zip(out, y + r * out, b, y + r * out, fn::add{});
   } else {  // one pass over y instead of a launch per row
     add_channel_bias<B>(rows, out, 1, b, y);
   }

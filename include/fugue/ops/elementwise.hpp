@@ -5,13 +5,13 @@
 // cannot. Inputs may be any views (non-contiguous, broadcast). The functor is
 // applied by the backend (SIMD on the CPU); it must accept both the backend's
 // vector type and T. Named wrappers (add, mul, exp, sigmoid, ...) use the portable
-// functors of fugue/ops/functors.hpp, so they also run on the CUDA backend.
+// functors of fugue/core/functors.hpp, so they also run on the CUDA backend.
 #pragma once
 
 #include <cmath>
 
 #include "fugue/tensor.hpp"
-#include "fugue/ops/functors.hpp"
+#include "fugue/core/functors.hpp"
 
 namespace fugue::ops {
 
@@ -101,11 +101,11 @@ Tensor<T, B> tanh(const Tensor<T, B>& a) {
 }
 template <class T, class B>
 Tensor<T, B> sigmoid(const Tensor<T, B>& a) {
-  return unary(a, fn::sigmoid<T>{});
+  return unary(a, fn::sigmoid{});
 }
 template <class T, class B>
 Tensor<T, B> relu(const Tensor<T, B>& a) {
-  return unary(a, fn::relu<T>{});
+  return unary(a, fn::relu{});
 }
 
 }  // namespace fugue::ops

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "fugue/tensor.hpp"
-#include "fugue/ops/functors.hpp"
+#include "fugue/core/functors.hpp"
 
 namespace fugue::ops {
 

@@ -9,7 +9,7 @@
 #include <type_traits>
 
 #include "fugue/tensor.hpp"
-#include "fugue/ops/functors.hpp"
+#include "fugue/core/functors.hpp"
 
 namespace fugue::ops {
 

@@ -2,14 +2,10 @@
 //
 // Contract: zip/zip3 apply a SIMD-capable functor (callable with T and with
 // xsimd batches) to same-shape tensors of any layout and return a new
-// contiguous tensor. sel(c, a, b) is a lane-wise select for both scalars and
-// batches. Backward rules are named functors (grad_functors.hpp), not lambdas, so that they
+// contiguous tensor. Lane-wise helpers (select, constants) are fugue::lane's (core/lanes.hpp).
+// Backward rules are named functors (grad_functors.hpp), not lambdas, so that they
 // can run in CUDA device code. Reduction says how a loss reduces its per-example values.
 #pragma once
-
-#include <type_traits>
-
-#include <xsimd/xsimd.hpp>
 
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
@@ -38,27 +34,6 @@ Tensor<T, B> zip3(const Tensor<T, B>& a, const Tensor<T, B>& b, const Tensor<T, 
   auto y = Tensor<T, B>::empty(a.shape());
   B::zip3(y.numel(), ac.data(), bc.data(), cc.data(), y.data(), f);
   return y;
-}
-
-// Scalar overloads are __host__ __device__ (the CUDA backend), batch ones host-only.
-template <class C, portable_scalar V>
-FUGUE_HOST_DEVICE inline V sel(C c, V a, V b) {
-  return c ? a : b;
-}
-template <class C, portable_batch V>
-inline V sel(const C& c, const V& a, const V& b) {
-  return xsimd::select(c, a, b);
-}
-
-// A constant of the element type of V (scalar or batch).
-template <portable_scalar V, class U>
-FUGUE_HOST_DEVICE inline V k(U c) {
-  return V(c);
-}
-template <portable_batch V, class U>
-inline V k(U c) {
-  using E = typename cpu::fn::detail::value_type_of<V>::type;
-  return V(static_cast<E>(c));
 }
 
 template <class T, class B>

@@ -5,7 +5,7 @@
 // broadcast throw fugue::error. Unary ops keep the shape. Derivatives at kinks
 // follow PyTorch: relu'(0) = 0, abs'(0) = 0, clamp passes the gradient for
 // lo <= x <= hi. sigmoid/softplus use the overflow-free forms of
-// fugue/backend/cpu/functors.hpp. pow_scalar(x, p) is defined where x^p is
+// fugue/core/functors.hpp. pow_scalar(x, p) is defined where x^p is
 // (x > 0 for non-integer p). where(mask, a, b) takes mask as a constant tensor
 // (nonzero = true) broadcastable with a and b; mask_mul(x, mask) multiplies by
 // a constant tensor broadcastable to x's shape (the result has x's shape).
@@ -145,39 +145,39 @@ Var<T, B> neg(const Var<T, B>& x) {
 // --- unary --------------------------------------------------------------------------
 template <Scalar T, Backend B>
 Var<T, B> exp(const Var<T, B>& x) {
-  return detail::unary_dy(x, cpu::fn::exp{}, cpu::fn::mul{}, "exp");
+  return detail::unary_dy(x, fn::exp{}, fn::mul{}, "exp");
 }
 template <Scalar T, Backend B>
 Var<T, B> log(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::log{}, cpu::fn::div{}, "log");
+  return detail::unary_dx(x, fn::log{}, fn::div{}, "log");
 }
 template <Scalar T, Backend B>
 Var<T, B> sqrt(const Var<T, B>& x) {
-  return detail::unary_dy(x, cpu::fn::sqrt{}, fn::half_over{}, "sqrt");
+  return detail::unary_dy(x, fn::sqrt{}, fn::half_over{}, "sqrt");
 }
 template <Scalar T, Backend B>
 Var<T, B> square(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::square{}, fn::twice_mul{}, "square");
+  return detail::unary_dx(x, fn::square{}, fn::twice_mul{}, "square");
 }
 template <Scalar T, Backend B>
 Var<T, B> abs(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::abs{}, fn::sign_grad{}, "abs");
+  return detail::unary_dx(x, fn::abs{}, fn::sign_grad{}, "abs");
 }
 template <Scalar T, Backend B>
 Var<T, B> tanh(const Var<T, B>& x) {
-  return detail::unary_dy(x, cpu::fn::tanh{}, fn::tanh_grad{}, "tanh");
+  return detail::unary_dy(x, fn::tanh{}, fn::tanh_grad{}, "tanh");
 }
 template <Scalar T, Backend B>
 Var<T, B> sigmoid(const Var<T, B>& x) {
-  return detail::unary_dy(x, cpu::fn::sigmoid{}, fn::sigmoid_grad{}, "sigmoid");
+  return detail::unary_dy(x, fn::sigmoid{}, fn::sigmoid_grad{}, "sigmoid");
 }
 template <Scalar T, Backend B>
 Var<T, B> relu(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::relu{}, fn::relu_grad{}, "relu");
+  return detail::unary_dx(x, fn::relu{}, fn::relu_grad{}, "relu");
 }
 template <Scalar T, Backend B>
 Var<T, B> softplus(const Var<T, B>& x) {
-  return detail::unary_dx(x, cpu::fn::softplus{}, fn::softplus_grad{}, "softplus");
+  return detail::unary_dx(x, fn::softplus{}, fn::softplus_grad{}, "softplus");
 }
 
 template <Scalar T, Backend B>
@@ -213,9 +213,9 @@ template <Scalar T, Backend B>
 Var<T, B> mask_mul(const Var<T, B>& x, const Tensor<T, B>& mask) {
   Tensor<T, B> m = mask.broadcast_to(x.shape()).contiguous();
   return x.tape().record(
-      detail::zip(x.value(), m, cpu::fn::mul{}), {x},
+      detail::zip(x.value(), m, fn::mul{}), {x},
       [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
-        if (s.needs(0)) s.accumulate(0, detail::zip(g, m, cpu::fn::mul{}));
+        if (s.needs(0)) s.accumulate(0, detail::zip(g, m, fn::mul{}));
       },
       "mask_mul");
 }

@@ -9,38 +9,36 @@
 
 #include <cmath>
 
-#include "fugue/autodiff/ops/common.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include <xsimd/xsimd.hpp>
 
-namespace fugue::ad::fn {
+#include "fugue/core/functors.hpp"
+#include "fugue/core/lanes.hpp"
 
-using ad::detail::k;
-using ad::detail::sel;
-namespace cfn = cpu::fn;
+namespace fugue::fn {
 
 struct neg_mul {
   FUGUE_PORTABLE_OP2(a, b, -a* b)
 };  // div, losses
 struct half_over {
-  FUGUE_PORTABLE_OP2(g, y, g* k<V>(0.5) / y)
+  FUGUE_PORTABLE_OP2(g, y, g* lane::k<V>(0.5) / y)
 };  // sqrt
 struct twice_mul {
-  FUGUE_PORTABLE_OP2(g, v, k<V>(2) * g * v)
+  FUGUE_PORTABLE_OP2(g, v, lane::k<V>(2) * g * v)
 };  // square, mse
 struct sign_grad {
-  FUGUE_PORTABLE_OP2(g, v, sel(v > k<V>(0), g, sel(v < k<V>(0), -g, k<V>(0))))
+  FUGUE_PORTABLE_OP2(g, v, lane::select(v > lane::k<V>(0), g, lane::select(v < lane::k<V>(0), -g, lane::k<V>(0))))
 };  // abs, l1
 struct tanh_grad {
-  FUGUE_PORTABLE_OP2(g, y, g*(k<V>(1) - y * y))
+  FUGUE_PORTABLE_OP2(g, y, g*(lane::k<V>(1) - y * y))
 };
 struct sigmoid_grad {
-  FUGUE_PORTABLE_OP2(g, y, g* y*(k<V>(1) - y))
+  FUGUE_PORTABLE_OP2(g, y, g* y*(lane::k<V>(1) - y))
 };
 struct relu_grad {
-  FUGUE_PORTABLE_OP2(g, v, sel(v > k<V>(0), g, k<V>(0)))
+  FUGUE_PORTABLE_OP2(g, v, lane::select(v > lane::k<V>(0), g, lane::k<V>(0)))
 };
 struct softplus_grad {
-  FUGUE_PORTABLE_OP2(g, v, g* cfn::sigmoid{}(v))
+  FUGUE_PORTABLE_OP2(g, v, g* sigmoid{}(v))
 };
 
 // x^p (std::pow / xsimd::pow).
@@ -52,73 +50,73 @@ struct pow_by {
   }
   template <portable_batch V>
   V operator()(const V& x) const {
-    return xsimd::pow(x, k<V>(p));
+    return xsimd::pow(x, lane::k<V>(p));
   }
 };
 struct pow_grad {
   double p;
-  FUGUE_PORTABLE_OP2(g, v, g* k<V>(p) * pow_by{p - 1}(v))
+  FUGUE_PORTABLE_OP2(g, v, g* lane::k<V>(p) * pow_by{p - 1}(v))
 };
 
 template <class T>
 struct clamp_to {
   T lo, hi;
-  FUGUE_PORTABLE_OP1(v, cfn::min{}(cfn::max{}(v, k<V>(lo)), k<V>(hi)))
+  FUGUE_PORTABLE_OP1(v, min{}(max{}(v, lane::k<V>(lo)), lane::k<V>(hi)))
 };
 template <class T>
 struct clamp_grad {
   T lo, hi;
-  FUGUE_PORTABLE_OP2(g, v, sel((v >= k<V>(lo)) & (v <= k<V>(hi)), g, k<V>(0)))
+  FUGUE_PORTABLE_OP2(g, v, lane::select((v >= lane::k<V>(lo)) & (v <= lane::k<V>(hi)), g, lane::k<V>(0)))
 };
 
 // where(mask, a, b) and its two gradients (mask first).
 struct pick_where_nonzero {
-  FUGUE_PORTABLE_OP3(c, x, y, sel(c != k<V>(0), x, y))
+  FUGUE_PORTABLE_OP3(c, x, y, lane::select(c != lane::k<V>(0), x, y))
 };
 struct keep_where_nonzero {
-  FUGUE_PORTABLE_OP2(c, v, sel(c != k<V>(0), v, k<V>(0)))
+  FUGUE_PORTABLE_OP2(c, v, lane::select(c != lane::k<V>(0), v, lane::k<V>(0)))
 };
 struct keep_where_zero {
-  FUGUE_PORTABLE_OP2(c, v, sel(c != k<V>(0), k<V>(0), v))
+  FUGUE_PORTABLE_OP2(c, v, lane::select(c != lane::k<V>(0), lane::k<V>(0), v))
 };
 
 // Losses.
 struct exp_mul_sub {
-  FUGUE_PORTABLE_OP3(lp, ts, tv, cfn::exp{}(lp)*ts - tv)
+  FUGUE_PORTABLE_OP3(lp, ts, tv, exp{}(lp)*ts - tv)
 };  // soft CE
 struct bernoulli_log_loss {
-  FUGUE_PORTABLE_OP2(x, tv, cfn::softplus{}(x)-tv* x)
+  FUGUE_PORTABLE_OP2(x, tv, softplus{}(x)-tv* x)
 };
 struct bernoulli_grad {
-  FUGUE_PORTABLE_OP3(x, tv, gv, (cfn::sigmoid{}(x)-tv) * gv)
+  FUGUE_PORTABLE_OP3(x, tv, gv, (sigmoid{}(x)-tv) * gv)
 };
 struct gaussian_kl_terms {
-  FUGUE_PORTABLE_OP2(m, s, k<V>(0.5) * (m * m + s * s - k<V>(1)) - cfn::log{}(s))
+  FUGUE_PORTABLE_OP2(m, s, lane::k<V>(0.5) * (m * m + s * s - lane::k<V>(1)) - log{}(s))
 };
 struct kl_sigma_grad {
-  FUGUE_PORTABLE_OP2(s, gv, (s - k<V>(1) / s) * gv)
+  FUGUE_PORTABLE_OP2(s, gv, (s - lane::k<V>(1) / s) * gv)
 };
 
 // Row rules of softmax / log-softmax / layer norm (constants of the row captured by value).
 template <class T>
 struct softmax_row_grad {
   T dot_gy;
-  FUGUE_PORTABLE_OP2(g, y, (g - k<V>(dot_gy)) * y)
+  FUGUE_PORTABLE_OP2(g, y, (g - lane::k<V>(dot_gy)) * y)
 };
 template <class T>
 struct log_softmax_row_grad {
   T sum_g;
-  FUGUE_PORTABLE_OP2(g, y, g - cfn::exp{}(y)*k<V>(sum_g))
+  FUGUE_PORTABLE_OP2(g, y, g - exp{}(y)*lane::k<V>(sum_g))
 };
 template <class T>
 struct normalize_row {
   T mean, rstd;
-  FUGUE_PORTABLE_OP1(v, (v - k<V>(mean)) * k<V>(rstd))
+  FUGUE_PORTABLE_OP1(v, (v - lane::k<V>(mean)) * lane::k<V>(rstd))
 };
 template <class T>
 struct layer_norm_row_grad {
   T mean_h, mean_hx, rstd;
-  FUGUE_PORTABLE_OP2(h, xhat, (h - k<V>(mean_h) - xhat * k<V>(mean_hx)) * k<V>(rstd))
+  FUGUE_PORTABLE_OP2(h, xhat, (h - lane::k<V>(mean_h) - xhat * lane::k<V>(mean_hx)) * lane::k<V>(rstd))
 };
 
-}  // namespace fugue::ad::fn
+}  // namespace fugue::fn

@@ -69,7 +69,7 @@ struct cross_entropy_grad_at {  // gx[i, c] = exp(logp[i, c]) g_i - [c == label_
   index_t C;
   FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
     const index_t i = index_t(idx) / C, c = index_t(idx) - i * C;
-    const T gv = g[i], v = cpu::fn::detail::vexp(logp[idx]) * gv;
+    const T gv = g[i], v = lane::exp(logp[idx]) * gv;
     return c == index_t(label[i]) ? v - gv : v;
   }
 };
@@ -103,7 +103,7 @@ Var<T, B> softmax_cross_entropy(const Var<T, B>& logits, std::span<const int> la
           for (index_t i = 0; i < N; ++i) {
             const T gv = gi.data()[i];
             B::map(C, logp.data() + i * C, gx.data() + i * C,
-                   [gv](auto lp) { return cpu::fn::exp{}(lp)*detail::k<decltype(lp)>(gv); });
+                   [gv](auto lp) { return fn::exp{}(lp)*lane::k<decltype(lp)>(gv); });
             gx.data()[i * C + lab[std::size_t(i)]] -= gv;
           }
         } else {
@@ -120,7 +120,7 @@ Var<T, B> soft_cross_entropy(const Var<T, B>& logits, const Var<T, B>& targets, 
   FUGUE_CHECK(logits.rank() >= 1 && logits.shape() == targets.shape(), "soft_cross_entropy: logits ",
               logits.shape().str(), " and targets ", targets.shape().str(), " must have one shape");
   Tensor<T, B> logp = ops::log_softmax(logits.value());
-  Tensor<T, B> per = ops::neg(ops::sum(detail::zip(targets.value(), logp, cpu::fn::mul{}), -1));
+  Tensor<T, B> per = ops::neg(ops::sum(detail::zip(targets.value(), logp, fn::mul{}), -1));
   const Shape per_shape = per.shape();
   return t.record(
       detail::reduce_loss(per, reduction), {logits, targets},
@@ -132,7 +132,7 @@ Var<T, B> soft_cross_entropy(const Var<T, B>& logits, const Var<T, B>& targets, 
           // d/dx = softmax(x) * sum_c t_c - t, times the row's upstream gradient.
           Tensor<T, B> tsum = ops::sum(s.input(1), -1, true).broadcast_to(full).contiguous();
           Tensor<T, B> d = detail::zip3(logp, tsum, s.input(1), fn::exp_mul_sub{});
-          s.accumulate(0, detail::zip(d, gb, cpu::fn::mul{}));
+          s.accumulate(0, detail::zip(d, gb, fn::mul{}));
         }
         if (s.needs(1)) s.accumulate(1, detail::zip(logp, gb, fn::neg_mul{}));
       },
@@ -181,7 +181,7 @@ Var<T, B> l1(const Var<T, B>& a, const Var<T, B>& b, Reduction reduction = Reduc
   Tensor<T, B> d = ops::sub(a.value(), b.value());
   const Shape shape = d.shape();
   return t.record(
-      detail::reduce_loss(ops::unary(d, cpu::fn::abs{}), reduction), {a, b},
+      detail::reduce_loss(ops::unary(d, fn::abs{}), reduction), {a, b},
       [d, reduction, shape](const Tensor<T, B>& g, GradSink<T, B>& s) {
         const Tensor<T, B> ge = detail::expand_loss_grad(g, reduction, shape);
         Tensor<T, B> gd = detail::zip(ge, d, fn::sign_grad{});  // sign(d) * g
@@ -202,7 +202,7 @@ Var<T, B> gaussian_kl(const Var<T, B>& mu, const Var<T, B>& sigma) {
       [](const Tensor<T, B>& g, GradSink<T, B>& s) {
         const Shape& full = s.input(0).shape();
         const Tensor<T, B> gb = g.unsqueeze(-1).broadcast_to(full).contiguous();
-        if (s.needs(0)) s.accumulate(0, detail::zip(s.input(0), gb, cpu::fn::mul{}));
+        if (s.needs(0)) s.accumulate(0, detail::zip(s.input(0), gb, fn::mul{}));
         if (s.needs(1)) s.accumulate(1, detail::zip(s.input(1), gb, fn::kl_sigma_grad{}));
       },
       "gaussian_kl");

@@ -107,7 +107,7 @@ struct layer_norm_backward {
       B::map(n, xr, xh, fn::normalize_row<T>{m, rs});
       if (!need_x) continue;
       if (affine)
-        B::zip(n, gr, gamma.data(), hr, cpu::fn::mul{});
+        B::zip(n, gr, gamma.data(), hr, fn::mul{});
       else
         B::copy(hr, gr, sizeof(T) * std::size_t(n));
       const T mh = B::sum(n, hr) / T(n);
@@ -116,7 +116,7 @@ struct layer_norm_backward {
     }
     if (need_x) s.accumulate(0, gx);
     if (affine && s.needs(1)) {
-      auto gxh = zip(g, xhat, cpu::fn::mul{});
+      auto gxh = zip(g, xhat, fn::mul{});
       auto gg = Tensor<T, B>::empty({n});
       B::col_sum(rows, n, gxh.data(), gg.data());
       s.accumulate(1, gg);
@@ -188,9 +188,9 @@ Var<T, B> dropout(const Var<T, B>& x, std::type_identity_t<T> p) {
   if (p == 0 || !t.training()) return x;
   Tensor<T, B> m = detail::dropout_mask<T, B>(x.shape(), p, t.next_rng());
   return t.record(
-      detail::zip(x.value(), m, cpu::fn::mul{}), {x},
+      detail::zip(x.value(), m, fn::mul{}), {x},
       [m](const Tensor<T, B>& g, GradSink<T, B>& s) {
-        if (s.needs(0)) s.accumulate(0, detail::zip(g, m, cpu::fn::mul{}));
+        if (s.needs(0)) s.accumulate(0, detail::zip(g, m, fn::mul{}));
       },
       "dropout");
 }
@@ -215,7 +215,7 @@ Var<T, B> embedding(const Var<T, B>& weight, std::span<const int> indices, Shape
         auto gw = Tensor<T, B>::zeros({V, D});
         for (std::size_t r = 0; r < idx.size(); ++r) {
           T* dst = gw.data() + index_t(idx[r]) * D;
-          B::zip(D, dst, g.data() + index_t(r) * D, dst, cpu::fn::add{});
+          B::zip(D, dst, g.data() + index_t(r) * D, dst, fn::add{});
         }
         s.accumulate(0, gw);
       },

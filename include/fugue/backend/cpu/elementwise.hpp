@@ -4,14 +4,14 @@
 // length n and write y (y may alias an input). The functor must be callable both
 // with xsimd::batch<T, Arch> and with T (a generic lambda over xsimd's math
 // functions is), so one definition serves the SIMD body and the scalar tail.
-// Named functors (activations, binary arithmetic) are in fugue/backend/cpu/functors.hpp.
+// Named functors (activations, binary arithmetic) are in fugue/core/functors.hpp.
 // fill writes value to y[0..n).
 #pragma once
 
 #include <cstddef>
 
 #include "fugue/backend/cpu/arch.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/core/shape.hpp"
 
 namespace fugue::cpu::kernels {

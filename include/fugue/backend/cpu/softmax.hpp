@@ -16,7 +16,7 @@
 #include <cmath>
 #include <limits>
 
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/backend/cpu/reduce.hpp"
 
 namespace fugue::cpu::kernels {

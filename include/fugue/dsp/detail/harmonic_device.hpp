@@ -3,26 +3,25 @@
 //
 // Contract (internal, may change): plain structs of sizes and pointers, callable on the host
 // and on a GPU (FUGUE_HOST_DEVICE), launched through B::for_each / B::generate by
-// HarmonicSynth on device backends. They compute what the host path computes (same formulas,
-// same per-sample order over harmonics, the phase accumulated sample by sample in double with
-// the same wrap), but not in the host's summation order for the frame-rate gradients: results
-// agree to rounding, not bit for bit.
+// HarmonicSynth on device backends. The formulas are harmonic_equations.hpp's, as on the host
+// (frame controls, phase, oscillator bank and their backward), but the frame-rate gradients are
+// not summed in the host's order: results agree to rounding, not bit for bit.
 //  * harmonic_grid: where sample n sits between frames (the host tables are built from it too).
-//  * Forward: harmonic_controls_at (one frame), harmonic_phase_row (one batch row, sequential:
-//    the phase is a running sum), harmonic_sincos_at and harmonic_sample_at (one sample).
+//  * Forward: harmonic_controls_at (one frame), harmonic_frame_delta_at (one a_k: the slope to
+//    the next frame), harmonic_phase_row (one batch row, sequential: the phase is a running sum),
+//    harmonic_sincos_at and harmonic_sample_at (one sample).
 //  * Backward: harmonic_dphase_at (one sample), harmonic_reverse_cumsum_row (one batch row, in
 //    double) and harmonic_frame_grads_at (one frame: the amplitude, distribution and f0
 //    gradients, summing over the samples that interpolate from that frame).
-//  * A harmonic is silent where (k + 1) f0[n] >= nyquist (k from 0); since that test is monotone
-//    in k the loops stop at the first silent harmonic (NaN f0 silences all, f0 <= 0 none).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/core/host_device.hpp"
 #include "fugue/core/shape.hpp"
+#include "fugue/dsp/harmonic_equations.hpp"
 
 namespace fugue::dsp::detail {
 
@@ -71,36 +70,36 @@ struct harmonic_controls_at {  // frame b * F + f: A, exp-sigmoided c, masked an
   index_t harmonics;
   bool exp_sigmoid, normalize_below_nyquist;
   T nyquist;
-  cpu::fn::exp_sigmoid es;
+  fn::exp_sigmoid es;
   const T *amps, *dist, *f0;
   T *A, *C, *ch, *Af, *Sd;
   FUGUE_HOST_DEVICE void operator()(std::uint64_t idx) const {
     const index_t bf = index_t(idx), K = harmonics;
     const T a = exp_sigmoid ? es(amps[bf]) : amps[bf];
     A[bf] = a;
-    T sum = 0;
-    for (index_t k = 0; k < K; ++k) {
-      const index_t i = bf * K + k;
-      const T c = exp_sigmoid ? es(dist[i]) : dist[i];
-      C[i] = c;
-      const bool keep = !normalize_below_nyquist || T(k + 1) * f0[bf] < nyquist;
-      ch[i] = keep ? c : T(0);
-      sum += ch[i];
-    }
-    const T sd = sum == T(0) ? T(1e-7) : sum;
-    Sd[bf] = sd;
-    for (index_t k = 0; k < K; ++k) {
-      const index_t i = bf * K + k;
-      ch[i] /= sd;
-      Af[i] = a * ch[i];
-    }
+    for (index_t i = bf * K; i < (bf + 1) * K; ++i) C[i] = exp_sigmoid ? es(dist[i]) : dist[i];
+    Sd[bf] = frame_amplitudes(std::size_t(K), C + bf * K, a, f0[bf], nyquist, normalize_below_nyquist, ch + bf * K,
+                              Af + bf * K);
+  }
+};
+
+// dAf[b, f, k] = a_k of the frame after f (f itself for the last) minus a_k of frame f: the
+// amplitude slope oscillator_sample interpolates with.
+template <class T>
+struct harmonic_frame_delta_at {
+  index_t frames, harmonics;
+  const T* Af;
+  T* dAf;
+  FUGUE_HOST_DEVICE void operator()(std::uint64_t idx) const {
+    const index_t i = index_t(idx), K = harmonics, bf = i / K, f = bf % frames;
+    dAf[i] = f + 1 < frames ? Af[i + K] - Af[i] : T(0);
   }
 };
 
 template <class T>
 struct harmonic_phase_row {  // batch row b: upsampled f0 and the wrapped phase (then its sine)
   harmonic_grid<T> grid;
-  double omega, two_pi;  // 2 pi / sample_rate
+  double omega;  // 2 pi / sample_rate
   const T* f0;
   T *f0u, *phase;
   FUGUE_HOST_DEVICE void operator()(std::uint64_t idx) const {
@@ -114,8 +113,7 @@ struct harmonic_phase_row {  // batch row b: upsampled f0 and the wrapped phase 
       const double a = double(fr[i0]), d = double(fr[i1]) - a;
       const double f = a + d * double(mu);
       f0u[b * N + n] = T(f);
-      ph += omega * f;
-      if (ph >= two_pi || ph < 0) ph -= two_pi * std::floor(ph / two_pi);
+      ph = advance_phase(ph, omega * f);
       phase[b * N + n] = T(ph);
     }
   }
@@ -138,16 +136,16 @@ struct harmonic_sample_base {
   harmonic_grid<T> grid;
   index_t harmonics;
   T nyquist;
-  const T *Af, *f0u, *s1, *c1;
+  const T *Af, *dAf, *f0u, *s1, *c1;
 
-  // The rows of a_k (frames i0, i1) that sample idx = b * N + n interpolates between, and lam.
-  FUGUE_HOST_DEVICE void frame_rows(std::uint64_t idx, const T*& a0, const T*& a1, T& lam) const {
+  // a_k of frame i0 of sample idx = b * N + n, the slope towards frame i1 (dAf) and lam.
+  FUGUE_HOST_DEVICE void frame_rows(std::uint64_t idx, const T*& a0, const T*& da, T& lam) const {
     const index_t N = grid.samples, b = index_t(idx) / N, n = index_t(idx) % N;
     index_t i0, i1;
     T mu;
     grid.at(n, i0, i1, lam, mu);
     a0 = Af + (b * grid.frames + i0) * harmonics;
-    a1 = Af + (b * grid.frames + i1) * harmonics;
+    da = dAf + (b * grid.frames + i0) * harmonics;
   }
 };
 
@@ -155,19 +153,10 @@ template <class T>
 struct harmonic_sample_at : harmonic_sample_base<T> {  // y[b * N + n]
   FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
     const auto& p = *this;
-    const index_t K = p.harmonics;
-    const T *a0, *a1;
+    const T *a0, *da;
     T lam;
-    p.frame_rows(idx, a0, a1, lam);
-    const T fu = p.f0u[idx], c = p.c1[idx], two_c = c + c;
-    T sp = 0, sc = p.s1[idx], y = 0;
-    for (index_t k = 0; k < K && T(k + 1) * fu < p.nyquist; ++k) {
-      y += ((a1[k] - a0[k]) * lam + a0[k]) * sc;
-      const T sn = two_c * sc - sp;
-      sp = sc;
-      sc = sn;
-    }
-    return y;
+    p.frame_rows(idx, a0, da, lam);
+    return oscillator_sample(a0, da, std::size_t(p.harmonics), lam, p.f0u[idx], p.s1[idx], p.c1[idx], p.nyquist);
   }
 };
 
@@ -176,21 +165,11 @@ struct harmonic_dphase_at : harmonic_sample_base<T> {  // dL/dphase[b * N + n]
   const T* g;
   FUGUE_HOST_DEVICE T operator()(std::uint64_t idx) const {
     const auto& p = *this;
-    const index_t K = p.harmonics;
-    const T *a0, *a1;
+    const T *a0, *da;
     T lam;
-    p.frame_rows(idx, a0, a1, lam);
-    const T fu = p.f0u[idx], c = p.c1[idx], two_c = c + c;
-    T sp = 0, sc = p.s1[idx], cp = 1, cc = c, dph = 0;
-    for (index_t k = 0; k < K && T(k + 1) * fu < p.nyquist; ++k) {
-      dph += ((a1[k] - a0[k]) * lam + a0[k]) * T(k + 1) * cc;
-      const T sn = two_c * sc - sp, cn = two_c * cc - cp;
-      sp = sc;
-      sc = sn;
-      cp = cc;
-      cc = cn;
-    }
-    return g[idx] * dph;
+    p.frame_rows(idx, a0, da, lam);
+    return oscillator_backward(a0, da, std::size_t(p.harmonics), g[idx], lam, p.f0u[idx], p.s1[idx], p.c1[idx],
+                               p.nyquist, static_cast<T*>(nullptr), static_cast<T*>(nullptr));
   }
 };
 
@@ -219,6 +198,7 @@ struct harmonic_frame_grads_at {
   bool exp_sigmoid, normalize_below_nyquist;
   T nyquist;
   double omega;
+  fn::exp_sigmoid_grad grad;  // built on the host (its constructor takes a log)
   const T *g, *f0u, *s1, *c1, *A, *C, *ch, *Sd, *amps, *dist, *f0;
   const double* R;
   T *da, *dd, *df;
@@ -241,33 +221,20 @@ struct harmonic_frame_grads_at {
       if (on1) dfreq += double(mu) * R[o];
       const T gl = g[o] * lam, g0 = g[o] - gl;
       const T wgt = (on0 ? g0 : T(0)) + (on1 ? gl : T(0));
-      const T fu = f0u[o], c = c1[o], two_c = c + c;
+      const T fu = f0u[o], two_c = c1[o] + c1[o];
       T sp = 0, sc = s1[o];
-      for (index_t k = 0; k < K && T(k + 1) * fu < nyquist; ++k) {
+      for (std::size_t k = 0; k < std::size_t(K) && harmonic_audible(k, fu, nyquist); ++k) {
         acc[k] += wgt * sc;
-        const T sn = two_c * sc - sp;
-        sp = sc;
-        sc = sn;
+        chebyshev_next(two_c, sp, sc);
       }
     }
     df[bf] = T(omega * dfreq);
-    const T Av = A[bf], sd = Sd[bf];
-    T dA = 0, dot = 0;
-    for (index_t k = 0; k < K; ++k) {
-      dA += acc[k] * ch[bf * K + k];
-      dot += Av * acc[k] * ch[bf * K + k];
-    }
-    const bool zero_sum = sd == T(1e-7);
-    const T ln10 = T(2.302585092994045684), thr = T(1e-7);
-    const cpu::fn::sigmoid sig{};
-    for (index_t k = 0; k < K; ++k) {
-      const index_t i = bf * K + k;
-      const bool keep = !normalize_below_nyquist || T(k + 1) * f0[bf] < nyquist;
-      const T dch = Av * acc[k];
-      const T dc = keep ? (zero_sum ? dch : dch - dot) / sd : T(0);
-      dd[i] = exp_sigmoid ? dc * ln10 * (C[i] - thr) * sig(-dist[i]) : dc;
-    }
-    da[bf] = exp_sigmoid ? dA * ln10 * (Av - thr) * sig(-amps[bf]) : dA;
+    // acc becomes the gradient w.r.t. the exp-sigmoided distribution in place, then w.r.t. dist.
+    const T dA = frame_amplitudes_backward(std::size_t(K), acc, ch + bf * K, A[bf], Sd[bf], f0[bf], nyquist,
+                                           normalize_below_nyquist, acc);
+    if (exp_sigmoid)
+      for (index_t i = bf * K; i < (bf + 1) * K; ++i) dd[i] = grad(dd[i], dist[i], C[i]);
+    da[bf] = exp_sigmoid ? grad(dA, amps[bf], A[bf]) : dA;
   }
 };
 

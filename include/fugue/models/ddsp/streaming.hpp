@@ -43,7 +43,9 @@
 
 #include "fugue/core/error.hpp"
 #include "fugue/core/rng.hpp"
+#include "fugue/core/lanes.hpp"
 #include "fugue/dsp/fft.hpp"
+#include "fugue/dsp/harmonic_equations.hpp"
 #include "fugue/dsp/host_kernels.hpp"
 #include "fugue/dsp/window.hpp"
 #include "fugue/models/ddsp/model.hpp"
@@ -93,6 +95,7 @@ class Streamer {
     a_prev_.assign(K, T(0));
     a_next_.assign(K, T(0));
     dist_.assign(K, T(0));
+    a_slope_.assign(K, T(0));
     mags_.assign(M, T(0));
     spec_m_.assign(M, complex(0));
     ir_zero_phase_.assign(L, T(0));
@@ -112,8 +115,7 @@ class Streamer {
     }
     phase_buf_.assign(hop_, T(0));
     cos_buf_.assign(hop_, T(0));
-    s_prev_.assign(hop_, T(0));
-    s_cur_.assign(hop_, T(0));
+    sin_buf_.assign(hop_, T(0));
     f0_up_.assign(hop_, T(0));
     ir_fft_ = std::make_unique<dsp::RealFFT<T>>(L);
     step_weights_ = weights == Weights::f16 ? model_.decoder().half_step_weights() : typename Decoder::StepWeights{};
@@ -214,25 +216,19 @@ class Streamer {
     dsp::exp_sigmoid_forward<Arch>(ctl_.data(), &amp_, 1);
     dsp::exp_sigmoid_forward<Arch>(ctl_.data() + 1, dist_.data(), K);
     dsp::exp_sigmoid_forward<Arch>(ctl_.data() + 1 + K, mags_.data(), M, dsp::FilteredNoiseOptions{}.initial_bias);
-    const T nyq = T(model_.options().sample_rate / 2);
-    T sum = 0;
-    for (std::size_t k = 0; k < K; ++k) {
-      if (!(T(k + 1) * f0 < nyq)) dist_[k] = T(0);
-      sum += dist_[k];
-    }
-    const T sd = sum == T(0) ? T(1e-7) : sum;
-    for (std::size_t k = 0; k < K; ++k) a_next_[k] = amp_ * (dist_[k] / sd);
+    dsp::frame_amplitudes(K, dist_.data(), amp_, f0, T(model_.options().sample_rate / 2), true, dist_.data(),
+                          a_next_.data());
   }
 
-  // Offline samples (t - 1) hop .. t hop - 1: frames t - 1 -> t.
+  // Offline samples (t - 1) hop .. t hop - 1: frames t - 1 -> t, by the offline synthesiser's
+  // oscillator bank (dsp::oscillator_sample) over SIMD lanes of samples.
   void harmonic_block(T f0_next) {
-    const double w = 2.0 * std::numbers::pi / model_.options().sample_rate, two_pi = 2.0 * std::numbers::pi;
+    const double w = 2.0 * std::numbers::pi / model_.options().sample_rate;
     const double a = double(f0_prev_), d = double(f0_next) - a;
     for (std::size_t j = 0; j < hop_; ++j) {
       const double f = a + d * double(f0_weights_[j]);
       f0_up_[j] = T(f);
-      phase_ += w * f;
-      if (phase_ >= two_pi || phase_ < 0) phase_ -= two_pi * std::floor(phase_ / two_pi);
+      phase_ = dsp::advance_phase(phase_, w * f);
       phase_buf_[j] = T(phase_);
     }
     std::size_t j0 = 0;
@@ -240,16 +236,14 @@ class Streamer {
       using V = xsimd::batch<T, Arch>;
       for (; j0 + V::size <= hop_; j0 += V::size) {
         const auto sc = xsimd::sincos(V::load_aligned(phase_buf_.data() + j0));
-        sc.first.store_aligned(s_cur_.data() + j0);
-        (T(2) * sc.second).store_aligned(cos_buf_.data() + j0);
+        sc.first.store_aligned(sin_buf_.data() + j0);
+        sc.second.store_aligned(cos_buf_.data() + j0);
       }
     }
     for (std::size_t j = j0; j < hop_; ++j) {
-      s_cur_[j] = std::sin(phase_buf_[j]);
-      cos_buf_[j] = T(2) * std::cos(phase_buf_[j]);
+      sin_buf_[j] = std::sin(phase_buf_[j]);
+      cos_buf_[j] = std::cos(phase_buf_[j]);
     }
-    std::fill(s_prev_.begin(), s_prev_.end(), T(0));
-    std::fill(dry_.begin(), dry_.end(), T(0));
     const T nyq = T(model_.options().sample_rate / 2);
     // Harmonics at or above Nyquist on every sample of the hop are silent (f0 is linear over
     // the hop, so its minimum is at an end): stop there instead of running them masked.
@@ -259,25 +253,15 @@ class Streamer {
       const double q = std::ceil(double(nyq) / double(f0_min));  // may exceed size_t for a tiny f0
       k_end = q >= double(K) ? K : std::size_t(q);
     }
-    for (std::size_t k = 0; k < k_end; ++k) {
-      const T a0 = a_prev_[k], da = a_next_[k] - a_prev_[k], kk = T(k + 1);
-      if (a0 == T(0) && da == T(0)) {
-        // Silent harmonic (e.g. above Nyquist in both frames): only advance the recurrence.
-        for (std::size_t j = 0; j < hop_; ++j) {
-          const T nx = cos_buf_[j] * s_cur_[j] - s_prev_[j];
-          s_prev_[j] = s_cur_[j];
-          s_cur_[j] = nx;
-        }
-        continue;
-      }
-      for (std::size_t j = 0; j < hop_; ++j) {
-        const T amp = a0 + da * weights_[j];
-        const T keep = kk * f0_up_[j] < nyq ? T(1) : T(0);
-        dry_[j] += keep * amp * s_cur_[j];
-        const T nx = cos_buf_[j] * s_cur_[j] - s_prev_[j];
-        s_prev_[j] = s_cur_[j];
-        s_cur_[j] = nx;
-      }
+    for (std::size_t k = 0; k < K; ++k) a_slope_[k] = a_next_[k] - a_prev_[k];
+    using V = std::conditional_t<cpu::is_scalar_arch<Arch>, T, xsimd::batch<T, Arch>>;
+    for (std::size_t j = 0; j < hop_; j += lane::width<V>) {
+      const std::size_t n = std::min(lane::width<V>, hop_ - j);
+      const V y =
+          dsp::oscillator_sample(a_prev_.data(), a_slope_.data(), k_end, lane::load_first<V>(weights_.data() + j, n),
+                                 lane::load_first<V>(f0_up_.data() + j, n), lane::load_first<V>(sin_buf_.data() + j, n),
+                                 lane::load_first<V>(cos_buf_.data() + j, n), V(nyq));
+      lane::store_first(dry_.data() + j, y, n);
     }
   }
 
@@ -346,7 +330,7 @@ class Streamer {
   typename Decoder::StepWorkspace ws_;
   typename Decoder::StepWeights step_weights_;  // binary16 GRU kernels (Weights::f16), else empty
   avec<T> h_, ctl_, a_prev_, a_next_, dist_, mags_, ir_zero_phase_, ir_, zacc_, noise_blk_, dry_, pending_;
-  avec<T> weights_, f0_weights_, phase_buf_, cos_buf_, s_prev_, s_cur_, f0_up_;
+  avec<T> weights_, f0_weights_, phase_buf_, cos_buf_, sin_buf_, f0_up_, a_slope_;
   std::vector<T> noise_win_;
   cvec spec_m_;
   std::unique_ptr<dsp::RealFFT<T>> ir_fft_, rev_fft_;

@@ -24,7 +24,7 @@
 
 #include "fugue/autodiff/registry.hpp"
 #include "fugue/autodiff/tape.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/functors.hpp"
 #include "fugue/core/host_device.hpp"
 #include "fugue/nn/detail/attention_kernels.hpp"
 #include "fugue/nn/detail/channel_bias.hpp"
@@ -96,7 +96,7 @@ template <class T, class B>
 void apply_activation(DenseActivation act, const Tensor<T, B>& z, Tensor<T, B>& y) {
   if constexpr (!B::host_accessible) {
     if (act == DenseActivation::relu)
-      B::map(z.numel(), z.data(), y.data(), cpu::fn::relu{});
+      B::map(z.numel(), z.data(), y.data(), fn::relu{});
     else if (act == DenseActivation::gelu)
       B::map(z.numel(), z.data(), y.data(), gelu_exact_fn{});
   } else if (act == DenseActivation::relu) {

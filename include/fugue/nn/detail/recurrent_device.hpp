@@ -7,18 +7,18 @@
 // B::gemm for the recurrent product and one B::for_each over the B*H (batch, unit) pairs of
 // a portable gate functor; the input projections, the weight and input gradients and the
 // bias sums over all B*T rows are single GEMMs / column sums, as on the host. The gate
-// functors evaluate the host kernels' expressions in the same order (their scalar lane), so
-// on the Thrust host systems results match cpu::native to rounding of the SIMD
-// transcendental functions. The gate functors also serve the layers' step() paths through
+// functors call the cell equations of cell_equations.hpp with the host kernels' operands in
+// the same order, so on the Thrust host systems results match cpu::native to rounding of the
+// SIMD transcendental functions. The gate functors also serve the layers' step() paths through
 // lstm_gates_rows / gru_gates_rows (recurrent_kernels.hpp).
 // Pointers are device pointers; nothing here reads tensor memory on the host.
 #pragma once
 
 #include <utility>
 
-#include "fugue/backend/cpu/functors.hpp"
 #include "fugue/core/host_device.hpp"
 #include "fugue/core/shape.hpp"
+#include "fugue/nn/detail/cell_equations.hpp"
 #include "fugue/tensor.hpp"
 
 namespace fugue::nn::detail {
@@ -50,23 +50,18 @@ struct lstm_gates_at {
   index_t ldh;
 
   FUGUE_HOST_DEVICE void operator()(index_t i) const {
-    using cpu::fn::detail::sigmoid;
-    using cpu::fn::detail::vtanh;
     const index_t b = i / H, k = i - b * H;
     T* ar = a + b * lda;
     const T* qr = q ? q + b * ldq : nullptr;
     T pre[4];
     for (int g = 0; g < 4; ++g) pre[g] = (qr ? ar[g * H + k] + qr[g * H + k] : ar[g * H + k]) + bias[g * H + k];
-    pre[2] = pre[2] + forget_bias;
-    const T ig = sigmoid(pre[0]), jg = vtanh(pre[1]), fg = sigmoid(pre[2]), og = sigmoid(pre[3]);
-    const T cp = cprev ? cprev[b * ldcp + k] : T(0);
-    const T cn = fg * cp + ig * jg;
-    ar[k] = ig;
-    ar[H + k] = jg;
-    ar[2 * H + k] = fg;
-    ar[3 * H + k] = og;
-    c[b * ldc + k] = cn;
-    h[b * ldh + k] = og * vtanh(cn);
+    const auto y = lstm_cell(pre[0], pre[1], pre[2] + forget_bias, pre[3], cprev ? cprev[b * ldcp + k] : T(0));
+    ar[k] = y.i;
+    ar[H + k] = y.j;
+    ar[2 * H + k] = y.f;
+    ar[3 * H + k] = y.o;
+    c[b * ldc + k] = y.c;
+    h[b * ldh + k] = y.h;
   }
 };
 
@@ -90,21 +85,18 @@ struct lstm_backward_at {
   T* hprev;
 
   FUGUE_HOST_DEVICE void operator()(index_t i) const {
-    using cpu::fn::detail::vtanh;
     const index_t b = i / H, k = i - b * H, r = b * Tn + t, rp = b * Tn + tp, G = 4 * H;
     const T* act = acts + r * G;
-    const T ig = act[k], jg = act[H + k], fg = act[2 * H + k], og = act[3 * H + k];
-    const T tc = vtanh(cs[r * H + k]);
     const T g = dy ? dy[r * H + k] + dhn[b * H + k] : dhn[b * H + k];
-    const T d_o = g * tc;
-    const T dcv = dc[b * H + k] + g * og * (T(1) - tc * tc);
     const T cp = first ? (c0 ? c0[b * H + k] : T(0)) : cs[rp * H + k];
+    const auto d =
+        lstm_cell_backward(act[k], act[H + k], act[2 * H + k], act[3 * H + k], cs[r * H + k], cp, g, dc[b * H + k]);
     T* da = dA + r * G;
-    da[k] = dcv * jg * ig * (T(1) - ig);
-    da[H + k] = dcv * ig * (T(1) - jg * jg);
-    da[2 * H + k] = dcv * cp * fg * (T(1) - fg);
-    da[3 * H + k] = d_o * og * (T(1) - og);
-    dc[b * H + k] = dcv * fg;
+    da[k] = d.di;
+    da[H + k] = d.dj;
+    da[2 * H + k] = d.df;
+    da[3 * H + k] = d.d_o;
+    dc[b * H + k] = d.dc_prev;
     hprev[r * H + k] = first ? (h0 ? h0[b * H + k] : T(0)) : y[rp * H + k];
   }
 };
@@ -128,24 +120,19 @@ struct gru_gates_at {
   index_t ldh;
 
   FUGUE_HOST_DEVICE void operator()(index_t i) const {
-    using cpu::fn::detail::sigmoid;
-    using cpu::fn::detail::vtanh;
     const index_t b = i / H, k = i - b * H;
     T* pr = p + b * ldp;
     const T* qr = q ? q + b * ldq : nullptr;
     const T* bi = bias;
     const T* bh = bias + 3 * H;
-    const T qz = qr ? qr[k] : T(0), qrr = qr ? qr[H + k] : T(0), qn = qr ? qr[2 * H + k] : T(0);
-    const T z = sigmoid(pr[k] + bi[k] + qz + bh[k]);
-    const T r = sigmoid(pr[H + k] + bi[H + k] + qrr + bh[H + k]);
-    const T hnv = qn + bh[2 * H + k];
-    const T n = vtanh(pr[2 * H + k] + bi[2 * H + k] + r * hnv);
-    const T hp = hprev ? hprev[b * ldhp + k] : T(0);
-    pr[k] = z;
-    pr[H + k] = r;
-    pr[2 * H + k] = n;
-    if (hn) hn[b * ldhn + k] = hnv;
-    h[b * ldh + k] = n + z * (hp - n);
+    const auto y = gru_cell(pr[k] + bi[k], pr[H + k] + bi[H + k], pr[2 * H + k] + bi[2 * H + k], qr ? qr[k] : T(0),
+                            qr ? qr[H + k] : T(0), qr ? qr[2 * H + k] : T(0), bh[k], bh[H + k], bh[2 * H + k],
+                            hprev ? hprev[b * ldhp + k] : T(0));
+    pr[k] = y.z;
+    pr[H + k] = y.r;
+    pr[2 * H + k] = y.n;
+    if (hn) hn[b * ldhn + k] = y.hn;
+    h[b * ldh + k] = y.h;
   }
 };
 
@@ -170,21 +157,18 @@ struct gru_backward_at {
   FUGUE_HOST_DEVICE void operator()(index_t i) const {
     const index_t b = i / H, k = i - b * H, r = b * Tn + t, G = 3 * H;
     const T* act = acts + r * G;
-    const T z = act[k], rg = act[H + k], n = act[2 * H + k];
     const T hp = first ? (h0 ? h0[b * H + k] : T(0)) : y[(b * Tn + tp) * H + k];
     const T g = dy ? dy[r * H + k] + dhn[b * H + k] : dhn[b * H + k];
-    const T dz = g * (hp - n) * z * (T(1) - z);
-    const T dn = g * (T(1) - z) * (T(1) - n * n);
-    const T dr = dn * hn[r * H + k] * rg * (T(1) - rg);
+    const auto d = gru_cell_backward(act[k], act[H + k], act[2 * H + k], hn[r * H + k], hp, g);
     T* dp = dP + r * G;
     T* dq = dQ + r * G;
-    dp[k] = dz;
-    dp[H + k] = dr;
-    dp[2 * H + k] = dn;
-    dq[k] = dz;
-    dq[H + k] = dr;
-    dq[2 * H + k] = dn * rg;
-    dhz[b * H + k] = g * z;
+    dp[k] = d.dz;
+    dp[H + k] = d.dr;
+    dp[2 * H + k] = d.dn;
+    dq[k] = d.dz;
+    dq[H + k] = d.dr;
+    dq[2 * H + k] = d.dqn;
+    dhz[b * H + k] = d.dh_prev_direct;
     hprev[r * H + k] = hp;
   }
 };

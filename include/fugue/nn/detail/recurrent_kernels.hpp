@@ -22,7 +22,8 @@
 //      z = s(x Wz + bz_i + h Uz + bz_h), r = s(x Wr + br_i + h Ur + br_h),
 //      n = tanh(x Wn + bn_i + r * (h Un + bn_h)), h' = z * h + (1 - z) * n.
 //      Saves acts [B, T, 3H] (z, r, n) and hn [B, T, H] (h Un + bn_h).
-//  * *_gates / *_step_gates: the per-row SIMD gate kernels, also used by step().
+//  * *_gates / *_gates_rows: the per-row SIMD gate kernels, also used by step(); the cell
+//    equations themselves are cell_equations.hpp's (shared with the device functors).
 // Workspace for the backward passes is allocated per call from the backend (cached);
 // the step() paths only call the gate kernels and the backend's gemm/gemv.
 // Kernels use xsimd through B::arch when the backend has one (cpu::simd<Arch>), plain
@@ -40,9 +41,10 @@
 #include <xsimd/xsimd.hpp>
 
 #include "fugue/backend/cpu.hpp"
-#include "fugue/backend/cpu/functors.hpp"
+#include "fugue/core/lanes.hpp"
 #include "fugue/core/shape.hpp"
 #include "fugue/tensor.hpp"
+#include "fugue/nn/detail/cell_equations.hpp"
 #include "fugue/nn/detail/recurrent_device.hpp"
 
 namespace fugue::nn::detail {
@@ -111,75 +113,43 @@ class work_buffer {
   Tensor<T, Bk> t_;
 };
 
-// Vector I/O for one lane type (an xsimd batch, or T for the scalar tail).
-template <class T, class Arch>
-struct lane_io {
-  using V = xsimd::batch<T, Arch>;
-  static constexpr index_t W = V::size;
-  static V load(const T* p) { return V::load_unaligned(p); }
-  static void store(T* p, const V& v) { v.store_unaligned(p); }
-  static V splat(T x) { return V(x); }
-};
-template <class T>
-struct lane_io<T, cpu::scalar_arch> {
-  using V = T;
-  static constexpr index_t W = 1;
-  static V load(const T* p) { return *p; }
-  static void store(T* p, const V& v) { *p = v; }
-  static V splat(T x) { return x; }
-};
-
-// Calls f(io, k) over [0, n): SIMD lanes first, then the scalar tail.
+// Calls f(V{}, k) over [0, n): B's SIMD lanes first (V an xsimd batch), then the scalar tail
+// (V = T); f does its arithmetic in the lane vocabulary (core/lanes.hpp).
 template <class B, class T, class F>
 inline void for_lanes(index_t n, F&& f) {
   using Arch = typename backend_arch<B>::type;
   index_t k = 0;
   if constexpr (!cpu::is_scalar_arch<Arch>) {
-    using IO = lane_io<T, Arch>;
-    for (; k + IO::W <= n; k += IO::W) f(IO{}, k);
+    using V = xsimd::batch<T, Arch>;
+    for (; k + index_t(V::size) <= n; k += index_t(V::size)) f(V{}, k);
   }
-  for (; k < n; ++k) f(lane_io<T, cpu::scalar_arch>{}, k);
-}
-
-template <class V>
-inline V sigm(const V& x) {
-  return cpu::fn::detail::sigmoid(x);
-}
-template <class V>
-inline V tanh_(const V& x) {
-  return cpu::fn::detail::vtanh(x);
+  for (; k < n; ++k) f(T{}, k);
 }
 
 // ---------------------------------------------------------------------------------
-// LSTM gate kernels
+// LSTM gate kernels (the equations: cell_equations.hpp)
 // ---------------------------------------------------------------------------------
 
 // a [4H] pre-activations (without bias) -> activated gates in place; c, h outputs.
-// cprev may be null (zeros).
+// cprev may be null (zeros); q (optional) is a second pre-activation term [4H] (h_{t-1} W_h).
 template <class B, class T>
 inline void lstm_gates(index_t H, T* a, const T* bias, T forget_bias, const T* cprev, T* c, T* h,
                        const T* q = nullptr) {
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
-  for_lanes<B, T>(H, [&](auto io, index_t k) {
-    using IO = decltype(io);
-    using V = typename IO::V;
-    // q (optional) is a second pre-activation term [4H] (h_{t-1} W_h), added first.
-    auto pre = [&](index_t g) {
-      return q ? IO::load(a + g * H + k) + IO::load(q + g * H + k) : IO::load(a + g * H + k);
+  for_lanes<B, T>(H, [&](auto lane_tag, index_t k) {
+    using V = decltype(lane_tag);
+    const auto pre = [&](index_t g) {
+      const V x = lane::load<V>(a + g * H + k);
+      return (q ? x + lane::load<V>(q + g * H + k) : x) + lane::load<V>(bias + g * H + k);
     };
-    const V ai = pre(0) + IO::load(bias + k);
-    const V aj = pre(1) + IO::load(bias + H + k);
-    const V af = pre(2) + IO::load(bias + 2 * H + k) + IO::splat(forget_bias);
-    const V ao = pre(3) + IO::load(bias + 3 * H + k);
-    const V i = sigm(ai), j = tanh_(aj), f = sigm(af), o = sigm(ao);
-    const V cp = cprev ? IO::load(cprev + k) : IO::splat(T(0));
-    const V cn = f * cp + i * j;
-    IO::store(a + k, i);
-    IO::store(a + H + k, j);
-    IO::store(a + 2 * H + k, f);
-    IO::store(a + 3 * H + k, o);
-    IO::store(c + k, cn);
-    IO::store(h + k, o * tanh_(cn));
+    const auto y = lstm_cell(pre(0), pre(1), pre(2) + lane::k<V>(forget_bias), pre(3),
+                             cprev ? lane::load<V>(cprev + k) : lane::k<V>(0));
+    lane::store(a + k, y.i);
+    lane::store(a + H + k, y.j);
+    lane::store(a + 2 * H + k, y.f);
+    lane::store(a + 3 * H + k, y.o);
+    lane::store(c + k, y.c);
+    lane::store(h + k, y.h);
   });
 }
 
@@ -189,22 +159,17 @@ inline void lstm_gates(index_t H, T* a, const T* bias, T forget_bias, const T* c
 template <class B, class T>
 inline void lstm_gates_backward(index_t H, const T* act, const T* c, const T* cprev, const T* dh, T* dc, T* da) {
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
-  for_lanes<B, T>(H, [&](auto io, index_t k) {
-    using IO = decltype(io);
-    using V = typename IO::V;
-    const V one = IO::splat(T(1));
-    const V i = IO::load(act + k), j = IO::load(act + H + k), f = IO::load(act + 2 * H + k),
-            o = IO::load(act + 3 * H + k);
-    const V tc = tanh_(IO::load(c + k));
-    const V g = IO::load(dh + k);
-    const V d_o = g * tc;
-    const V dcv = IO::load(dc + k) + g * o * (one - tc * tc);
-    const V cp = cprev ? IO::load(cprev + k) : IO::splat(T(0));
-    IO::store(da + k, dcv * j * i * (one - i));
-    IO::store(da + H + k, dcv * i * (one - j * j));
-    IO::store(da + 2 * H + k, dcv * cp * f * (one - f));
-    IO::store(da + 3 * H + k, d_o * o * (one - o));
-    IO::store(dc + k, dcv * f);
+  for_lanes<B, T>(H, [&](auto lane_tag, index_t k) {
+    using V = decltype(lane_tag);
+    const auto d = lstm_cell_backward(lane::load<V>(act + k), lane::load<V>(act + H + k),
+                                      lane::load<V>(act + 2 * H + k), lane::load<V>(act + 3 * H + k),
+                                      lane::load<V>(c + k), cprev ? lane::load<V>(cprev + k) : lane::k<V>(0),
+                                      lane::load<V>(dh + k), lane::load<V>(dc + k));
+    lane::store(da + k, d.di);
+    lane::store(da + H + k, d.dj);
+    lane::store(da + 2 * H + k, d.df);
+    lane::store(da + 3 * H + k, d.d_o);
+    lane::store(dc + k, d.dc_prev);
   });
 }
 
@@ -273,9 +238,10 @@ void lstm_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* 
       for (index_t b = 0; b < Bn; ++b) {
         const T* dyr = dy ? dy + (b * Tn + t) * H : nullptr;
         const T* dn = dhn.data() + b * H;
-        for_lanes<Bk, T>(H, [&](auto io, index_t k) {
-          using IO = decltype(io);
-          IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
+        for_lanes<Bk, T>(H, [&](auto lane_tag, index_t k) {
+          using V = decltype(lane_tag);
+          const V from_next = lane::load<V>(dn + k);
+          lane::store(dh.data() + k, dyr ? lane::load<V>(dyr + k) + from_next : from_next);
         });
         const T* cp = s == 0 ? (c0 ? c0 + b * H : nullptr) : cs + (b * Tn + tp) * H;
         lstm_gates_backward<Bk>(H, acts + (b * Tn + t) * G, cs + (b * Tn + t) * H, cp, dh.data(), dc.data() + b * H,
@@ -310,22 +276,18 @@ inline void gru_gates(index_t H, T* p, const T* q, const T* bias, const T* hprev
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
   const T* bi = bias;
   const T* bh = bias + 3 * H;
-  for_lanes<B, T>(H, [&](auto io, index_t k) {
-    using IO = decltype(io);
-    using V = typename IO::V;
-    const V zero = IO::splat(T(0));
-    const V qz = q ? IO::load(q + k) : zero, qr = q ? IO::load(q + H + k) : zero,
-            qn = q ? IO::load(q + 2 * H + k) : zero;
-    const V z = sigm(IO::load(p + k) + IO::load(bi + k) + qz + IO::load(bh + k));
-    const V r = sigm(IO::load(p + H + k) + IO::load(bi + H + k) + qr + IO::load(bh + H + k));
-    const V hn = qn + IO::load(bh + 2 * H + k);
-    const V n = tanh_(IO::load(p + 2 * H + k) + IO::load(bi + 2 * H + k) + r * hn);
-    const V hp = hprev ? IO::load(hprev + k) : zero;
-    IO::store(p + k, z);
-    IO::store(p + H + k, r);
-    IO::store(p + 2 * H + k, n);
-    if (hn_out) IO::store(hn_out + k, hn);
-    IO::store(h + k, n + z * (hp - n));
+  for_lanes<B, T>(H, [&](auto lane_tag, index_t k) {
+    using V = decltype(lane_tag);
+    const V zero = lane::k<V>(0);
+    const auto x = [&](index_t g) { return lane::load<V>(p + g * H + k) + lane::load<V>(bi + g * H + k); };
+    const auto rec = [&](index_t g) { return q ? lane::load<V>(q + g * H + k) : zero; };
+    const auto y = gru_cell(x(0), x(1), x(2), rec(0), rec(1), rec(2), lane::load<V>(bh + k), lane::load<V>(bh + H + k),
+                            lane::load<V>(bh + 2 * H + k), hprev ? lane::load<V>(hprev + k) : zero);
+    lane::store(p + k, y.z);
+    lane::store(p + H + k, y.r);
+    lane::store(p + 2 * H + k, y.n);
+    if (hn_out) lane::store(hn_out + k, y.hn);
+    lane::store(h + k, y.h);
   });
 }
 
@@ -335,23 +297,18 @@ template <class B, class T>
 inline void gru_gates_backward(index_t H, const T* act, const T* hn, const T* hprev, const T* dh, T* dp, T* dq,
                                T* dhz) {
   FUGUE_REQUIRE_HOST_BACKEND(B, "the fused LSTM / GRU kernel");
-  for_lanes<B, T>(H, [&](auto io, index_t k) {
-    using IO = decltype(io);
-    using V = typename IO::V;
-    const V one = IO::splat(T(1));
-    const V z = IO::load(act + k), r = IO::load(act + H + k), n = IO::load(act + 2 * H + k);
-    const V hp = hprev ? IO::load(hprev + k) : IO::splat(T(0));
-    const V g = IO::load(dh + k);
-    const V dz = g * (hp - n) * z * (one - z);
-    const V dn = g * (one - z) * (one - n * n);
-    const V dr = dn * IO::load(hn + k) * r * (one - r);
-    IO::store(dp + k, dz);
-    IO::store(dp + H + k, dr);
-    IO::store(dp + 2 * H + k, dn);
-    IO::store(dq + k, dz);
-    IO::store(dq + H + k, dr);
-    IO::store(dq + 2 * H + k, dn * r);
-    IO::store(dhz + k, g * z);
+  for_lanes<B, T>(H, [&](auto lane_tag, index_t k) {
+    using V = decltype(lane_tag);
+    const auto d = gru_cell_backward(lane::load<V>(act + k), lane::load<V>(act + H + k), lane::load<V>(act + 2 * H + k),
+                                     lane::load<V>(hn + k), hprev ? lane::load<V>(hprev + k) : lane::k<V>(0),
+                                     lane::load<V>(dh + k));
+    lane::store(dp + k, d.dz);
+    lane::store(dp + H + k, d.dr);
+    lane::store(dp + 2 * H + k, d.dn);
+    lane::store(dq + k, d.dz);
+    lane::store(dq + H + k, d.dr);
+    lane::store(dq + 2 * H + k, d.dqn);
+    lane::store(dhz + k, d.dh_prev_direct);
   });
 }
 
@@ -413,9 +370,10 @@ void gru_backward_seq(const seq_dims& d, const T* x, const T* kernel, const T* r
       for (index_t b = 0; b < Bn; ++b) {
         const T* dyr = dy ? dy + (b * Tn + t) * H : nullptr;
         const T* dn = dhn.data() + b * H;
-        for_lanes<Bk, T>(H, [&](auto io, index_t k) {
-          using IO = decltype(io);
-          IO::store(dh.data() + k, dyr ? IO::load(dyr + k) + IO::load(dn + k) : IO::load(dn + k));
+        for_lanes<Bk, T>(H, [&](auto lane_tag, index_t k) {
+          using V = decltype(lane_tag);
+          const V from_next = lane::load<V>(dn + k);
+          lane::store(dh.data() + k, dyr ? lane::load<V>(dyr + k) + from_next : from_next);
         });
         const T* hp = s == 0 ? (h0 ? h0 + b * H : nullptr) : y + (b * Tn + tp) * H;
         const index_t r = b * Tn + t;

@@ -126,7 +126,7 @@ lstm_seq_vars<T, B> lstm_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, co
     B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(y_size));
     for (index_t b = 0; b < d.batch; ++b) {
       T* row = dy.data() + (b * d.steps + tl) * d.hidden;
-      B::zip(d.hidden, row, g.data() + y_size + b * d.hidden, row, cpu::fn::add{});
+      B::zip(d.hidden, row, g.data() + y_size + b * d.hidden, row, fn::add{});
     }
     Tensor<T, B> dx, dk, db, dh0, dc0;
     if (sink.needs(0)) dx = Tensor<T, B>::empty(xv.shape());
@@ -194,7 +194,7 @@ gru_seq_vars<T, B> gru_seq_op(ad::Tape<T, B>& tape, const ad::Var<T, B>& x, cons
     B::copy(dy.data(), g.data(), sizeof(T) * std::size_t(y_size));
     for (index_t b = 0; b < d.batch; ++b) {
       T* row = dy.data() + (b * d.steps + tl) * d.hidden;
-      B::zip(d.hidden, row, g.data() + y_size + b * d.hidden, row, cpu::fn::add{});
+      B::zip(d.hidden, row, g.data() + y_size + b * d.hidden, row, fn::add{});
     }
     Tensor<T, B> dx, dk, dr, db, dh0;
     if (sink.needs(0)) dx = Tensor<T, B>::empty(xv.shape());
