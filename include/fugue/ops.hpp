@@ -4,3 +4,4 @@
 #include "fugue/ops/elementwise.hpp"
 #include "fugue/ops/linalg.hpp"
 #include "fugue/ops/reduce.hpp"
+#include "fugue/ops/row_argmax.hpp"

@@ -8,11 +8,13 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 #include "fugue/autodiff/ops/loss.hpp"
 #include "fugue/nn/linear.hpp"
 #include "fugue/train/loop.hpp"
+#include "fugue/train/metrics.hpp"
 #include "fugue/train/trainer.hpp"
 
 using namespace fugue;
@@ -202,4 +204,21 @@ TEST_CASE("train::run: step limit, metrics log, checkpoint and bit-exact resume"
   train::RunOptions none;
   none.progress = nullptr;
   CHECK_THROWS_WITH(train::run(tb, next(tb), none), Catch::Contains("time budget"));
+}
+
+TEST_CASE("train: argmax_hits counts rows whose first largest logit is the target", "[train][metrics]") {
+  // Rows: clear winner at 2; a tie between 0 and 3 (the first, 0, counts); NaN never wins.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto logits = Tensor<float>::from({0.f, 1.f, 5.f, 2.f,  //
+                                           3.f, 1.f, 0.f, 3.f,  //
+                                           nan, 4.f, 1.f, nan},
+                                          {3, 4});
+  CHECK(ops::row_argmax(logits.data() + 8, index_t(4)) == 1);
+  const float all_nan[3] = {nan, nan, nan};
+  CHECK(ops::row_argmax(all_nan, index_t(3)) == 0);
+  const std::vector<int> right{2, 0, 1}, tie_second{2, 3, 1}, wrong{1, 1, 0};
+  CHECK(train::argmax_hits(logits, right) == 3);
+  CHECK(train::argmax_hits(logits, tie_second) == 2);
+  CHECK(train::argmax_hits(logits, wrong) == 0);
+  CHECK_THROWS_WITH(train::argmax_hits(logits, std::vector<int>{1, 2}), Catch::Contains("2 targets for 3 rows"));
 }

@@ -14,6 +14,7 @@
 #include "fugue/core/error.hpp"
 #include "fugue/core/host_span.hpp"
 #include "fugue/core/tensor.hpp"
+#include "fugue/ops/row_argmax.hpp"
 
 namespace fugue::train {
 
@@ -27,10 +28,7 @@ std::int64_t argmax_hits(const Tensor<T, B>& logits, std::span<const int> target
   const T* lg = view.data();
   std::int64_t hits = 0;
   for (index_t i = 0; i < rows; ++i) {
-    index_t best = 0;
-    for (index_t j = 1; j < depth; ++j)
-      if (lg[i * depth + j] > lg[i * depth + best]) best = j;
-    hits += best == targets[std::size_t(i)];
+    hits += ops::row_argmax(lg + i * depth, depth) == targets[std::size_t(i)];
   }
   return hits;
 }
