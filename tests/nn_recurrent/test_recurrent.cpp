@@ -253,7 +253,6 @@ TEST_CASE("nn_recurrent: LSTM step() reproduces the sequence forward") {
     auto s = init;
     for (auto& t : s.h) t = t.clone();
     for (auto& t : s.c) t = t.clone();
-    lstm.reserve(batch);
     for (index_t t = 0; t < 6; ++t) {
       const Tf xt = x.select(1, t).contiguous();
       const Tf& h = lstm.step(xt, s);
@@ -277,7 +276,6 @@ TEST_CASE("nn_recurrent: GRU step() reproduces the sequence forward") {
     const Tf y = gru.forward(x, &init);
     auto s = init;
     for (auto& t : s.h) t = t.clone();
-    gru.reserve(batch);
     for (index_t t = 0; t < 5; ++t) {
       const Tf& h = gru.step(x.select(1, t).contiguous(), s);
       const auto hv = h.to_vector(), yv = y.select(1, t).to_vector();
@@ -295,7 +293,6 @@ TEST_CASE("nn_recurrent: the multi-threaded batch-1 GRU step equals the sequence
     const Tf y = gru.forward(x);
     cpu::set_num_threads(2);
     auto s = gru.make_state(1);
-    gru.reserve(1);
     for (index_t t = 0; t < 6; ++t) {
       const Tf& h = gru.step(x.select(1, t).contiguous(), s);
       const auto hv = h.to_vector(), yv = y.select(1, t).to_vector();
@@ -343,7 +340,8 @@ TEST_CASE("nn_recurrent: TF LSTMBlockCell layout gives TF's numbers (hand-comput
     hn[u] = sig(pre(3)) * std::tanh(cn[u]);
   }
   Td xt = Td::from({x}, {1, 1}), ht = Td::from({h[0], h[1]}, {1, 2}), ct = Td::from({c[0], c[1]}, {1, 2});
-  cell.step(xt, ht, ct);
+  auto scratch = cell.make_scratch(1);
+  cell.step(xt, ht, ct, scratch);
   for (int u = 0; u < 2; ++u) {
     CHECK(ht(0, u) == Approx(hn[u]).epsilon(1e-12));
     CHECK(ct(0, u) == Approx(cn[u]).epsilon(1e-12));
@@ -365,7 +363,8 @@ TEST_CASE("nn_recurrent: PyTorch layouts load into the reference torch cells") {
     const Td x = rnd({2, In}, 104);
     Td h = rnd({2, H}, 105), c = rnd({2, H}, 106);
     const Td h_in = h.clone(), c_in = c.clone();
-    cell.step(x, h, c);
+    auto scratch = cell.make_scratch(2);
+    cell.step(x, h, c, scratch);
     for (index_t b = 0; b < 2; ++b)
       for (index_t u = 0; u < H; ++u) {
         auto pre = [&](index_t g) {
@@ -389,7 +388,8 @@ TEST_CASE("nn_recurrent: PyTorch layouts load into the reference torch cells") {
     const Td x = rnd({2, In}, 114);
     Td h = rnd({2, H}, 115);
     const Td h_in = h.clone();
-    cell.step(x, h);
+    auto scratch = cell.make_scratch(2);
+    cell.step(x, h, scratch);
     for (index_t b = 0; b < 2; ++b)
       for (index_t u = 0; u < H; ++u) {
         auto gi = [&](index_t g) {

@@ -18,8 +18,10 @@
 //    layer-direction (index l * directions + d).
 //  * Training: operator()(tape, x[, h0s]) records one fused BPTT node per layer and
 //    direction. Inference: forward(x[, init, final]); step(x_t, state) for a
-//    unidirectional stack: two GEMVs (x W, h U) + one fused gate kernel per layer,
-//    allocation-free once reserve(batch) covers the batch (batch 1 at construction).
+//    unidirectional stack: two GEMVs (x W, h U) + one fused gate kernel per layer. Both are
+//    const: h and the step's scratch live in the caller's State (many threads may step one
+//    shared const GRU, each with its own State); allocation-free once the State covers the batch
+//    (make_state(batch), or reserve(state, batch)).
 //  * Loaders (wrong shapes throw fugue::error naming the parameter):
 //      GRUCell::load_pytorch(weight_ih [3H, In], weight_hh [3H, H], bias_ih [3H], bias_hh [3H])
 //        (torch gate order r, z, n)
@@ -70,7 +72,6 @@ class GRUCell {
     kernel.value = tensor_type::uniform({in_, 3 * h_}, init, -k, k);
     recurrent_kernel.value = tensor_type::uniform({h_, 3 * h_}, Philox{init.seed, init.stream + 1000}, -k, k);
     bias.value = tensor_type::zeros({2, 3 * h_});
-    reserve(1);
   }
 
   index_t input_size() const noexcept { return in_; }
@@ -103,28 +104,35 @@ class GRUCell {
     return out;
   }
 
+  // What one step writes besides h: the input and recurrent products, per caller.
+  struct StepScratch {
+    detail::step_buffer<T, B> p, q;
+  };
+  StepScratch make_scratch(index_t batch) const {
+    StepScratch s;
+    s.p.rows(batch, 3 * h_);
+    s.q.rows(batch, 3 * h_);
+    return s;
+  }
+
   // One step in place: h [batch, H] read and overwritten; x [batch, In].
-  void step(const tensor_type& x, tensor_type& h) {
+  void step(const tensor_type& x, tensor_type& h, StepScratch& scratch) const {
     const index_t n = x.rank() == 2 ? x.dim(0) : 0;
     FUGUE_CHECK(x.rank() == 2 && x.dim(1) == in_ && x.is_contiguous(), "GRUCell::step: x of shape ", x.shape().str(),
                 ", expected contiguous [batch, ", in_, "]");
     FUGUE_CHECK(h.rank() == 2 && h.dim(0) == n && h.dim(1) == h_ && h.is_contiguous(), "GRUCell::step: state h ",
                 h.shape().str(), " for batch ", n, ", hidden ", h_);
-    step_raw(n, x.data(), h.data());
+    step_raw(n, x.data(), h.data(), scratch);
   }
-  void step_raw(index_t n, const T* x, T* h) {
+  void step_raw(index_t n, const T* x, T* h, StepScratch& scratch) const {
     const index_t G = 3 * h_;
-    T* p = p_.rows(n, G);
-    T* q = q_.rows(n, G);
+    T* p = scratch.p.rows(n, G);
+    T* q = scratch.q.rows(n, G);
     if constexpr (B::host_accessible)
       if (n == 1 && cpu::num_threads() > 1 && in_ > 0) return step_one_parallel(x, h, p, q);
     B::gemm(false, false, n, G, in_, T(1), x, in_, kernel.value.data(), G, T(0), p, G);
     B::gemm(false, false, n, G, h_, T(1), h, h_, recurrent_kernel.value.data(), G, T(0), q, G);
     detail::gru_gates_rows<B>(n, h_, p, G, q, G, bias.value.data(), h, h_, h, h_);
-  }
-  void reserve(index_t batch) {
-    p_.rows(batch, 3 * h_);
-    q_.rows(batch, 3 * h_);
   }
 
   void load_keras(const tensor_type& k, const tensor_type& rk, const tensor_type& b,
@@ -211,7 +219,7 @@ class GRUCell {
   // GEMVs, so half the threads compute column bands of one and half of the other (with two
   // threads: one whole GEMV each, every weight row streamed contiguously), then the gates
   // run on the calling thread. Each column's sum is the one the serial GEMV computes.
-  void step_one_parallel(const T* x, T* h, T* p, T* q) {
+  void step_one_parallel(const T* x, T* h, T* p, T* q) const {
     const index_t G = 3 * h_;
     constexpr index_t chunk = 64;  // band edges on whole SIMD chunks
     const index_t chunks = (G + chunk - 1) / chunk;
@@ -231,7 +239,6 @@ class GRUCell {
   }
 
   index_t in_, h_;
-  detail::step_buffer<T, B> p_, q_;
 };
 
 template <Scalar T, Backend B = cpu::native, index_t In = dyn, index_t H = dyn, int Layers = 1,
@@ -251,7 +258,8 @@ class GRU {
   static constexpr index_t output_extent_for = output_extent;
 
   struct State {
-    std::vector<tensor_type> h;  // [B, H] each, index l * directions + d
+    std::vector<tensor_type> h;                       // [B, H] each, index l * directions + d
+    std::vector<typename Cell::StepScratch> scratch;  // step()'s per-layer workspace
   };
   struct Output {
     var_type y;                   // [B, T, directions * H]
@@ -282,6 +290,7 @@ class GRU {
   State make_state(index_t batch) const {
     State s;
     for (int i = 0; i < Layers * directions; ++i) s.h.push_back(tensor_type::zeros({batch, h_}));
+    if constexpr (!Bidirectional) reserve(s, batch);
     return s;
   }
 
@@ -335,17 +344,23 @@ class GRU {
   }
 
   // One time step of a unidirectional stack (x [batch, In]); state updated in place;
-  // returns the top layer's h. No allocation once reserve(batch) covers the batch.
-  const tensor_type& step(const tensor_type& x, State& state) {
+  // returns the top layer's h. No allocation once the state's scratch covers the batch.
+  const tensor_type& step(const tensor_type& x, State& state) const {
     static_assert(!Bidirectional, "step() runs forward in time: a bidirectional GRU has no step");
     FUGUE_CHECK(state.h.size() == std::size_t(Layers), "GRU::step: state has ", state.h.size(), " layers, expected ",
                 Layers, " (use make_state)");
-    cells_[0].step(x, state.h[0]);
-    for (int l = 1; l < Layers; ++l) cells_[std::size_t(l)].step(state.h[std::size_t(l - 1)], state.h[std::size_t(l)]);
+    state.scratch.resize(std::size_t(Layers));
+    cells_[0].step(x, state.h[0], state.scratch[0]);
+    for (int l = 1; l < Layers; ++l) {
+      const auto i = std::size_t(l);
+      cells_[i].step(state.h[i - 1], state.h[i], state.scratch[i]);
+    }
     return state.h.back();
   }
-  void reserve(index_t batch) {
-    for (auto& c : cells_) c.reserve(batch);
+  // Sizes state's step scratch for batch rows (a State filled by hand).
+  void reserve(State& state, index_t batch) const {
+    state.scratch.clear();
+    for (const auto& c : cells_) state.scratch.push_back(c.make_scratch(batch));
   }
 
   void load_pytorch(const detail::NamedTensors<T, B>& sd, std::string_view prefix = "") {

@@ -26,8 +26,10 @@
 //    layer's final h ([fw | bw] for bidirectional, MusicVAE's encoding).
 //  * Inference: forward(x[, init, final]) without a tape. step(x_t, state) advances a
 //    unidirectional stack by one time step: one GEMM (GEMV at B = 1) over [x, h] for all
-//    four gates and one fused SIMD gate kernel per layer; it allocates nothing once
-//    reserve(batch) (done for batch 1 at construction) covers the batch.
+//    four gates and one fused SIMD gate kernel per layer. Both are const: the layer holds only
+//    weights, and everything a step writes (h, c and the step's scratch) lives in the caller's
+//    State, so many threads may step one shared const LSTM, each with its own State. A State
+//    from make_state(batch) (or sized by reserve(state, batch)) makes step allocation-free.
 //  * Loaders (shape errors throw fugue::error naming the parameter):
 //      LSTMCell::load_pytorch(weight_ih [4H, In], weight_hh [4H, H], bias_ih [4H], bias_hh [4H])
 //        (torch gate order i, f, g, o; bias = bias_ih + bias_hh; forget_bias = 0)
@@ -70,7 +72,6 @@ class LSTMCell {
     const T k = T(1) / std::sqrt(T(h_));
     kernel.value = tensor_type::uniform({in_ + h_, 4 * h_}, init, -k, k);
     bias.value = tensor_type::zeros({4 * h_});
-    reserve(1);
   }
 
   index_t input_size() const noexcept { return in_; }
@@ -111,9 +112,20 @@ class LSTMCell {
     return out;
   }
 
+  // What one step writes besides h and c: [x, h] and the gate pre-activations, per caller.
+  struct StepScratch {
+    detail::step_buffer<T, B> xh, gates;
+  };
+  StepScratch make_scratch(index_t batch) const {
+    StepScratch s;
+    s.xh.rows(batch, in_ + h_);
+    s.gates.rows(batch, 4 * h_);
+    return s;
+  }
+
   // One step in place: h, c [batch, H] are read and overwritten. x [batch, In].
-  // Allocation-free once reserve(batch) has been called (batch 1 is reserved).
-  void step(const tensor_type& x, tensor_type& h, tensor_type& c) {
+  // Allocation-free once the scratch covers the batch (make_scratch(batch)).
+  void step(const tensor_type& x, tensor_type& h, tensor_type& c, StepScratch& scratch) const {
     const index_t n = x.rank() == 2 ? x.dim(0) : 0;
     FUGUE_CHECK(x.rank() == 2 && x.dim(1) == in_ && x.is_contiguous(), "LSTMCell::step: x of shape ", x.shape().str(),
                 ", expected contiguous [batch, ", in_, "]");
@@ -121,12 +133,12 @@ class LSTMCell {
                     c.dim(0) == n && c.dim(1) == h_ && c.is_contiguous(),
                 "LSTMCell::step: state h ", h.shape().str(), " / c ", c.shape().str(), " for batch ", n, ", hidden ",
                 h_);
-    step_raw(n, x.data(), h.data(), c.data());
+    step_raw(n, x.data(), h.data(), c.data(), scratch);
   }
-  void step_raw(index_t n, const T* x, T* h, T* c) {
+  void step_raw(index_t n, const T* x, T* h, T* c, StepScratch& scratch) const {
     const index_t K = in_ + h_, G = 4 * h_;
-    T* xh = xh_.rows(n, K);
-    T* a = gates_.rows(n, G);
+    T* xh = scratch.xh.rows(n, K);
+    T* a = scratch.gates.rows(n, G);
     for (index_t b = 0; b < n; ++b) {
       B::copy(xh + b * K, x + b * in_, sizeof(T) * std::size_t(in_));
       B::copy(xh + b * K + in_, h + b * h_, sizeof(T) * std::size_t(h_));
@@ -134,10 +146,6 @@ class LSTMCell {
     B::gemm(false, false, n, G, K, T(1), xh, K, kernel.value.data(), G, T(0), a, G);
     detail::lstm_gates_rows<B>(n, h_, a, G, static_cast<const T*>(nullptr), 0, bias.value.data(), forget_bias_, c, h_,
                                c, h_, h, h_);
-  }
-  void reserve(index_t batch) {
-    xh_.rows(batch, in_ + h_);
-    gates_.rows(batch, 4 * h_);
   }
 
   // --- loading --------------------------------------------------------------------
@@ -213,7 +221,6 @@ class LSTMCell {
 
   index_t in_, h_;
   T forget_bias_;
-  detail::step_buffer<T, B> xh_, gates_;
 };
 
 template <Scalar T, Backend B = cpu::native, index_t In = dyn, index_t H = dyn, int Layers = 1,
@@ -233,7 +240,8 @@ class LSTM {
   static constexpr index_t output_extent_for = output_extent;
 
   struct State {
-    std::vector<tensor_type> h, c;  // [B, H] each, index l * directions + d
+    std::vector<tensor_type> h, c;                    // [B, H] each, index l * directions + d
+    std::vector<typename Cell::StepScratch> scratch;  // step()'s per-layer workspace
   };
   struct StateVars {
     std::vector<var_type> h, c;
@@ -270,6 +278,7 @@ class LSTM {
       s.h.push_back(tensor_type::zeros({batch, h_}));
       s.c.push_back(tensor_type::zeros({batch, h_}));
     }
+    if constexpr (!Bidirectional) reserve(s, batch);
     return s;
   }
 
@@ -317,19 +326,24 @@ class LSTM {
   }
 
   // One time step of a unidirectional stack: x [batch, In]; state updated in place;
-  // returns the top layer's new h (a handle to state.h.back()). No allocation once
-  // reserve(batch) covers the batch (batch 1 is reserved at construction).
-  const tensor_type& step(const tensor_type& x, State& state) {
+  // returns the top layer's new h (a handle to state.h.back()). No allocation once the
+  // state's scratch covers the batch (make_state(batch), or reserve(state, batch)).
+  const tensor_type& step(const tensor_type& x, State& state) const {
     static_assert(!Bidirectional, "step() runs forward in time: a bidirectional LSTM has no step");
     FUGUE_CHECK(state.h.size() == std::size_t(Layers) && state.c.size() == std::size_t(Layers),
                 "LSTM::step: state has ", state.h.size(), " layers, expected ", Layers, " (use make_state)");
-    cells_[0].step(x, state.h[0], state.c[0]);
-    for (int l = 1; l < Layers; ++l)
-      cells_[std::size_t(l)].step(state.h[std::size_t(l - 1)], state.h[std::size_t(l)], state.c[std::size_t(l)]);
+    state.scratch.resize(std::size_t(Layers));
+    cells_[0].step(x, state.h[0], state.c[0], state.scratch[0]);
+    for (int l = 1; l < Layers; ++l) {
+      const auto i = std::size_t(l);
+      cells_[i].step(state.h[i - 1], state.h[i], state.c[i], state.scratch[i]);
+    }
     return state.h.back();
   }
-  void reserve(index_t batch) {
-    for (auto& c : cells_) c.reserve(batch);
+  // Sizes state's step scratch for batch rows (a State filled by hand, e.g. from an encoder).
+  void reserve(State& state, index_t batch) const {
+    state.scratch.clear();
+    for (const auto& c : cells_) state.scratch.push_back(c.make_scratch(batch));
   }
 
   // --- loading --------------------------------------------------------------------

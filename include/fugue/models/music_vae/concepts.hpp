@@ -9,10 +9,10 @@
 //    e(tape, x [N, S, In]) -> Var [N, output_extent] and a const forward(x) -> Tensor.
 //  * LatentDecoder<D, T, B, Z>: an nn::Module constructible from a Philox stream, conditioned
 //    on z: cond_extent == Z; control_extent (per-step controls, 0 = none), num_outputs and
-//    output_depths[k]; logits(tape, z, prevs, ctl) -> one Var per output and
+//    output_depths[k]; logits(tape, z, prevs, ctl) -> one Var per output and a const
 //    sample(z, steps, start, temperature, rng, ctl) -> ids per output (decoders.hpp states
-//    their semantics). HierarchicalLstmDecoder's Core is a LatentDecoder conditioned on the
-//    conductor's width.
+//    their semantics; const: inference state lives in the call, so threads may share a model).
+//    HierarchicalLstmDecoder's Core is a LatentDecoder conditioned on the conductor's width.
 #pragma once
 
 #include <concepts>
@@ -48,11 +48,12 @@ concept LatentDecoder =
       { D::num_outputs } -> std::convertible_to<std::size_t>;
       { D::output_depths[0] } -> std::convertible_to<index_t>;
     } && (D::cond_extent == Z) &&  // conditioned on z (on the conductor's output below a conductor)
-    requires(D& d, ad::Tape<T, B>& tape, const ad::Var<T, B>& z, const std::vector<Tensor<T, B>>& prevs,
+    requires(D& d, const D& cd, ad::Tape<T, B>& tape, const ad::Var<T, B>& z, const std::vector<Tensor<T, B>>& prevs,
              const Tensor<T, B>* ctl, const Tensor<T, B>& zt, index_t steps, const std::vector<std::vector<int>>& start,
              double temperature, Philox rng) {
       { d.logits(tape, z, prevs, ctl) } -> std::convertible_to<std::vector<ad::Var<T, B>>>;
-      { d.sample(zt, steps, start, temperature, rng, ctl) } -> std::convertible_to<std::vector<std::vector<int>>>;
+      // Sampling is inference: const, so one model may decode on many threads at once.
+      { cd.sample(zt, steps, start, temperature, rng, ctl) } -> std::convertible_to<std::vector<std::vector<int>>>;
     };
 
 }  // namespace fugue::models::music_vae

@@ -43,6 +43,7 @@
 #include "fugue/nn/linear.hpp"
 #include "fugue/nn/lstm.hpp"
 #include "fugue/nn/module.hpp"
+#include "fugue/ops/row_argmax.hpp"
 
 namespace fugue::models::music_vae {
 
@@ -51,9 +52,7 @@ namespace detail {
 // One token from logits row [depth] at temperature tau (0 = argmax) with uniform u in [0, 1).
 template <class T>
 int draw_token(const T* logits, index_t depth, double tau, double u) {
-  index_t best = 0;
-  for (index_t j = 1; j < depth; ++j)
-    if (logits[j] > logits[best]) best = j;
+  const index_t best = ops::row_argmax(logits, depth);
   if (tau <= 0) return int(best);
   double total = 0;
   thread_local std::vector<double> p;
@@ -133,13 +132,13 @@ class CategoricalLstmDecoder {
   std::vector<std::vector<int>> sample(const tensor_type& cond, index_t steps,
                                        const std::vector<std::vector<int>>& start, double temperature, Philox rng,
                                        const tensor_type* ctl = nullptr, std::size_t output_index = 0,
-                                       std::size_t num_outputs_total = 1) {
+                                       std::size_t num_outputs_total = 1) const {
     const index_t n = cond.dim(0);
     FUGUE_CHECK(cond.rank() == 2 && cond.dim(1) == Cond, "decoder sample: cond ", cond.shape().str(), ", expected [N, ",
                 Cond, "]");
     typename lstm_type::State st;
     init_state.state(cond, st);
-    lstm.reserve(n);
+    lstm.reserve(st, n);
     std::vector<int> prev = start.empty() ? std::vector<int>(std::size_t(n), -1) : start[0];
     FUGUE_CHECK(index_t(prev.size()) == n, "decoder sample: ", prev.size(), " start tokens for ", n, " sequences");
     auto x = tensor_type::empty({n, Out + Cond + Ctl});
@@ -167,7 +166,7 @@ class CategoricalLstmDecoder {
   // number of substituted inputs. Draws: Bernoulli from element 2 i, token from 2 i + 1 of rng,
   // i = n * steps + t.
   std::pair<tensor_type, index_t> scheduled_inputs(const tensor_type& cond, const tensor_type& prev, double p,
-                                                   Philox rng, const tensor_type* ctl = nullptr) {
+                                                   Philox rng, const tensor_type* ctl = nullptr) const {
     const index_t n = prev.dim(0), steps = prev.dim(1);
     if (p <= 0) return {prev, 0};
     std::vector<char> pick(std::size_t(n * steps), 0);
@@ -184,7 +183,7 @@ class CategoricalLstmDecoder {
     HostSpan<T, B> ms(mod);  // host-side edits; committed before mod is returned
     typename lstm_type::State st;
     init_state.state(cond, st);
-    lstm.reserve(n);
+    lstm.reserve(st, n);
     auto x = tensor_type::empty({n, Out + Cond + Ctl});
     std::vector<int> tok(static_cast<std::size_t>(n), -1);
     for (index_t t = 0; t < last; ++t) {
@@ -257,10 +256,10 @@ class SplitMultiOutDecoder {
 
   std::vector<std::vector<int>> sample(const tensor_type& cond, index_t steps,
                                        const std::vector<std::vector<int>>& start, double temperature, Philox rng,
-                                       const tensor_type* ctl = nullptr) {
+                                       const tensor_type* ctl = nullptr) const {
     FUGUE_CHECK(ctl == nullptr, "SplitMultiOutDecoder takes no controls");
     std::vector<std::vector<int>> out;
-    for_each_core([&](auto& core, std::size_t k) {
+    for_each_core([&](const auto& core, std::size_t k) {
       std::vector<std::vector<int>> s;
       if (!start.empty()) s.push_back(start[k]);
       out.push_back(core.sample(cond, steps, s, temperature, rng, nullptr, k, num_outputs)[0]);
@@ -289,6 +288,15 @@ class SplitMultiOutDecoder {
   void for_each_core(F&& f) {
     std::apply(
         [&](auto&... c) {
+          std::size_t k = 0;
+          (f(c, k++), ...);
+        },
+        cores_);
+  }
+  template <class F>
+  void for_each_core(F&& f) const {
+    std::apply(
+        [&](const auto&... c) {
           std::size_t k = 0;
           (f(c, k++), ...);
         },
@@ -335,13 +343,13 @@ class HierarchicalLstmDecoder {
   }
 
   std::vector<std::vector<int>> sample(const tensor_type& z, index_t steps, const std::vector<std::vector<int>>& start,
-                                       double temperature, Philox rng, const tensor_type* ctl = nullptr) {
+                                       double temperature, Philox rng, const tensor_type* ctl = nullptr) const {
     FUGUE_CHECK(ctl == nullptr, "HierarchicalLstmDecoder takes no controls");
     FUGUE_CHECK(steps % U == 0, "HierarchicalLstmDecoder: ", steps, " steps do not split into ", U, " segments");
     const index_t n = z.dim(0), seg = steps / U;
     typename conductor_type::State st;
     conductor_init.state(z, st);
-    conductor.reserve(n);
+    conductor.reserve(st, n);
     const tensor_type zero = tensor_type::zeros({n, 1});
     std::vector<std::vector<int>> out(num_outputs, std::vector<int>(std::size_t(n * steps)));
     std::vector<std::vector<int>> prev = start;

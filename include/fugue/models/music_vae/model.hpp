@@ -18,6 +18,8 @@
 //    (result, batch) counts argmax == target over all steps and outputs when the caller wants it.
 //  * encode(x) -> mu [N, Z] (no tape); decode(z, steps, temperature, rng) -> ids per output
 //    [N * steps]; slerp(p0, p1, t) as Magenta's interpolate (linear when the angle is ~0).
+//    encode and decode are const and keep their state (recurrent h / c and step scratch) in the
+//    call: one model may serve many threads at once (tests/models_music_vae, "concurrent").
 //  * Batch: enc_input [N, S, In]; targets[k] ids [N * S] in [0, depth_k); controls
 //    [N, S, Ctl] (only when the decoder takes them: they are also appended to the encoder input).
 #pragma once
@@ -174,7 +176,7 @@ class MusicVAE {
   }
 
   std::vector<std::vector<int>> decode(const tensor_type& z, index_t steps, double temperature, Philox rng,
-                                       const tensor_type* controls = nullptr) {
+                                       const tensor_type* controls = nullptr) const {
     FUGUE_CHECK(z.rank() == 2 && z.dim(1) == Z, "MusicVAE::decode: z ", z.shape().str(), ", expected [N, ", Z, "]");
     return decoder.sample(z, steps, {}, temperature, rng, controls);
   }
