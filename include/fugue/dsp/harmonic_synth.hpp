@@ -69,16 +69,6 @@ struct HarmonicOptions {
 
 namespace detail {
 
-// The SIMD register type of T on Arch (T itself on fugue's scalar fallback).
-template <class T, class Arch, bool Scalar = cpu::is_scalar_arch<Arch>>
-struct simd_vec {
-  using type = xsimd::batch<T, Arch>;
-};
-template <class T, class Arch>
-struct simd_vec<T, Arch, true> {
-  using type = T;
-};
-
 // Per-sample resampling tables from F frames to N samples, and the segments (runs of samples that
 // interpolate between the same two frames, at most kMaxSeg long).
 template <class T>
@@ -249,22 +239,7 @@ class HarmonicSynth {
           ph[n] = T(phase);
         }
       }
-      T* cs = c1.data() + b * N;
-      std::size_t n = 0;
-      if constexpr (!cpu::is_scalar_arch<Arch>) {
-        using V = xsimd::batch<T, Arch>;
-        for (; n + V::size <= N; n += V::size) {
-          // Unaligned: row b starts b * N elements in, not a multiple of the width for every N.
-          auto sc = xsimd::sincos(V::load_unaligned(ph + n));
-          sc.first.store_unaligned(ph + n);
-          sc.second.store_unaligned(cs + n);
-        }
-      }
-      for (; n < N; ++n) {
-        const T p = ph[n];
-        ph[n] = std::sin(p);
-        cs[n] = std::cos(p);
-      }
+      sin_cos<Arch>(ph, ph, c1.data() + b * N, N);
     }
 
     // Splits the segments into `parts` contiguous chunks.
@@ -290,8 +265,8 @@ class HarmonicSynth {
           const T* a1 = Af.data() + (b * F + sg.i1) * K;
           for (std::size_t k = 0; k < K; ++k) dA[k] = a1[k] - a0[k];
           const std::size_t kc = active(b, sg);
-          run_lanes(sg.n0, sg.n1, [&](auto tag, std::size_t n, std::size_t cnt) {
-            using V = typename decltype(tag)::type;
+          for_lane_blocks<T, Arch>(sg.n0, sg.n1, [&](auto lane_tag, std::size_t n, std::size_t cnt) {
+            using V = decltype(lane_tag);
             const std::size_t o = b * N + n;
             const V out =
                 oscillator_sample(a0, dA.data(), kc, lane::load_first<V>(tab->lam.data() + n, cnt),
@@ -313,22 +288,6 @@ class HarmonicSynth {
       return std::min<std::size_t>(K, std::size_t(std::max(1.0, kmax)) + 1);
     }
 
-    template <class V>
-    struct tag_t {
-      using type = V;
-    };
-
-    // Calls f(tag<V>, n, count) over [n0, n1) in SIMD-width steps (count < width only for the tail).
-    template <class Fn>
-    static void run_lanes(std::size_t n0, std::size_t n1, Fn&& f) {
-      if constexpr (cpu::is_scalar_arch<Arch>) {
-        for (std::size_t n = n0; n < n1; ++n) f(tag_t<T>{}, n, 1);
-      } else {
-        using V = xsimd::batch<T, Arch>;
-        for (std::size_t n = n0; n < n1; n += V::size) f(tag_t<V>{}, n, std::min(V::size, n1 - n));
-      }
-    }
-
     template <Backend B>
     void backward(const Tensor<T, B>& g, ad::GradSink<T, B>& s) const {
       const bool need_a = s.needs(0), need_d = s.needs(1), need_f = s.needs(2);
@@ -342,7 +301,7 @@ class HarmonicSynth {
       const std::size_t nc = ch_.size() - 1;
       cpu::parallel_for(int(Bn * nc), [&](int job) {
         const std::size_t b = std::size_t(job) / nc, c = std::size_t(job) % nc;
-        using V = typename detail::simd_vec<T, Arch>::type;
+        using V = lane_t<T, Arch>;
         thread_local std::vector<V, xsimd::aligned_allocator<V, 64>> acc0, acc1;
         thread_local detail::avec<T> dA;
         if (acc0.size() < K) acc0.resize(K), acc1.resize(K);
@@ -357,8 +316,8 @@ class HarmonicSynth {
             acc1[k] = V(T(0));
           }
           const std::size_t kc = active(b, sg);
-          run_lanes(sg.n0, sg.n1, [&](auto tag, std::size_t n, std::size_t cnt) {
-            using W = typename decltype(tag)::type;
+          for_lane_blocks<T, Arch>(sg.n0, sg.n1, [&](auto lane_tag, std::size_t n, std::size_t cnt) {
+            using W = decltype(lane_tag);
             static_assert(std::is_same_v<W, V>);
             const std::size_t o = b * N + n;
             const W d =

@@ -231,19 +231,7 @@ class Streamer {
       phase_ = dsp::advance_phase(phase_, w * f);
       phase_buf_[j] = T(phase_);
     }
-    std::size_t j0 = 0;
-    if constexpr (!cpu::is_scalar_arch<Arch>) {  // xsimd::sincos, as the offline synthesizer
-      using V = xsimd::batch<T, Arch>;
-      for (; j0 + V::size <= hop_; j0 += V::size) {
-        const auto sc = xsimd::sincos(V::load_aligned(phase_buf_.data() + j0));
-        sc.first.store_aligned(sin_buf_.data() + j0);
-        sc.second.store_aligned(cos_buf_.data() + j0);
-      }
-    }
-    for (std::size_t j = j0; j < hop_; ++j) {
-      sin_buf_[j] = std::sin(phase_buf_[j]);
-      cos_buf_[j] = std::cos(phase_buf_[j]);
-    }
+    dsp::sin_cos<Arch>(phase_buf_.data(), sin_buf_.data(), cos_buf_.data(), hop_);  // as the offline synth
     const T nyq = T(model_.options().sample_rate / 2);
     // Harmonics at or above Nyquist on every sample of the hop are silent (f0 is linear over
     // the hop, so its minimum is at an end): stop there instead of running them masked.
@@ -254,15 +242,14 @@ class Streamer {
       k_end = q >= double(K) ? K : std::size_t(q);
     }
     for (std::size_t k = 0; k < K; ++k) a_slope_[k] = a_next_[k] - a_prev_[k];
-    using V = std::conditional_t<cpu::is_scalar_arch<Arch>, T, xsimd::batch<T, Arch>>;
-    for (std::size_t j = 0; j < hop_; j += lane::width<V>) {
-      const std::size_t n = std::min(lane::width<V>, hop_ - j);
+    dsp::for_lane_blocks<T, Arch>(0, hop_, [&](auto lane_tag, std::size_t j, std::size_t n) {
+      using V = decltype(lane_tag);
       const V y =
           dsp::oscillator_sample(a_prev_.data(), a_slope_.data(), k_end, lane::load_first<V>(weights_.data() + j, n),
                                  lane::load_first<V>(f0_up_.data() + j, n), lane::load_first<V>(sin_buf_.data() + j, n),
                                  lane::load_first<V>(cos_buf_.data() + j, n), V(nyq));
       lane::store_first(dry_.data() + j, y, n);
-    }
+    });
   }
 
   // Frame t's IR convolved with noise block t, overlap-added into zacc_ at offset hop.
