@@ -1,6 +1,7 @@
 // fugue/autodiff.hpp — reverse-mode autodiff: the tape, every differentiable op,
 // gradient checking and the op registry. See docs/autodiff.md.
 #pragma once
+#include "fugue/autodiff/evaluate.hpp"
 #include "fugue/autodiff/gradcheck.hpp"
 #include "fugue/autodiff/host_staged.hpp"
 #include "fugue/autodiff/ops/elementwise.hpp"

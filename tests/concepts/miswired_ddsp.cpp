@@ -26,6 +26,7 @@ struct DryReverb {
 #if FUGUE_MISWIRED != 1
   fugue::ad::Var<T, B> apply(fugue::ad::Tape<T, B>&, const fugue::ad::Var<T, B>& audio) { return audio; }
 #endif
+  fugue::Tensor<T, B> render(const fugue::Tensor<T, B>& audio) const { return audio; }
   std::vector<T> impulse_response() const { return {}; }
   template <class F>
   void visit_parameters(F&&, std::string_view = {}) {}

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <numbers>
+#include <thread>
 
 #include "common.hpp"
 #include "fugue/autodiff/gradcheck.hpp"
@@ -115,6 +116,64 @@ TEST_CASE("ddsp: decoder tape, tape-free and per-frame step paths agree", "[ddsp
   }
   CHECK(worst_fwd < 1e-5);
   CHECK(worst_step < 1e-4);
+}
+
+namespace {
+// Worst |synthesize - audio on a no-grad tape| over the peak of the tape path.
+template <class M>
+double synthesize_vs_tape(M& m, index_t F, std::uint64_t stream, const Tensor<double, B>* source = nullptr) {
+  auto [f0, ld] = features<double>(F, 200, 3000);
+  ad::Tape<double, B> tape;
+  ad::NoGrad<double, B> no_graph(tape);
+  const auto ref = m.audio(tape, f0, ld, stream, source).value().to_vector();
+  const M& shared = m;
+  const auto got = shared.synthesize(f0, ld, stream, source).to_vector();
+  REQUIRE(got.size() == ref.size());
+  double worst = 0, peak = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    worst = std::max(worst, std::abs(got[i] - ref[i]));
+    peak = std::max(peak, std::abs(ref[i]));
+  }
+  REQUIRE(peak > 1e-3);  // not comparing silence
+  return worst / peak;
+}
+}  // namespace
+
+TEST_CASE("ddsp: synthesize on a const model equals the training path's audio (float64)", "[ddsp]") {
+  // The decoder / encoder run tape-free there (their GEMMs sum in other orders): equal to rounding.
+  Small<double> trainable;
+  perturb(trainable, 8, 0.2);
+  CHECK(synthesize_vs_tape(trainable, 20, 3) < 1e-12);
+  SmallVst<double> noise_reverb;
+  perturb(noise_reverb, 9, 0.2);
+  CHECK(synthesize_vs_tape(noise_reverb, 20, 4) < 1e-12);
+  TinyAe<double> ae;
+  perturb(ae, 10);
+  const auto source = tone<double>(24 * 64, 290);
+  CHECK(synthesize_vs_tape(ae, 24, 5, &source) < 1e-12);
+}
+
+TEST_CASE("ddsp: concurrent synthesize on one shared const model equals serial synthesis", "[ddsp][concurrent]") {
+  SmallVst<float> trained;
+  perturb(trained, 11, 0.2);
+  const SmallVst<float>& m = trained;
+  constexpr int threads = 4, per_thread = 3;
+  auto job = [&](int t, int j) {
+    const auto k = std::uint64_t(t * per_thread + j);
+    auto [f0, ld] = features<float>(16 + index_t(k % 3) * 4, 150 + 20 * double(k), 2500);
+    return m.synthesize(f0, ld, k).to_vector();
+  };
+  std::vector<std::vector<float>> serial, parallel(threads * per_thread);
+  for (int t = 0; t < threads; ++t)
+    for (int j = 0; j < per_thread; ++j) serial.push_back(job(t, j));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int j = 0; j < per_thread; ++j) parallel[std::size_t(t * per_thread + j)] = job(t, j);
+    });
+  for (auto& th : pool) th.join();
+  for (std::size_t i = 0; i < serial.size(); ++i) CHECK(parallel[i] == serial[i]);
+  CHECK(serial[0] != serial[3]);  // the jobs differ (not comparing constants)
 }
 
 TEST_CASE("ddsp: training lowers the spectral loss; resume is bit-exact; NaN input is refused", "[ddsp][train]") {

@@ -10,6 +10,8 @@
 //    and "norm.shift" init 0, [NMfcc] each) -> GRU(Rnn) "gru.*" -> Dense(ZDims) "dense.*" ->
 //    z [N, Tz, ZDims] -> linearly resampled to the decoder's F frames (TF1 resize, align_corners
 //    False: frame t reads position t Tz / F, last frame held) -> [N, F, ZDims].
+//  * operator()(tape, mfcc, frames) is the training path; forward(mfcc, frames) const the same z
+//    without a tape (inference).
 //  * Parameters for Rnn 512, ZDims 16: 60 + GRU 3 * 512 * (30 + 512) + 3072 = 835,584 + Dense
 //    8,208 = 843,852 (docs/ddsp.md, "Encoder"; tests assert it).
 #pragma once
@@ -25,6 +27,9 @@
 #include "fugue/nn/gru.hpp"
 #include "fugue/nn/linear.hpp"
 #include "fugue/nn/module.hpp"
+#include "fugue/ops/elementwise.hpp"
+#include "fugue/ops/linalg.hpp"
+#include "fugue/ops/reduce.hpp"
 
 namespace fugue::models::ddsp {
 
@@ -71,8 +76,7 @@ class MfccRnnEncoder {
 
   // z [N, frames, ZDims] from the MFCC [N, Tz, NMfcc].
   var_type operator()(ad::Tape<T, B>& tape, const tensor_type& mfcc, index_t frames) {
-    FUGUE_CHECK(mfcc.rank() == 3 && mfcc.dim(2) == NMfcc && mfcc.dim(1) >= 1 && frames >= 1,
-                "MfccRnnEncoder: MFCC must be [N, Tz, ", NMfcc, "], got ", mfcc.shape().str());
+    check_mfcc(mfcc, frames);
     const var_type x = tape.constant(mfcc.contiguous());
     const var_type mu = ad::mean(x, 1, true);
     const var_type d = ad::sub(x, mu);
@@ -81,6 +85,18 @@ class MfccRnnEncoder {
     const var_type normed = ad::add(ad::mul(xn, tape.param(scale)), tape.param(shift));
     const var_type z = dense_(tape, gru_(tape, normed).y);                      // [N, Tz, ZDims]
     return ad::matmul(tape.constant(resample_matrix(frames, mfcc.dim(1))), z);  // [N, frames, ZDims]
+  }
+
+  // The same z without a tape (inference on a const encoder; equal to operator() up to rounding).
+  tensor_type forward(const tensor_type& mfcc, index_t frames) const {
+    check_mfcc(mfcc, frames);
+    const tensor_type x = mfcc.contiguous();
+    const tensor_type d = ops::sub(x, ops::mean(x, 1, true));
+    const tensor_type var = ops::mean(ops::square(d), 1, true);
+    const tensor_type xn = ops::div(d, ops::sqrt(ops::add_scalar(var, T(1e-5))));
+    const tensor_type normed = ops::add(ops::mul(xn, scale.value), shift.value);
+    const tensor_type z = dense_.forward(gru_.forward(normed));   // [N, Tz, ZDims]
+    return ops::matmul(resample_matrix(frames, mfcc.dim(1)), z);  // [N, frames, ZDims]
   }
 
   // Linear resampling Tz -> F as an [F, Tz] matrix (TF1 resize, align_corners False).
@@ -107,6 +123,11 @@ class MfccRnnEncoder {
   ad::Parameter<T, B> scale, shift;
 
  private:
+  static void check_mfcc(const tensor_type& mfcc, index_t frames) {
+    FUGUE_CHECK(mfcc.defined() && mfcc.rank() == 3 && mfcc.dim(2) == NMfcc && mfcc.dim(1) >= 1 && frames >= 1,
+                "MfccRnnEncoder: MFCC must be [N, Tz, ", NMfcc, "] and frames >= 1, got ",
+                mfcc.defined() ? mfcc.shape().str() : std::string("undefined"), " and ", frames);
+  }
   nn::GRU<T, B, NMfcc, Rnn> gru_;
   nn::Linear<T, B> dense_;
 };

@@ -21,14 +21,17 @@
 //  * loss(tape, f0_hz, loudness_db, target [N, F * hop], noise_stream) -> scalar multi-scale
 //    spectral loss (the target is also the encoder's source) (FFT 2048..64, overlap 0.75, L1 on magnitude and log
 //    magnitude, weights 1/1).
-//  * synthesize(f0_hz, loudness_db, noise_stream, source) -> audio tensor, computed under
-//    ad::NoGrad: no backward closures or their saved state are recorded.
+//  * synthesize(f0_hz, loudness_db, noise_stream, source) const -> audio tensor, audio()'s value
+//    without a lasting tape: decoder and encoder tape-free (control_tensor()), each synthesis
+//    stage on a private graph-free tape freed before the next (ad::evaluate). Nothing in the
+//    model changes, so many threads may call it on one shared const model.
 //  * Shape mismatches raise fugue::error naming the tensors.
 #pragma once
 
 #include <cmath>
 #include <optional>
 
+#include "fugue/autodiff/evaluate.hpp"
 #include "fugue/autodiff/ops/elementwise.hpp"
 #include "fugue/autodiff/ops/shape.hpp"
 #include "fugue/dsp/filtered_noise.hpp"
@@ -129,8 +132,7 @@ class Model {
     auto [f0s, lds] = preprocess(f0_hz, loudness_db);
     var_type y;
     if constexpr (has_encoder) {
-      FUGUE_CHECK(source && source->defined() && source->rank() == 2 && source->dim(0) == f0_hz.dim(0),
-                  "ddsp::Model: this autoencoder needs the source audio [", f0_hz.dim(0), ", S] to encode z");
+      check_source(source, f0_hz);
       const var_type z = encoder_(tape, Encoder::features(*source), f0_hz.dim(1));
       y = decoder_(tape, tape.constant(lds), tape.constant(f0s), &z);
     } else {
@@ -166,11 +168,37 @@ class Model {
     return loss_(y, tape.constant(target.contiguous()));
   }
 
+  // The raw controls [N, F, 1 + Harmonics + NoiseBands] without a tape (inference).
+  tensor_type control_tensor(const tensor_type& f0_hz, const tensor_type& loudness_db,
+                             const tensor_type* source = nullptr) const {
+    auto [f0s, lds] = preprocess(f0_hz, loudness_db);
+    if constexpr (has_encoder) {
+      check_source(source, f0_hz);
+      const tensor_type z = encoder_.forward(Encoder::features(*source), f0_hz.dim(1));
+      return decoder_.forward(lds, f0s, &z);
+    } else {
+      return decoder_.forward(lds, f0s);
+    }
+  }
+
+  // audio()'s result on a const model that many threads may share: the decoder (and encoder)
+  // run tape-free, the synthesizers and the reverb each on a private graph-free tape that is
+  // freed before the next stage (ad::evaluate), so no stage's temporaries outlive it.
   tensor_type synthesize(const tensor_type& f0_hz, const tensor_type& loudness_db, std::uint64_t noise_stream = 0,
-                         const tensor_type* source = nullptr) {
-    ad::Tape<T, B> tape;
-    ad::NoGrad<T, B> inference(tape);  // no backward graph: the ops keep no state for gradients
-    return audio(tape, f0_hz, loudness_db, noise_stream, source).value();
+                         const tensor_type* source = nullptr) const {
+    const tensor_type controls = control_tensor(f0_hz, loudness_db, source);
+    const std::size_t N = std::size_t(f0_hz.dim(1)) * hop_;
+    const dsp::HarmonicOptions ho = harmonic_options(N);
+    const dsp::FilteredNoiseOptions no = noise_options(N, noise_stream);
+    const tensor_type dry = ad::evaluate(
+        [&](const var_type& c, const var_type& f0) {
+          dsp::HarmonicSynth<T> harmonic(ho);
+          dsp::FilteredNoise<T> noise(no);
+          return ad::add(harmonic(ad::slice(c, 2, 0, 1), ad::slice(c, 2, 1, 1 + Harmonics), f0),
+                         noise(ad::slice(c, 2, 1 + Harmonics, 1 + Harmonics + NoiseBands)));
+        },
+        controls, f0_hz.contiguous());
+    return reverb_.render(dry);
   }
 
   // The multi-scale spectral loss on plain tensors (for evaluation and baselines).
@@ -183,6 +211,7 @@ class Model {
   Decoder& decoder() { return decoder_; }
   const Decoder& decoder() const { return decoder_; }
   Encoder& encoder() { return encoder_; }
+  const Encoder& encoder() const { return encoder_; }
   Reverb& reverb() { return reverb_; }
   const Reverb& reverb() const { return reverb_; }
   const ModelOptions& options() const { return opt_; }
@@ -203,24 +232,33 @@ class Model {
                 f0.defined() ? f0.shape().str() : std::string("undefined"), " and ",
                 ld.defined() ? ld.shape().str() : std::string("undefined"));
   }
+  static void check_source(const tensor_type* source, const tensor_type& f0_hz) {
+    FUGUE_CHECK(source && source->defined() && source->rank() == 2 && source->dim(0) == f0_hz.dim(0),
+                "ddsp::Model: this autoencoder needs the source audio [", f0_hz.dim(0), ", S] to encode z");
+  }
+  dsp::HarmonicOptions harmonic_options(std::size_t n) const {
+    dsp::HarmonicOptions h;
+    h.n_samples = n;
+    h.sample_rate = opt_.sample_rate;
+    h.amp_resample = opt_.amp_resample;
+    return h;
+  }
+  dsp::FilteredNoiseOptions noise_options(std::size_t n, std::uint64_t stream) const {
+    dsp::FilteredNoiseOptions o;
+    o.n_samples = n;
+    o.seed = opt_.noise_seed;
+    o.stream = stream;
+    return o;
+  }
+  // The training path keeps its synthesizers between steps (their resampling tables and noise
+  // spectra are cached per length and stream); synthesize() builds its own per call.
   dsp::HarmonicSynth<T>& harmonic(std::size_t n) {
-    if (!harmonic_ || harmonic_->options().n_samples != n) {
-      dsp::HarmonicOptions h;
-      h.n_samples = n;
-      h.sample_rate = opt_.sample_rate;
-      h.amp_resample = opt_.amp_resample;
-      harmonic_.emplace(h);
-    }
+    if (!harmonic_ || harmonic_->options().n_samples != n) harmonic_.emplace(harmonic_options(n));
     return *harmonic_;
   }
   dsp::FilteredNoise<T>& noise(std::size_t n, std::uint64_t stream) {
-    if (!noise_ || noise_->options().n_samples != n || noise_->options().stream != stream) {
-      dsp::FilteredNoiseOptions o;
-      o.n_samples = n;
-      o.seed = opt_.noise_seed;
-      o.stream = stream;
-      noise_.emplace(o);
-    }
+    if (!noise_ || noise_->options().n_samples != n || noise_->options().stream != stream)
+      noise_.emplace(noise_options(n, stream));
     return *noise_;
   }
 

@@ -1,7 +1,8 @@
 // fugue/models/ddsp/reverbs.hpp — the reverb stage of a DDSP model (docs/ddsp.md, "Reverb").
 //
 // Contract: each type is a module (visit_parameters) with
-//   apply(tape, audio [N, S]) -> [N, S]        the training / offline path;
+//   apply(tape, audio [N, S]) -> [N, S]        the training path;
+//   render(audio [N, S]) const -> [N, S]       the same without a lasting tape (inference);
 //   impulse_response() -> std::vector<T>       the effective IR with the dry tap masked
 //                                              (ir[0] = 0; the dry path is added separately),
 //                                              empty for NoReverb; used by the streaming engine;
@@ -19,6 +20,7 @@
 
 #include <vector>
 
+#include "fugue/autodiff/evaluate.hpp"
 #include "fugue/autodiff/ops/shape.hpp"
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/autodiff/tape.hpp"
@@ -33,6 +35,7 @@ struct NoReverb {
   static constexpr index_t length = 0;
   explicit NoReverb(Philox = {}) {}
   ad::Var<T, B> apply(ad::Tape<T, B>&, const ad::Var<T, B>& audio) { return audio; }
+  Tensor<T, B> render(const Tensor<T, B>& audio) const { return audio; }
   std::vector<T> impulse_response() const { return {}; }
   template <class F>
   void visit_parameters(F&&, std::string_view = {}) {}
@@ -46,6 +49,9 @@ class TrainableReverb {
   static constexpr index_t length = Taps;
   explicit TrainableReverb(Philox init = {0x7e7e, 0}) { ir.value = Tensor<T, B>::normal({Taps}, init, T(0), T(1e-6)); }
   ad::Var<T, B> apply(ad::Tape<T, B>& tape, const ad::Var<T, B>& audio) { return dsp::reverb(audio, tape.param(ir)); }
+  Tensor<T, B> render(const Tensor<T, B>& audio) const {
+    return ad::evaluate([](const auto& a, const auto& h) { return dsp::reverb(a, h); }, audio, ir.value);
+  }
   std::vector<T> impulse_response() const {
     std::vector<T> h = ir.value.to_vector();
     h[0] = T(0);
@@ -71,11 +77,18 @@ class NoiseReverb {
     const auto ir = ad::reshape(noise_(tape.param(magnitudes)), {Taps});
     return dsp::reverb(audio, ir);
   }
+  // render() and impulse_response() call dsp::filtered_noise, which builds its own noise spectra
+  // (noise_ caches them for apply() and is not touched): the same options, so the same IR.
+  Tensor<T, B> render(const Tensor<T, B>& audio) const {
+    const auto& o = noise_.options();
+    return ad::evaluate(
+        [&o](const auto& a, const auto& m) { return dsp::reverb(a, ad::reshape(dsp::filtered_noise(m, o), {Taps})); },
+        audio, magnitudes.value);
+  }
   std::vector<T> impulse_response() const {
-    // dsp::filtered_noise builds its own noise spectra (noise_ caches them per call of apply()
-    // and is not touched here): the same options, so the same IR; const for real.
-    ad::Tape<T, B> tape;
-    std::vector<T> h = dsp::filtered_noise(tape.constant(magnitudes.value), noise_.options()).value().to_vector();
+    std::vector<T> h =
+        ad::evaluate([this](const auto& m) { return dsp::filtered_noise(m, noise_.options()); }, magnitudes.value)
+            .to_vector();
     h[0] = T(0);
     return h;
   }
