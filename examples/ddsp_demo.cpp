@@ -16,7 +16,8 @@
 // Evaluation on the held-out tunes (4-s segments): multi-scale spectral loss of the trained model
 // against two baselines, the untrained model and a harmonic-only synth given the true f0 and
 // loudness (1/k harmonic spectrum, amplitude matched to the frame RMS). Writes WAVs (input,
-// resynthesis, baseline, timbre transfer), spectrogram PNGs and results.json; streams the
+// resynthesis, baseline, timbre transfer), spectrogram PNGs, loss curves, results.json and
+// index.html (the page that shows and plays them); streams the
 // trained model through ddsp::Streamer at 128-sample blocks and reports its real-time factor
 // and its difference from the offline synthesis.
 #include <algorithm>
@@ -36,7 +37,9 @@
 #include "fugue/io/atomic_file.hpp"
 #include "fugue/io/wav.hpp"
 #include "fugue/models/ddsp.hpp"
-#include "fugue/music/png.hpp"
+#include "fugue/dsp/spectrogram_image.hpp"
+#include "fugue/io/html_report.hpp"
+#include "fugue/train/loss_curve.hpp"
 #include "fugue/train/loop.hpp"
 
 namespace fs = std::filesystem;
@@ -225,31 +228,16 @@ void write_wav(const fs::path& p, const Tensor<float, B>& x, double sr) {
   io::write_wav(p.string(), std::span<const std::span<const float>>(ch, 1), std::uint32_t(sr), io::WavFormat::pcm16);
 }
 
-// Log-magnitude spectrogram (frame 1024, hop 256, 0..8 kHz, 80 dB range) as a PNG, low
-// frequencies at the bottom.
+// Log-magnitude spectrogram (frame 1024, hop 256, 0..8 kHz, 80 dB range, viridis) as a PNG.
 void write_spectrogram(const fs::path& p, const Tensor<float, B>& x) {
-  const dsp::Stft<float> stft(dsp::Framing::center(1024, 256, dsp::PadKind::zeros));
   const auto v = x.to_vector();
-  const auto X = stft.forward(v);
-  const std::size_t W = X.rows(), H = 256;
-  std::vector<double> db(W * H);
-  double top = -1e30;
-  for (std::size_t t = 0; t < W; ++t)
-    for (std::size_t y = 0; y < H; ++y) {
-      const double m = std::abs(X(t, 2 * y)) + std::abs(X(t, 2 * y + 1));
-      db[t * H + y] = 20 * std::log10(m + 1e-9);
-      top = std::max(top, db[t * H + y]);
-    }
-  std::vector<std::uint8_t> rgb(W * H * 3);
-  for (std::size_t t = 0; t < W; ++t)
-    for (std::size_t y = 0; y < H; ++y) {
-      const double u = std::clamp((db[t * H + y] - top + 80) / 80, 0.0, 1.0);  // 0 .. 1
-      std::uint8_t* px = rgb.data() + ((H - 1 - y) * W + t) * 3;
-      px[0] = std::uint8_t(255 * std::min(1.0, 1.6 * u));
-      px[1] = std::uint8_t(255 * std::clamp(1.6 * u - 0.5, 0.0, 1.0));
-      px[2] = std::uint8_t(255 * std::clamp(0.6 - std::abs(u - 0.35) * 2, 0.0, 1.0));
-    }
-  music::write_png_rgb(p.string(), std::uint32_t(W), std::uint32_t(H), rgb);
+  dsp::write_spectrogram_png(p.string(), std::span<const float>(v));
+}
+
+std::string fmt(double v, int digits = 3) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
 }
 
 struct InstrumentRun {
@@ -311,6 +299,7 @@ void train_instrument(InstrumentRun& run, const Args& a, const fs::path& data, c
         return sample_batch(train_clips, F, hop, a.batch, Philox{tr.seed(), 1 + std::uint64_t(tr.batches())});
       },
       ro);
+  dd::save(*run.model, out / run.name / "model.safetensors", "vst_16k", feature_options(mo));
   run.steps = long(tr.steps());
   run.train_loss = summary.loss_average;
   run.seconds = summary.seconds;
@@ -363,23 +352,42 @@ int main(int argc, char** argv) try {
   runs[1].name = "flute";
   for (auto& r : runs) train_instrument(r, a, data, out, a.minutes * 60 / 2, a.steps);
 
-  // Listening and looking material: the first held-out segment of each instrument.
-  std::printf("writing WAVs and spectrograms to %s\n", out.string().c_str());
+  // Listening and looking material: the first held-out segment of each instrument, on the page.
+  std::printf("writing WAVs, spectrograms and the page to %s\n", out.string().c_str());
+  io::HtmlReport page("DDSP vst_16k: violin and flute (General MIDI renderings by FluidSynth)");
+  page.paragraph(
+      "The audio is synthesised: Essen folk tunes rendered by FluidSynth with the FluidR3 General MIDI "
+      "violin and flute, not human performances. Spectrograms: 0..8 kHz, 80 dB, viridis.");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : runs)
+    rows.push_back({r.name, std::to_string(r.steps), fmt(r.loss), fmt(r.untrained), fmt(r.baseline)});
+  page.table({"held-out spectral loss", "updates", "trained", "untrained model", "harmonic-only, true f0 + loudness"},
+             rows);
   for (std::size_t i = 0; i < runs.size(); ++i) {
     auto& r = runs[i];
     auto& other = runs[1 - i];
     const Segment& s = r.test.front();
     const fs::path d = out / r.name;
-    write_wav(d / "heldout_input.wav", s.audio, mo.sample_rate);
+    page.heading(r.name);
+    const auto curve = train::write_loss_curve_png(d / "metrics.csv", d / "loss.png");
+    page.image(r.name + "/loss.png", "training loss, steps " + fmt(curve.frame.x0, 0) + ".." + fmt(curve.frame.x1, 0) +
+                                         ", " + (curve.frame.log_y ? "log scale " : "") + fmt(curve.frame.y0, 2) +
+                                         ".." + fmt(curve.frame.y1, 2));
     const auto resyn = r.model->synthesize(s.f0, s.ld, 7);
-    write_wav(d / "heldout_resynthesis.wav", resyn, mo.sample_rate);
-    write_wav(d / "heldout_harmonic_baseline.wav", harmonic_baseline(s, mo), mo.sample_rate);
     const auto transfer = other.model->synthesize(s.f0, s.ld, 7);
-    write_wav(d / ("transfer_to_" + other.name + ".wav"), transfer, mo.sample_rate);
-    write_spectrogram(d / "heldout_input.png", s.audio);
-    write_spectrogram(d / "heldout_resynthesis.png", resyn);
-    write_spectrogram(d / ("transfer_to_" + other.name + ".png"), transfer);
+    const std::pair<std::string, Tensor<float, B>> takes[] = {{"heldout_input", s.audio},
+                                                              {"heldout_resynthesis", resyn},
+                                                              {"heldout_harmonic_baseline", harmonic_baseline(s, mo)},
+                                                              {"transfer_to_" + other.name, transfer}};
+    for (const auto& [name, audio] : takes) {
+      write_wav(d / (name + ".wav"), audio, mo.sample_rate);
+      write_spectrogram(d / (name + ".png"), audio);
+      page.image_with_audio(r.name + "/" + name + ".png", r.name + "/" + name + ".wav", r.name + ": " + name);
+    }
+    page.link(r.name + "/model.safetensors", r.name + " model (fugue inspect reads it)");
   }
+  const fs::path index = page.write(out);
+  std::printf("page: %s\n", index.string().c_str());
   const auto [rtf, diff] = stream_check(*runs[0].model, runs[0].test.front());
   std::printf(
       "streaming (violin model, 128-sample blocks, 1 thread): real-time factor %.1f, max |stream - offline| %.2e\n",

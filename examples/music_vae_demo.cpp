@@ -15,8 +15,9 @@
 //   * reconstruction accuracy: encode (z = mu) and decode greedily, step by step, compared
 //     with the input, beside the same two baselines (which see no model at all);
 // and writes 8 prior samples (temperature 0.5), a 7-point slerp interpolation between two
-// held-out melodies and their reconstructions, each as MIDI and piano-roll PNG, plus
-// report.json, into the output folder.
+// held-out melodies and their reconstructions, each as MIDI, piano-roll PNG and (with FluidSynth
+// and its General MIDI soundfont installed) a rendered WAV, plus report.json, model.safetensors,
+// the loss curve (loss.png) and index.html, the page that shows and plays all of it.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,9 +29,11 @@
 #include <vector>
 
 #include "fugue/backend/cpu/threads.hpp"
+#include "fugue/io/html_report.hpp"
 #include "fugue/models/music_vae.hpp"
 #include "fugue/music/music.hpp"
 #include "fugue/train/loop.hpp"
+#include "fugue/train/loss_curve.hpp"
 
 using namespace fugue;
 namespace mv = fugue::models::music_vae;
@@ -110,12 +113,45 @@ std::vector<std::vector<int32_t>> held_out_windows(const music::Corpus& c, std::
   return all;
 }
 
-void write_melody(const std::vector<int>& ids, const fs::path& stem) {
+// General MIDI rendering with FluidSynth (Debian's fluidsynth + fluid-soundfont-gm), when both
+// are installed: the samples are synthesised audio of the MIDI, not a performance.
+const char* const kSoundfont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
+bool can_render() {
+  static const bool ok = fs::exists(kSoundfont) && std::system("command -v fluidsynth >/dev/null 2>&1") == 0;
+  return ok;
+}
+
+// MIDI + piano-roll PNG (+ WAV when FluidSynth is there) of a melody; adds them to the page.
+void write_melody(const std::vector<int>& ids, const fs::path& stem, io::HtmlReport* page = nullptr,
+                  const std::string& caption = {}) {
   const music::MelodyOneHot enc;
   const auto ns = music::melody_to_sequence(enc.decode(std::vector<int32_t>(ids.begin(), ids.end())), 4, 120.0, 80);
   music::write_midi_file(ns, stem.string() + ".mid");
   const auto q = music::quantize(ns, 4);
   music::render_piano_roll_png(music::piano_roll(q, 36, 96), stem.string() + ".png", 8, 16);
+  const std::string wav = stem.string() + ".wav";
+  const auto quote = [](const std::string& s) {  // one shell word, whatever the path holds
+    std::string word = "'";
+    for (char c : s) word += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return word + "'";
+  };
+  const std::string cmd = "fluidsynth -ni -q -R 0 -C 0 -g 0.7 -r 22050 -F " + quote(wav) + " " + quote(kSoundfont) +
+                          " " + quote(stem.string() + ".mid") + " >/dev/null 2>&1";
+  const bool rendered = can_render() && std::system(cmd.c_str()) == 0;
+  if (!page) return;
+  const std::string name = stem.filename().string();
+  if (rendered)
+    page->image_with_audio(name + ".png", name + ".wav",
+                           caption + " (piano roll C2..C7; audio rendered by FluidSynth, General MIDI piano)");
+  else
+    page->image(name + ".png", caption + " (piano roll, C2..C7)");
+  page->link(name + ".mid", caption + ": MIDI");
+}
+
+std::string fmt(double v, int digits = 3) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", digits, v);
+  return b;
 }
 
 struct Eval {
@@ -139,6 +175,7 @@ int run(const Args& a) {
   // The lite variant trains at 3e-3 by default: in a few CPU minutes (~1000 updates at batch 64,
   // against Magenta's 50k+ at batch 512) 1e-3 leaves the model at the unigram baseline.
   hp.learning_rate = a.lr > 0 ? a.lr : a.variant == "lite" ? 3e-3 : hp.learning_rate;
+  hp.batch_size = a.batch;  // what this run trains with (the model file records it)
   music::ExampleOptions ex;
   ex.transpose_min = hp.transpose_min;
   ex.transpose_max = hp.transpose_max;
@@ -181,8 +218,13 @@ int run(const Args& a) {
       },
       ro);
   const double train_s = run.seconds;
-  std::printf("trained %lld steps in %.0f s (%.2f steps/s); checkpoint %s, per-step metrics %s\n", (long long)run.steps,
-              train_s, double(run.steps) / train_s, ckpt.c_str(), ro.metrics_csv.c_str());
+  const auto curve = train::write_loss_curve_png(ro.metrics_csv, fs::path(a.out) / "loss.png");
+  // The trained model as a self-describing file (fugue inspect reads it; mv::load checks it).
+  const fs::path model_file = fs::path(a.out) / "model.safetensors";
+  mv::save(model, model_file, a.variant == "small" ? "cat_mel_2bar_small" : "cat_mel_2bar_small_lite", hp);
+  std::printf("trained %lld steps in %.0f s (%.2f steps/s); model %s, checkpoint %s, per-step metrics %s\n",
+              (long long)run.steps, train_s, double(run.steps) / train_s, model_file.c_str(), ckpt.c_str(),
+              ro.metrics_csv.c_str());
 
   // --- held-out evaluation ----------------------------------------------------------------
   const index_t S = 32, n_eval = index_t(held.size() / 64 * 64);
@@ -235,12 +277,27 @@ int run(const Args& a) {
   std::printf("  greedy reconstruction accuracy     %.4f   (the same baselines; they see no model)\n", ev.recon_acc);
   std::printf("  reconstruction loss %.3f nats / window, KL %.3f nats\n", ev.r_loss, ev.kl);
 
-  // --- samples and interpolation ----------------------------------------------------------
+  // --- the run's page, samples and interpolation --------------------------------------------
+  io::HtmlReport page(std::string("MusicVAE ") +
+                      (a.variant == "small" ? "cat-mel_2bar_small" : "cat-mel_2bar_small-lite") + " on folk melodies");
+  page.paragraph(std::to_string(model.parameter_count()) + " parameters, " + std::to_string(trainer.steps()) +
+                 " updates (batch " + std::to_string(a.batch) + ") in " + std::to_string(int(train_s)) + " s.");
+  page.table({"held-out, " + std::to_string(total) + " steps", "model", "unigram baseline", "repeat-previous baseline"},
+             {{"teacher-forced next-step accuracy", fmt(ev.tf_acc), fmt(ev.unigram_tf), fmt(ev.repeat_tf)},
+              {"greedy reconstruction accuracy", fmt(ev.recon_acc), fmt(ev.unigram_tf), fmt(ev.repeat_tf)}});
+  page.heading("Training");
+  page.image("loss.png", "training loss (light: per step; dark: running mean of " + std::to_string(curve.window) +
+                             "), steps " + fmt(curve.frame.x0, 0) + ".." + fmt(curve.frame.x1, 0) + ", " +
+                             (curve.frame.log_y ? "log scale " : "") + fmt(curve.frame.y0, 2) + ".." +
+                             fmt(curve.frame.y1, 2) + " nats");
+  page.link("metrics.csv", "per-step metrics (CSV)");
+  page.heading("Samples from the prior (temperature 0.5)");
   const auto z = Model::prior(8, Philox{a.seed, 5});
   const auto samples = model.decode(z, S, 0.5, Philox{a.seed, 6});
   for (int i = 0; i < 8; ++i)
     write_melody(std::vector<int>(samples[0].begin() + i * S, samples[0].begin() + (i + 1) * S),
-                 fs::path(a.out) / ("sample_" + std::to_string(i)));
+                 fs::path(a.out) / ("sample_" + std::to_string(i)), &page, "sample " + std::to_string(i));
+  page.heading("Interpolation between two held-out melodies (7 points, slerp)");
   {
     std::vector<int32_t> ends(held[0]);
     ends.insert(ends.end(), held[1].begin(), held[1].end());
@@ -252,10 +309,14 @@ int run(const Args& a) {
       const auto d = model.decode(zk, S, 0.0, Philox{a.seed, 8});
       chain.insert(chain.end(), d[0].begin(), d[0].end());
     }
-    write_melody(chain, fs::path(a.out) / "interpolation");
-    write_melody(std::vector<int>(held[0].begin(), held[0].end()), fs::path(a.out) / "interpolation_start_input");
-    write_melody(std::vector<int>(held[1].begin(), held[1].end()), fs::path(a.out) / "interpolation_end_input");
+    write_melody(std::vector<int>(held[0].begin(), held[0].end()), fs::path(a.out) / "interpolation_start_input", &page,
+                 "start (held-out input)");
+    write_melody(chain, fs::path(a.out) / "interpolation", &page, "interpolation");
+    write_melody(std::vector<int>(held[1].begin(), held[1].end()), fs::path(a.out) / "interpolation_end_input", &page,
+                 "end (held-out input)");
   }
+  page.link("model.safetensors", "the trained model (fugue inspect reads it)");
+  const fs::path index = page.write(a.out);
   {
     std::ofstream rj(fs::path(a.out) / "report.json");
     rj << "{\n  \"config\": \"" << (a.variant == "small" ? "cat-mel_2bar_small" : "cat-mel_2bar_small-lite")
@@ -268,8 +329,8 @@ int run(const Args& a) {
        << ",\n  \"baseline_repeat_previous\": " << ev.repeat_tf << ",\n  \"held_out_r_loss\": " << ev.r_loss
        << ",\n  \"held_out_kl\": " << ev.kl << "\n}\n";
   }
-  std::printf("wrote 8 samples, an interpolation (7 points) and report.json to %s (%.0f s in all)\n", a.out.c_str(),
-              secs());
+  std::printf("wrote 8 samples, an interpolation (7 points), report.json and the page %s (%.0f s in all)%s\n",
+              index.c_str(), secs(), can_render() ? "" : "; no WAVs: install fluidsynth and fluid-soundfont-gm");
   const bool beats =
       ev.tf_acc > std::max(ev.unigram_tf, ev.repeat_tf) && ev.recon_acc > std::max(ev.unigram_tf, ev.repeat_tf);
   std::printf("%s\n",

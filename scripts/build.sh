@@ -13,4 +13,7 @@ if [[ ! -f $dir/CMakeCache.txt ]]; then
 elif (($#)); then
   cmake "$dir" "$@"
 fi
-cmake --build "$dir" --parallel "$(nproc)"
+# FUGUE_BUILD_TARGETS="a b": build only these targets (default: everything).
+targets=()
+for t in ${FUGUE_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$dir" --parallel "$(nproc)" "${targets[@]}"

@@ -8,11 +8,11 @@ if [[ ${1:-} == --only ]]; then
   packages=("$@")
 else
   packages=(
-    build-essential cmake ninja-build ccache pkg-config git
-    libxtensor-dev libxsimd-dev xtl-dev libfftw3-dev
-    catch2 libbenchmark-dev libopenblas-dev
+    build-essential cmake ninja-build ccache pkg-config git zlib1g-dev
+    libxtensor-dev libxsimd-dev xtl-dev libfftw3-dev libkissfft-dev
+    catch2 libbenchmark-dev libopenblas-dev libcli11-dev
     clang libclang-rt-14-dev clang-format-16
-    python3-torch python3-numpy python3-venv
+    python3-torch python3-numpy python3-venv chromium
     "$@"
   )
 fi

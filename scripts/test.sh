@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian bookworm machine:
 #   installs missing packages, checks the code's format (scripts/format.sh --check), builds,
-#   runs every test through ctest, then the sanitizer (ASan+UBSan) build of the tests, then
-#   bounded fuzzing.
+#   runs every test through ctest, the DSP tests again on the KissFFT engine, then the sanitizer
+#   (ASan+UBSan) build of the tests, then bounded fuzzing.
 # FUGUE_TEST_QUICK=1 skips the sanitizer pass (for local iteration only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,10 @@ scripts/prepare_dsp_diff_reference.sh || echo "fugue: differentiable-DSP referen
 # The real corpora for the music_corpus test (every file must parse); Bach capped for time.
 scripts/prepare_music_data.sh --bach-limit "${FUGUE_BACH_LIMIT:-60}" || echo "fugue: music corpora not prepared; music_corpus will SKIP"
 ctest --test-dir build --output-on-failure --parallel "$(nproc)" --timeout 900
+echo "== the KissFFT engine (-DFUGUE_FFT=kissfft, no FFTW): the DSP tests =="
+FUGUE_BUILD_TARGETS="test_dsp test_dsp_diff" scripts/build.sh build-kissfft -DFUGUE_FFT=kissfft \
+  -DFUGUE_BUILD_BENCHMARKS=OFF -DFUGUE_BUILD_EXAMPLES=OFF -DFUGUE_BUILD_TOOLS=OFF
+ctest --test-dir build-kissfft --output-on-failure --parallel "$(nproc)" --timeout 900 -L '^test_dsp'
 echo "== CUDA backend: nvcc build and Thrust-host conformance =="
 for t in build/tests/backend_cuda/test_cuda_thrust_cpp build/tests/backend_cuda/test_cuda_thrust_omp \
          build/tests/backend_cuda/test_cuda_device build/examples/cuda_backend; do

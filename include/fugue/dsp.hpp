@@ -1,6 +1,6 @@
 // fugue/dsp.hpp — the dsp module (fugue/dsp/) in one include: windows, framing, FFT / STFT,
 // mel and MFCC features, f0 and loudness, the differentiable synthesis ops (harmonic, filtered
-// noise, reverb) and the spectral loss (docs/dsp.md).
+// noise, reverb), the spectral loss and spectrogram pictures (docs/dsp.md).
 #pragma once
 #include "fugue/dsp/array2.hpp"
 #include "fugue/dsp/db.hpp"
@@ -17,6 +17,7 @@
 #include "fugue/dsp/mel.hpp"
 #include "fugue/dsp/reverb.hpp"
 #include "fugue/dsp/spectral_loss.hpp"
+#include "fugue/dsp/spectrogram_image.hpp"
 #include "fugue/dsp/stft.hpp"
 #include "fugue/dsp/stft_magnitude_op.hpp"
 #include "fugue/dsp/window.hpp"

@@ -2,7 +2,9 @@
 //
 // Contract: includes every module's umbrella header (docs/core.md, "Headers"): core, Tensor
 // with its default backend (fugue/tensor.hpp), backend (its CPU side), ops, autodiff, nn,
-// optim, train, io, dsp, music and models. Not the CUDA backend: include fugue/backend/cuda.hpp by name.
+// optim, train, io, dsp, music and models, and fugue/version.hpp. Not the CUDA backend, nor
+// fugue/interop/ (optional dependencies): include fugue/backend/cuda.hpp or
+// fugue/interop/xtensor.hpp by name.
 #pragma once
 #include "fugue/core.hpp"
 #include "fugue/tensor.hpp"
@@ -16,3 +18,4 @@
 #include "fugue/dsp.hpp"
 #include "fugue/music.hpp"
 #include "fugue/models.hpp"
+#include "fugue/version.hpp"

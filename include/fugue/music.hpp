@@ -15,7 +15,6 @@
 #include "fugue/music/note_sequence.hpp"
 #include "fugue/music/performance.hpp"
 #include "fugue/music/piano_roll.hpp"
-#include "fugue/music/png.hpp"
 #include "fugue/music/quantize.hpp"
 #include "fugue/music/rng.hpp"
 #include "fugue/music/trio.hpp"

@@ -1,6 +1,9 @@
 // Tensor handles and views, checked element by element against index arithmetic.
 #include <catch2/catch.hpp>
 
+#include <memory>
+#include <vector>
+
 #include "fugue/ops.hpp"
 #include "fugue/tensor.hpp"
 
@@ -173,4 +176,30 @@ TEST_CASE("tensors copy between backends", "[core][backend]") {
   REQUIRE(s.to_vector() == a.to_vector());
   auto back = s.t().to<cpu::native>();
   REQUIRE(back(2, 4) == a(4, 2));
+}
+
+TEST_CASE("Tensor::adopt: another owner's memory, no copy, kept alive by every handle", "[core][tensor]") {
+  auto buffer = std::make_shared<std::vector<double>>(std::vector<double>{1, 2, 3, 4, 5, 6});
+  std::weak_ptr<std::vector<double>> watch = buffer;
+  double* raw = buffer->data();
+  auto t = fugue::Tensor<double>::adopt(raw, {2, 3}, buffer);
+  CHECK(t.is_adopted());
+  CHECK_FALSE(fugue::Tensor<double>::zeros({2}).is_adopted());
+  CHECK(t.data() == raw);
+  buffer.reset();  // the tensor holds the owner now
+  CHECK_FALSE(watch.expired());
+  t(1, 2) = 60;
+  CHECK((*watch.lock())[5] == 60);
+  auto column = t.select(1, 2);  // a view shares the adopted storage
+  t = fugue::Tensor<double>();
+  CHECK_FALSE(watch.expired());
+  CHECK(column(1) == 60);
+  column = fugue::Tensor<double>();
+  CHECK(watch.expired());  // the last handle released the owner (and nothing was freed twice)
+
+  auto owner = std::make_shared<std::vector<float>>(9, 1.0f);
+  CHECK_THROWS_WITH(fugue::Tensor<float>::adopt(owner->data(), {3, 3}, nullptr),
+                    Catch::Contains("needs the memory and the object that owns it"));
+  auto* odd = reinterpret_cast<float*>(reinterpret_cast<char*>(owner->data()) + 1);
+  CHECK_THROWS_WITH(fugue::Tensor<float>::adopt(odd, {2}, owner), Catch::Contains("not aligned to 4 bytes"));
 }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <numbers>
 #include <random>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "fugue/dsp/instantaneous_frequency.hpp"
 #include "fugue/dsp/loudness.hpp"
 #include "fugue/dsp/mel.hpp"
+#include "fugue/dsp/spectrogram_image.hpp"
 #include "fugue/dsp/stft.hpp"
 
 using namespace fugue::dsp;
@@ -400,4 +402,40 @@ TEST_CASE("feature front ends: shapes of the model inputs", "[dsp][features]") {
   const auto mf = ddsp_mfcc<float>(noise<float>(64000, 3, 0.1));
   CHECK(mf.rows() == 125);
   CHECK(mf.cols() == 30);
+}
+
+TEST_CASE("spectrogram picture: viridis brightens monotonically and a tone lights its own row", "[dsp][image]") {
+  // Rec. 601 luma of the colour map rises with u: louder is always brighter.
+  double last = -1;
+  for (int i = 0; i <= 64; ++i) {
+    const auto c = fugue::dsp::viridis(i / 64.0);
+    const double luma = 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+    CHECK(luma > last);
+    last = luma;
+  }
+  CHECK(fugue::dsp::viridis(-1.0) == fugue::dsp::viridis(0.0));
+  CHECK(fugue::dsp::viridis(std::nan("")) == fugue::dsp::viridis(0.0));
+
+  // A 1 kHz tone at 16 kHz, frame 1024: bin 64. Every column's brightest row is that bin's.
+  std::vector<float> x(16000);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    x[i] = float(0.5 * std::sin(2 * std::numbers::pi * 1000.0 * double(i) / 16000.0));
+  fugue::dsp::SpectrogramImageOptions one_per_bin;
+  one_per_bin.height = 0;
+  const auto img = fugue::dsp::spectrogram_rgb(std::span<const float>(x), one_per_bin);
+  CHECK(img.width == 16000 / 256 + 1);
+  CHECK(img.height == 513);                                                     // 0 .. 8 kHz inclusive
+  CHECK(fugue::dsp::spectrogram_rgb(std::span<const float>(x)).height == 256);  // the default: 256 rows
+  const std::uint32_t tone_row = img.height - 1 - 64;
+  for (std::uint32_t t = 4; t + 4 < img.width; ++t) {
+    std::uint32_t best = 0;
+    int best_sum = -1;
+    for (std::uint32_t r = 0; r < img.height; ++r) {
+      const auto* p = &img.rgb[(std::size_t(r) * img.width + t) * 3];
+      if (p[0] + p[1] + p[2] > best_sum) best_sum = p[0] + p[1] + p[2], best = r;
+    }
+    CHECK(best == tone_row);
+  }
+  x[7] = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH(fugue::dsp::spectrogram_rgb(std::span<const float>(x)), Catch::Contains("sample 7 is not finite"));
 }

@@ -2,13 +2,17 @@
 // either give a consistent SafetensorsFile or throw fugue::error; anything else (crash, other
 // exception, sanitizer report, runaway allocation) is a bug. Every tensor of a file that
 // parses is loaded through each conversion path, and a file that loads completely is written
-// back and re-read, which must reproduce the same bytes.
+// back and re-read, which must reproduce the same bytes. The model-card reader
+// (io/model_file.hpp, and DDSP's options from a card) runs on every file that parses: it must
+// give a card or throw fugue::error.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <span>
 
+#include "fugue/io/model_file.hpp"
 #include "fugue/io/safetensors.hpp"
+#include "fugue/models/ddsp/model_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fugue::io;
@@ -20,6 +24,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       total += t.nbytes();
     }
     if (total != f.data_size()) std::abort();
+    try {
+      const ModelCard card = card_of(f);
+      if (!card.hparams.is_object() || !card.features.is_object() || card.parameters < 0) std::abort();
+      try {
+        (void)fugue::models::ddsp::feature_options(card);
+        (void)fugue::models::ddsp::model_options(card);
+      } catch (const fugue::error&) {
+      }
+    } catch (const fugue::error&) {
+    }
     SafetensorsWriter w;
     for (const auto& [k, v] : f.metadata()) w.set_metadata(k, v);
     for (const auto& t : f.tensors()) {

@@ -47,6 +47,19 @@ def main(out):
         "valid_zero_size": encode([("z", "F32", [0, 4], b""), ("s", "F32", [], f32(1.5))], {}),
         "valid_unpadded_escapes": encode(
             [("n\u00e9\"x\\y", "F32", [1], f32(3.0))], {"k\u00e9y": "v\nal\u0001"}, pad=False),
+        # Model cards (io/model_file.hpp): a complete DDSP card, and a valid file whose card is damaged.
+        "valid_card_ddsp": encode(
+            [("decoder.dense.bias", "F32", [3], f32(0.5, -1, 2))],
+            {"fugue.family": "ddsp", "fugue.config": "tiny", "fugue.version": "0.1.0", "fugue.parameters": "3",
+             "fugue.hparams": '{"model":{"harmonics":1,"noise_bands":3},"options":{"sample_rate":16000,'
+                              '"frame_rate":250,"amp_resample":"window","noise_seed":42}}',
+             "fugue.features": '{"sample_rate":16000,"frame_rate":250,"f0":"yin","fmin":60,"fmax":2000,'
+                               '"yin_threshold":0.1,"min_confidence":0.5,"fallback_f0_hz":440,'
+                               '"loudness":"rms_power"}'}),
+        "valid_card_damaged": encode(
+            [("w", "F32", [1], f32(1))],
+            {"fugue.family": "music_vae", "fugue.config": "x", "fugue.version": "0.1.0", "fugue.parameters": "1e3",
+             "fugue.hparams": '{"model":{"latent":', "fugue.features": "[]"}),
         "invalid_truncated": encode([("w", "F32", [4], f32(1, 2, 3, 4))])[:-5],
         "invalid_header_beyond": encode([("w", "F32", [1], f32(1))], length_override=4096),
         "invalid_overlap": encode([], header_override='{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'

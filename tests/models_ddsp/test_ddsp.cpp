@@ -3,6 +3,8 @@
 // agreeing, training (loss falls, bit-exact resume, NaN guard), features from audio, bad input.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <filesystem>
 #include <numbers>
@@ -256,4 +258,47 @@ TEST_CASE("ddsp: features from audio (YIN f0, DDSP v2 loudness) on a harmonic to
   std::vector<float> nan(640, 0.f);
   nan[3] = std::numeric_limits<float>::infinity();
   CHECK_THROWS_WITH(dd::compute_features<float>(nan), Catch::Contains("sample 3 is not finite"));
+}
+
+TEST_CASE("ddsp: a saved model file carries its feature options and loads back only into its own kind",
+          "[ddsp][model_file]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("fugue_ddsp_model_file_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "vst.safetensors";
+  dd::ModelOptions mo;
+  mo.frame_rate = 50;
+  mo.amp_resample = dsp::AmpResample::linear;
+  mo.noise_seed = 7;
+  SmallVst<float> trained(mo);
+  perturb(trained, 12, 0.2);
+  dd::FeatureOptions fo;
+  fo.frame_rate = 50;
+  fo.fmax = 1500;
+  fo.loudness = dd::LoudnessKind::rms_power;
+  dd::save(trained, path, "small_vst", fo);
+
+  const io::ModelCard card = io::read_card(path);
+  CHECK(card.family == "ddsp");
+  CHECK(card.config == "small_vst");
+  const dd::FeatureOptions fo2 = dd::feature_options(card);
+  CHECK(fo2.frame_rate == 50);
+  CHECK(fo2.fmax == 1500);
+  CHECK(fo2.loudness == dd::LoudnessKind::rms_power);
+  const dd::ModelOptions mo2 = dd::model_options(card);
+  CHECK(mo2.frame_rate == 50);
+  CHECK(mo2.amp_resample == dsp::AmpResample::linear);
+  CHECK(mo2.noise_seed == 7);
+
+  SmallVst<float> fresh(dd::model_options(card));
+  dd::load(fresh, path, "small_vst");
+  auto [f0, ld] = features<float>(10);
+  CHECK(fresh.synthesize(f0, ld, 1).to_vector() == trained.synthesize(f0, ld, 1).to_vector());
+
+  Small<float> other;  // another reverb: the sizes differ
+  CHECK_THROWS_WITH(dd::load(other, path, "small_vst"), Catch::Contains("hparams.model.reverb_length: expected 300"));
+  CHECK_THROWS_WITH(dd::load(fresh, path, "vst_16k"), Catch::Contains("config: expected 'vst_16k'"));
+  io::ModelCard broken = card;
+  broken.features.set("loudness", "peak");
+  CHECK_THROWS_WITH(dd::feature_options(broken), Catch::Contains("features.loudness must be \"a_weighted\""));
+  std::filesystem::remove_all(dir);
 }

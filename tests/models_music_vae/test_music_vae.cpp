@@ -3,7 +3,10 @@
 // fused teacher-forced path with step-by-step sampling, scheduled sampling, slerp, bad input.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -304,4 +307,36 @@ TEST_CASE("music_vae: concurrent decode on one shared const model equals serial 
   for (std::size_t i = 0; i < serial.size(); ++i) CHECK(parallel[i] == serial[i]);
   // The draws differ between jobs (the check above is not comparing constants).
   CHECK(serial[0] != serial[1]);
+}
+
+TEST_CASE("music_vae: a saved model file says what it holds and loads back only into its own kind",
+          "[music_vae][model_file]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("fugue_mv_model_file_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "trio.safetensors";
+  TinyTrio<double> trained(81);
+  perturb_parameters(trained, 81);
+  mv::TrainConfig train;
+  train.steps = 6;
+  train.max_beta = 0.3;
+  mv::save(trained, path, "tiny_trio", train);
+
+  const io::ModelCard card = io::read_card(path);
+  CHECK(card.family == "music_vae");
+  CHECK(card.config == "tiny_trio");
+  CHECK(card.parameters == nn::count_parameters(trained));
+  CHECK(card.hparams.find("model")->find("latent")->as_int() == 2);
+  CHECK(card.hparams.find("train")->find("max_beta")->as_double() == 0.3);
+  CHECK(card.features.find("steps")->as_int() == 6);
+
+  TinyTrio<double> fresh(5);
+  mv::load(fresh, path, "tiny_trio");
+  const auto z = TinyTrio<double>::prior(2, Philox{82, 0});
+  CHECK(fresh.decode(z, 6, 0.8, Philox{83, 0}) == trained.decode(z, 6, 0.8, Philox{83, 0}));
+
+  CHECK_THROWS_WITH(mv::load(fresh, path, "hierdec_trio_16bar"),
+                    Catch::Contains("config: expected 'hierdec_trio_16bar', the file holds 'tiny_trio'"));
+  TinyFlat<double> flat(5);
+  CHECK_THROWS_WITH(mv::load(flat, path, "tiny_trio"), Catch::Contains("hparams.model.input_depth: expected 5"));
+  std::filesystem::remove_all(dir);
 }

@@ -3,7 +3,8 @@
 // Contract:
 //  * A Tensor is a cheap-to-copy handle (like a PyTorch tensor): copies share
 //    storage; clone() makes an independent copy. Storage is owned by the backend
-//    (64-byte aligned on the CPU) and freed when the last handle goes.
+//    (64-byte aligned on the CPU) and freed when the last handle goes, or adopted from
+//    another owner (adopt(): a foreign container's buffer, kept alive by the handles).
 //  * shape()/strides() are in elements; views (slice, select, reshape, transpose,
 //    permute, broadcast_to, unsqueeze, squeeze) share storage and never copy.
 //    broadcast views have zero strides and must not be written through.
@@ -23,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <initializer_list>
 #include <memory>
@@ -41,10 +43,14 @@ template <class B>
 struct storage {
   void* ptr = nullptr;
   std::size_t bytes = 0;
+  std::shared_ptr<const void> owner;  // set: ptr is memory that owner keeps alive, not B's
   explicit storage(std::size_t n) : ptr(B::allocate(n)), bytes(n) {}
+  storage(void* p, std::size_t n, std::shared_ptr<const void> o) : ptr(p), bytes(n), owner(std::move(o)) {}
   storage(const storage&) = delete;
   storage& operator=(const storage&) = delete;
-  ~storage() { B::deallocate(ptr, bytes); }
+  ~storage() {
+    if (!owner) B::deallocate(ptr, bytes);
+  }
 };
 
 // Calls f(offset_a, offset_b) for every index of `shape`, walking two stride sets.
@@ -93,6 +99,23 @@ class Tensor {
     t.shape_ = shape;
     t.strides_ = row_major_strides(shape);
     t.storage_ = std::make_shared<detail::storage<B>>(sizeof(T) * std::size_t(shape.numel()));
+    return t;
+  }
+  // A row-major tensor over memory that `owner` keeps alive (no copy): the handle shares
+  // ownership of `owner`, so the memory lives as long as any view of the tensor. For backends
+  // whose memory the host can address; data must be aligned to alignof(T) and hold
+  // shape.numel() elements. How interop headers hand a foreign container's buffer to fugue.
+  static Tensor adopt(T* data, const Shape& shape, std::shared_ptr<const void> owner)
+    requires B::host_accessible
+  {
+    FUGUE_CHECK(owner != nullptr && (data != nullptr || shape.numel() == 0),
+                "Tensor::adopt needs the memory and the object that owns it");
+    FUGUE_CHECK(reinterpret_cast<std::uintptr_t>(data) % alignof(T) == 0, "Tensor::adopt: data is not aligned to ",
+                alignof(T), " bytes");
+    Tensor t;
+    t.shape_ = shape;
+    t.strides_ = row_major_strides(shape);
+    t.storage_ = std::make_shared<detail::storage<B>>(data, sizeof(T) * std::size_t(shape.numel()), std::move(owner));
     return t;
   }
   static Tensor zeros(const Shape& shape) { return Tensor(shape); }
@@ -159,6 +182,8 @@ class Tensor {
     return true;
   }
   bool shares_storage_with(const Tensor& o) const noexcept { return storage_ && storage_ == o.storage_; }
+  // Whether the storage is another owner's memory (adopt()), not the backend's.
+  bool is_adopted() const noexcept { return storage_ && storage_->owner != nullptr; }
 
   T* data() noexcept { return storage_ ? static_cast<T*>(storage_->ptr) + offset_ : nullptr; }
   const T* data() const noexcept { return storage_ ? static_cast<const T*>(storage_->ptr) + offset_ : nullptr; }

@@ -6,6 +6,7 @@
 #include "fugue/models/ddsp/decoder.hpp"
 #include "fugue/models/ddsp/features.hpp"
 #include "fugue/models/ddsp/model.hpp"
+#include "fugue/models/ddsp/model_file.hpp"
 #include "fugue/models/ddsp/reverbs.hpp"
 #include "fugue/models/ddsp/streaming.hpp"
 #include "fugue/models/ddsp/trainer.hpp"

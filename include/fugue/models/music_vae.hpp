@@ -6,5 +6,6 @@
 #include "fugue/models/music_vae/decoders.hpp"
 #include "fugue/models/music_vae/layers.hpp"
 #include "fugue/models/music_vae/model.hpp"
+#include "fugue/models/music_vae/model_file.hpp"
 #include "fugue/models/music_vae/schedules.hpp"
 #include "fugue/models/music_vae/trainer.hpp"

@@ -16,7 +16,7 @@
 
 #include "fugue/core/error.hpp"
 #include "fugue/music/note_sequence.hpp"
-#include "fugue/music/png.hpp"
+#include "fugue/io/png.hpp"
 
 namespace fugue::music {
 
@@ -89,7 +89,7 @@ inline std::vector<uint8_t> render_piano_roll_rgb(const PianoRoll& r, int scale,
 inline void render_piano_roll_png(const PianoRoll& r, const std::string& path, int scale = 4, int steps_per_bar = 16) {
   uint32_t w = 0, h = 0;
   auto rgb = render_piano_roll_rgb(r, scale, steps_per_bar, w, h);
-  write_png_rgb(path, w, h, rgb);
+  io::write_png_rgb(path, w, h, rgb);
 }
 
 }  // namespace fugue::music

@@ -1,7 +1,12 @@
-// Uses the installed headers: a matrix product on the default CPU backend, and the nn
-// umbrella header (every layer in one translation unit) with a Linear layer.
+// Uses the installed headers: a matrix product on the default CPU backend, the nn umbrella
+// header (every layer in one translation unit) with a Linear layer, the version header and, with
+// the xtensor component (not in the pkg-config build, FUGUE_CONSUMER_CORE_ONLY), the interop.
 #include <fugue/fugue.hpp>
 #include <fugue/nn.hpp>
+#include <fugue/version.hpp>
+#ifndef FUGUE_CONSUMER_CORE_ONLY
+#include <fugue/interop/xtensor.hpp>
+#endif
 
 #include <cstdio>
 
@@ -18,7 +23,15 @@ int main() {
     std::puts("consumer: wrong Linear output shape");
     return 1;
   }
-  std::printf("consumer: fugue works from an installed tree (backend %s)\n",
+#ifndef FUGUE_CONSUMER_CORE_ONLY
+  auto v = fugue::interop::as_xtensor(c);
+  if (v(1, 0) != 11.0f) {
+    std::puts("consumer: wrong xtensor view");
+    return 1;
+  }
+#endif
+  static_assert(FUGUE_VERSION >= 100);
+  std::printf("consumer: fugue %s works from an installed tree (backend %s)\n", FUGUE_VERSION_STRING,
               std::string(fugue::cpu::native::name()).c_str());
   return 0;
 }

@@ -1,9 +1,12 @@
-// fugue/backend/cpu/fft.hpp — real-input FFT (r2c) and its inverse (c2r), backed by FFTW3.
+// fugue/backend/cpu/fft.hpp — real-input FFT (r2c) and its inverse (c2r), backed by FFTW3 or,
+// when fugue is configured with -DFUGUE_FFT=kissfft (FUGUE_FFT_KISSFFT defined on fugue::fugue),
+// by KissFFT (BSD-licensed, Debian's libkissfft-dev; its header-only C++ template, so float and
+// double), for programs that must not link the GPL'd FFTW.
 //
 // Lives with the CPU backend so that backends (the Thrust host systems stand in for cuFFT
 // with it) and dsp/ can both use it; fugue/dsp/fft.hpp re-exports it as fugue::dsp::RealFFT.
 //
-// Contract:
+// Contract (both engines):
 // - RealFFT<T> (T = float or double) transforms n real samples, n >= 1, to n/2+1 complex bins:
 //     forward:  X_k = sum_{m<n} x_m e^{-2 pi i k m / n}            (unnormalised, numpy.fft.rfft)
 //     inverse:  x_m = (1/n) sum_{k<n} X_k e^{+2 pi i k m / n}       (numpy.fft.irfft; the upper half
@@ -11,18 +14,28 @@
 //     inverse_unnormalized: the same without the 1/n (FFTW's c2r).
 //     adjoint:  the adjoint (transpose) of `forward` seen as a real linear map R^n -> C^{n/2+1} = R^{n+2}.
 //               Given G_k = dL/dRe X_k + i dL/dIm X_k it returns dL/dx. Backward rules of |STFT| use it.
-// - Plans are created once per (n, direction, precision) with FFTW_ESTIMATE and cached for the life of
-//   the program; creation is serialised by a mutex (FFTW's planner is not thread-safe). Executing is
-//   thread-safe: different threads may call forward/inverse on the same RealFFT concurrently.
-// - Plans are made on FFTW-aligned scratch; user arrays whose alignment differs from the plan's are
-//   copied through a thread-local aligned buffer (the new-array execute functions require the same
-//   alignment as at planning). c2r destroys its input in FFTW, so its input is always copied.
-// - No allocation after the first call with a given n on a given thread (scratch buffers grow only).
+// - Executing is thread-safe: different threads may call forward/inverse on the same RealFFT
+//   concurrently. No allocation after the first call with a given n on a given thread.
 // - Sizes are checked: a span of the wrong length throws fugue::error.
+// FFTW engine: plans are created once per (n, direction, precision) with FFTW_ESTIMATE and cached
+//   for the life of the program; creation is serialised by a mutex (FFTW's planner is not
+//   thread-safe). Plans are made on FFTW-aligned scratch; user arrays whose alignment differs from
+//   the plan's are copied through a thread-local aligned buffer (the new-array execute functions
+//   require the same alignment as at planning). c2r destroys its input, so its input is copied.
+// KissFFT engine: forward, KissFFT's real transform for even n (a complex FFT of n/2) and a
+//   complex FFT of size n on the real input otherwise; inverse, a complex FFT of size n of the
+//   rebuilt Hermitian spectrum (any n; mixed radix 2/3/4/5 and a generic butterfly). 4-9x FFTW's
+//   time (docs/dsp.md). Its transform objects keep a scratch buffer, so each thread has its own
+//   per (size, direction) (thread_local cache).
 #pragma once
 
+#if defined(FUGUE_FFT_KISSFFT)
+#include <kissfft/kissfft.hh>
+#else
 #include <fftw3.h>
+#endif
 
+#include <algorithm>
 #include <complex>
 #include <concepts>
 #include <cstddef>
@@ -43,6 +56,7 @@ concept fft_real = std::same_as<T, float> || std::same_as<T, double>;
 
 namespace fft_detail {
 
+#if !defined(FUGUE_FFT_KISSFFT)
 template <class T>
 struct fftw;
 
@@ -157,6 +171,132 @@ class plan_cache {
   std::map<std::tuple<int, fft_dir>, std::unique_ptr<cached_plan<T>>> plans_;
 };
 
+// The FFTW engine: the cached plans of one size, executed with the new-array functions.
+template <class T>
+class engine {
+ public:
+  using complex = std::complex<T>;
+  explicit engine(std::size_t n)
+      : n_(n),
+        fwd_(plan_cache<T>::instance().get(static_cast<int>(n), fft_dir::r2c)),
+        inv_(plan_cache<T>::instance().get(static_cast<int>(n), fft_dir::c2r)) {}
+
+  void forward(const T* x, complex* X) const {
+    using C = typename fftw<T>::complex;
+    T* in = const_cast<T*>(x);  // r2c with a new-array execute never writes its input
+    C* out = reinterpret_cast<C*>(X);
+    const bool in_ok = fftw<T>::alignment_of(in) == fwd_->in_align;
+    const bool out_ok = fftw<T>::alignment_of(reinterpret_cast<T*>(out)) == fwd_->out_align;
+    if (in_ok && out_ok) {
+      fftw<T>::exec_r2c(fwd_->plan, in, out);
+      return;
+    }
+    auto& s = scratch();
+    T* a = in_ok ? in : s.real.get(n_);  // alignment already as planned, or a copy
+    if (!in_ok) std::copy_n(x, n_, a);
+    C* b = out_ok ? out : s.cplx.get(bins());
+    fftw<T>::exec_r2c(fwd_->plan, a, b);
+    if (!out_ok) std::copy_n(reinterpret_cast<const complex*>(b), bins(), X);
+  }
+  void inverse_unnormalized(const complex* X, T* x) const {
+    using C = typename fftw<T>::complex;
+    auto& s = scratch();
+    C* a = s.cplx.get(bins());  // c2r destroys its input: always work on a copy
+    std::copy_n(X, bins(), reinterpret_cast<complex*>(a));
+    const bool out_ok = fftw<T>::alignment_of(x) == inv_->out_align;
+    T* b = out_ok ? x : s.real.get(n_);
+    fftw<T>::exec_c2r(inv_->plan, a, b);
+    if (!out_ok) std::copy_n(b, n_, x);
+  }
+  void inverse_unnormalized_destroying(complex* X, T* x) const {
+    using C = typename fftw<T>::complex;
+    C* in = reinterpret_cast<C*>(X);
+    if (fftw<T>::alignment_of(reinterpret_cast<T*>(in)) == inv_->in_align &&
+        fftw<T>::alignment_of(x) == inv_->out_align) {
+      fftw<T>::exec_c2r(inv_->plan, in, x);
+      return;
+    }
+    inverse_unnormalized(X, x);
+  }
+
+ private:
+  std::size_t bins() const { return n_ / 2 + 1; }
+  struct scratch_t {
+    aligned_buffer<T, T> real;
+    aligned_buffer<typename fftw<T>::complex, T> cplx;
+  };
+  static scratch_t& scratch() {
+    thread_local scratch_t s;
+    return s;
+  }
+  std::size_t n_;
+  const cached_plan<T>* fwd_;
+  const cached_plan<T>* inv_;
+};
+
+#else
+
+// The KissFFT engine: complex transforms of size n, one object per (n, direction) and thread.
+template <class T>
+class engine {
+ public:
+  using complex = std::complex<T>;
+  explicit engine(std::size_t n) : n_(n) {}
+
+  void forward(const T* x, complex* X) const {
+    auto& s = scratch();
+    s.in.resize(std::max(s.in.size(), n_));
+    s.out.resize(std::max(s.out.size(), n_));
+    if (n_ % 2 == 0 && n_ >= 4) {
+      // Even n: KissFFT's real transform, a complex FFT of n/2 on the samples taken as pairs; it
+      // packs the Nyquist bin into Im of bin 0.
+      const std::size_t h = n_ / 2;
+      std::copy_n(x, n_, reinterpret_cast<T*>(s.in.data()));
+      transform(false, h).transform_real(reinterpret_cast<const T*>(s.in.data()), s.out.data());
+      X[0] = complex(s.out[0].real(), T(0));
+      X[h] = complex(s.out[0].imag(), T(0));
+      std::copy_n(s.out.data() + 1, h - 1, X + 1);
+      return;
+    }
+    for (std::size_t m = 0; m < n_; ++m) s.in[m] = complex(x[m], T(0));
+    transform(false).transform(s.in.data(), s.out.data());
+    std::copy_n(s.out.data(), n_ / 2 + 1, X);
+  }
+  void inverse_unnormalized(const complex* X, T* x) const {
+    auto& s = scratch();
+    s.in.resize(std::max(s.in.size(), n_));
+    s.out.resize(std::max(s.out.size(), n_));
+    const std::size_t nb = n_ / 2 + 1;
+    // The Hermitian spectrum: bin 0 (and n/2 for even n) real as c2r reads them, the upper half mirrored.
+    for (std::size_t k = 0; k < nb; ++k) s.in[k] = X[k];
+    s.in[0] = complex(X[0].real(), T(0));
+    if (n_ % 2 == 0) s.in[n_ / 2] = complex(X[n_ / 2].real(), T(0));
+    for (std::size_t k = nb; k < n_; ++k) s.in[k] = std::conj(X[n_ - k]);
+    transform(true).transform(s.in.data(), s.out.data());
+    for (std::size_t m = 0; m < n_; ++m) x[m] = s.out[m].real();
+  }
+  void inverse_unnormalized_destroying(complex* X, T* x) const { inverse_unnormalized(X, x); }
+
+ private:
+  struct scratch_t {
+    std::vector<complex> in, out;
+    std::map<std::pair<std::size_t, bool>, std::unique_ptr<kissfft<T>>> transforms;
+  };
+  static scratch_t& scratch() {
+    thread_local scratch_t s;
+    return s;
+  }
+  const kissfft<T>& transform(bool inverse, std::size_t size = 0) const {
+    const std::size_t n = size ? size : n_;
+    auto& t = scratch().transforms[{n, inverse}];
+    if (!t) t = std::make_unique<kissfft<T>>(n, inverse);
+    return *t;
+  }
+  std::size_t n_;
+};
+
+#endif
+
 }  // namespace fft_detail
 
 template <fft_real T>
@@ -164,12 +304,7 @@ class RealFFT {
  public:
   using complex = std::complex<T>;
 
-  explicit RealFFT(std::size_t n) : n_(n) {
-    FUGUE_CHECK(n >= 1 && n <= static_cast<std::size_t>(std::numeric_limits<int>::max() / 2),
-                "RealFFT: size must be in [1, 2^30), got ", n);
-    fwd_ = fft_detail::plan_cache<T>::instance().get(static_cast<int>(n), fft_detail::fft_dir::r2c);
-    inv_ = fft_detail::plan_cache<T>::instance().get(static_cast<int>(n), fft_detail::fft_dir::c2r);
-  }
+  explicit RealFFT(std::size_t n) : n_(check_size(n)), engine_(n) {}
 
   std::size_t size() const noexcept { return n_; }
   std::size_t bins() const noexcept { return n_ / 2 + 1; }
@@ -178,24 +313,7 @@ class RealFFT {
   void forward(std::span<const T> x, std::span<complex> X) const {
     FUGUE_CHECK(x.size() == n_ && X.size() == bins(), "RealFFT::forward: expected ", n_, " -> ", bins(),
                 " values, got ", x.size(), " -> ", X.size());
-    using C = typename fft_detail::fftw<T>::complex;
-    T* in = const_cast<T*>(x.data());  // r2c with a new-array execute never writes its input
-    C* out = reinterpret_cast<C*>(X.data());
-    const bool in_ok = fft_detail::fftw<T>::alignment_of(in) == fwd_->in_align;
-    const bool out_ok = fft_detail::fftw<T>::alignment_of(reinterpret_cast<T*>(out)) == fwd_->out_align;
-    if (in_ok && out_ok) {
-      fft_detail::fftw<T>::exec_r2c(fwd_->plan, in, out);
-      return;
-    }
-    auto& s = scratch();
-    T* a = s.real.get(n_);
-    C* b = s.cplx.get(bins());
-    if (in_ok)
-      a = in;  // alignment already as planned
-    else
-      std::copy(x.begin(), x.end(), a);
-    fft_detail::fftw<T>::exec_r2c(fwd_->plan, a, out_ok ? out : b);
-    if (!out_ok) std::copy_n(reinterpret_cast<const complex*>(b), bins(), X.data());
+    engine_.forward(x.data(), X.data());
   }
 
   // X: n/2+1 bins -> x: n samples, scaled by 1/n (so inverse(forward(x)) == x).
@@ -207,33 +325,16 @@ class RealFFT {
 
   // X: n/2+1 bins -> x: n samples, no scaling (FFTW c2r).
   void inverse_unnormalized(std::span<const complex> X, std::span<T> x) const {
-    FUGUE_CHECK(X.size() == bins() && x.size() == n_, "RealFFT::inverse: expected ", bins(), " -> ", n_,
-                " values, got ", X.size(), " -> ", x.size());
-    using C = typename fft_detail::fftw<T>::complex;
-    auto& s = scratch();
-    C* a = s.cplx.get(bins());  // c2r destroys its input: always work on a copy
-    std::copy(X.begin(), X.end(), reinterpret_cast<complex*>(a));
-    T* out = x.data();
-    const bool out_ok = fft_detail::fftw<T>::alignment_of(out) == inv_->out_align;
-    T* b = out_ok ? out : s.real.get(n_);
-    fft_detail::fftw<T>::exec_c2r(inv_->plan, a, b);
-    if (!out_ok) std::copy_n(b, n_, out);
+    check_inverse(X.size(), x.size());
+    engine_.inverse_unnormalized(X.data(), x.data());
   }
 
   // inverse_unnormalized that may overwrite X (FFTW's c2r destroys its input). With X and x aligned
   // as FFTW plans them (64-byte aligned storage is) it runs without any copy or allocation: the
-  // real-time path (models/ddsp/streaming.hpp). Otherwise it falls back to inverse_unnormalized.
+  // real-time path (models/ddsp/streaming.hpp). Otherwise it works as inverse_unnormalized.
   void inverse_unnormalized_destroying(std::span<complex> X, std::span<T> x) const {
-    FUGUE_CHECK(X.size() == bins() && x.size() == n_, "RealFFT::inverse: expected ", bins(), " -> ", n_,
-                " values, got ", X.size(), " -> ", x.size());
-    using C = typename fft_detail::fftw<T>::complex;
-    C* in = reinterpret_cast<C*>(X.data());
-    if (fft_detail::fftw<T>::alignment_of(reinterpret_cast<T*>(in)) == inv_->in_align &&
-        fft_detail::fftw<T>::alignment_of(x.data()) == inv_->out_align) {
-      fft_detail::fftw<T>::exec_c2r(inv_->plan, in, x.data());
-      return;
-    }
-    inverse_unnormalized(X, x);
+    check_inverse(X.size(), x.size());
+    engine_.inverse_unnormalized_destroying(X.data(), x.data());
   }
 
   // Adjoint of `forward`: dx_m = sum_k Re(G_k e^{+2 pi i k m / n}) over the n/2+1 stored bins.
@@ -241,30 +342,30 @@ class RealFFT {
   void adjoint(std::span<const complex> G, std::span<T> dx) const {
     FUGUE_CHECK(G.size() == bins() && dx.size() == n_, "RealFFT::adjoint: expected ", bins(), " -> ", n_,
                 " values, got ", G.size(), " -> ", dx.size());
-    auto& s = scratch();
-    auto* h = reinterpret_cast<complex*>(s.cplx2.get(bins()));
+    thread_local std::vector<complex> h;
     const std::size_t nb = bins();
+    h.resize(std::max(h.size(), nb));
     for (std::size_t k = 0; k < nb; ++k) {
       const bool self_mirror = k == 0 || (n_ % 2 == 0 && k == n_ / 2);
       // c2r ignores Im of the self-mirrored bins, but the adjoint of a real DC/Nyquist output is real.
       h[k] = self_mirror ? complex(G[k].real(), T(0)) : G[k] * T(0.5);
     }
-    inverse_unnormalized(std::span<const complex>(h, nb), dx);
+    inverse_unnormalized(std::span<const complex>(h.data(), nb), dx);
   }
 
  private:
-  struct scratch_t {
-    fft_detail::aligned_buffer<T, T> real;
-    fft_detail::aligned_buffer<typename fft_detail::fftw<T>::complex, T> cplx, cplx2;
-  };
-  static scratch_t& scratch() {
-    thread_local scratch_t s;
-    return s;
+  static std::size_t check_size(std::size_t n) {
+    FUGUE_CHECK(n >= 1 && n <= static_cast<std::size_t>(std::numeric_limits<int>::max() / 2),
+                "RealFFT: size must be in [1, 2^30), got ", n);
+    return n;
+  }
+  void check_inverse(std::size_t bins_in, std::size_t samples_out) const {
+    FUGUE_CHECK(bins_in == bins() && samples_out == n_, "RealFFT::inverse: expected ", bins(), " -> ", n_,
+                " values, got ", bins_in, " -> ", samples_out);
   }
 
   std::size_t n_;
-  const fft_detail::cached_plan<T>* fwd_;
-  const fft_detail::cached_plan<T>* inv_;
+  fft_detail::engine<T> engine_;
 };
 
 // Convenience: numpy.fft.rfft(x, n). x is zero-padded or cropped to n (n = 0: n = x.size()).
