@@ -2,6 +2,7 @@
 // safetensors, self-describing model files, PNG and WAV files (docs/io.md).
 #pragma once
 #include "fugue/io/atomic_file.hpp"
+#include "fugue/io/glyphs.hpp"
 #include "fugue/io/html_report.hpp"
 #include "fugue/io/json.hpp"
 #include "fugue/io/model_file.hpp"

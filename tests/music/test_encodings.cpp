@@ -493,6 +493,47 @@ TEST_CASE("piano roll and PNG: a well-formed image of the notes", "[music][png]"
   CHECK(px(5, 50)[0] == 255);
 }
 
+TEST_CASE("piano roll picture: a pitch axis naming each C and the bar numbers beside the grid", "[music][png]") {
+  NoteSequence ns;
+  note_at(ns, 60, 0, 4);
+  note_at(ns, 67, 16, 20);
+  const auto roll = piano_roll(quantize(ns, 4), 48, 72);  // C3 .. C5
+  uint32_t w = 0, h = 0;
+  const auto grid = render_piano_roll_rgb(roll, 4, 16, w, h);
+  const auto plain = piano_roll_image(roll, 4, 16, false);
+  CHECK(plain.width == w);
+  CHECK(plain.rgb == grid);
+  const auto img = piano_roll_image(roll, 4, 16);
+  const uint32_t left = img.width - w;
+  CHECK(left == 22);                // "C-1" is 17 pixels wide, plus 5
+  CHECK(img.height == h + 12);      // one line of 7-pixel digits, plus 5
+  for (uint32_t y = 0; y < h; ++y)  // the grid itself is unchanged, shifted right
+    CHECK(std::equal(grid.begin() + long(y) * w * 3, grid.begin() + long(y + 1) * w * 3, img.at(left, y)));
+  // Ink in the margin next to the rows of C3, C4 and C5, none beside D4 (rows of 4 pixels, top = C5).
+  auto ink_left_of = [&](int pitch) {
+    const int y0 = (72 - pitch) * 4;
+    int dark = 0;
+    for (int y = std::max(0, y0 - 2); y < std::min(int(h), y0 + 6); ++y)
+      for (uint32_t x = 0; x < left; ++x) dark += img.at(x, uint32_t(y))[0] < 128;
+    return dark;
+  };
+  CHECK(ink_left_of(48) > 0);
+  CHECK(ink_left_of(60) > 0);
+  CHECK(ink_left_of(72) > 0);
+  CHECK(ink_left_of(62) == 0);
+  // Bar numbers under the bars: "1" under step 0, "2" under step 16.
+  auto ink_below = [&](int step) {
+    int dark = 0;
+    for (uint32_t y = h; y < img.height; ++y)
+      for (uint32_t x = left + uint32_t(step) * 4; x < left + uint32_t(step) * 4 + 8; ++x)
+        dark += img.at(x, y)[0] < 128;
+    return dark;
+  };
+  CHECK(ink_below(0) > 0);
+  CHECK(ink_below(16) > 0);
+  CHECK(ink_below(8) == 0);
+}
+
 TEST_CASE("PNG: a piano roll compresses at least 5x below stored deflate, pixels identical", "[music][png]") {
   // 8 bars of a two-voice tune (16 steps per bar): the size of the demo's piano rolls.
   NoteSequence ns;

@@ -7,6 +7,8 @@
 //    per decade with log_y) and each series drawn as a 2-pixel polyline in its colour, in order
 //    (later series on top). Points with a non-finite coordinate (or y <= 0 under log_y) are
 //    gaps in the line.
+//  * With options.labels the end values of both spans are written beside the axes (left: y1 at the
+//    top, y0 at the bottom; under: x0 and x1) in the 5 x 7 label font, in margins made for them.
 //  * frame: the spans drawn (x0..x1, y0..y1 over the finite points of all series, y on a log10
 //    scale when log_y; a flat span is widened by 1 so nothing divides by zero).
 //  * An empty plot (no drawable point) is a fugue::error; series of unequal x / y lengths too.
@@ -16,11 +18,14 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "fugue/core/error.hpp"
+#include "fugue/io/glyphs.hpp"
 #include "fugue/io/png.hpp"
 
 namespace fugue::io {
@@ -33,6 +38,7 @@ struct PlotSeries {
 struct PlotOptions {
   std::uint32_t width = 640, height = 320;
   bool log_y = false;
+  bool labels = false;  // the spans' end values written at the axes' ends (io/glyphs.hpp)
 };
 
 struct PlotFrame {
@@ -91,23 +97,41 @@ inline PlotImage line_plot(const std::vector<PlotSeries>& series, const PlotOpti
   PlotImage out{RgbImage(o.width, o.height),
                 PlotFrame{x0, x1, o.log_y ? std::pow(10.0, y0) : y0, o.log_y ? std::pow(10.0, y1) : y1, o.log_y}};
   RgbImage& im = out.image;
-  const int m = 6, W = int(o.width) - 2 * m, H = int(o.height) - 2 * m;
+  // Margins: 6 pixels, and with labels room for the y values on the left and a line of x values.
+  const auto number = [](double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.4g", v);
+    return std::string(b);
+  };
+  const PlotFrame& f = out.frame;
+  const std::string ly1 = number(f.y1), ly0 = number(f.y0), lx0 = number(f.x0), lx1 = number(f.x1);
+  const int ml = o.labels ? 6 + std::max(text_width(ly0), text_width(ly1)) + 4 : 6, mt = 6, mr = 6,
+            mb = o.labels ? 6 + 7 + 4 : 6;
+  const int m = ml, W = int(o.width) - ml - mr, H = int(o.height) - mt - mb;
+  FUGUE_CHECK(W >= 8 && H >= 8, "line_plot: ", o.width, " x ", o.height, " leaves no room to plot beside the labels");
   const auto px = [&](double x) { return m + int(std::lround((x - x0) / (x1 - x0) * (W - 1))); };
-  const auto py = [&](double v) { return m + H - 1 - int(std::lround((v - y0) / (y1 - y0) * (H - 1))); };
+  const auto py = [&](double v) { return mt + H - 1 - int(std::lround((v - y0) / (y1 - y0) * (H - 1))); };
   const std::array<std::uint8_t, 3> grid{226, 226, 226}, frame{150, 150, 150};
   const auto hline = [&](int y, const std::array<std::uint8_t, 3>& c) {
     for (int x = m; x < m + W; ++x) std::copy(c.begin(), c.end(), im.at(std::uint32_t(x), std::uint32_t(y)));
   };
   const auto vline = [&](int x, const std::array<std::uint8_t, 3>& c) {
-    for (int y = m; y < m + H; ++y) std::copy(c.begin(), c.end(), im.at(std::uint32_t(x), std::uint32_t(y)));
+    for (int y = mt; y < mt + H; ++y) std::copy(c.begin(), c.end(), im.at(std::uint32_t(x), std::uint32_t(y)));
   };
   for (int k = 1; k < 5; ++k) vline(m + k * (W - 1) / 5, grid);
   if (o.log_y) {
     for (double d = std::ceil(y0); d <= y1; d += 1) hline(py(d), grid);
   } else {
-    for (int k = 1; k < 5; ++k) hline(m + k * (H - 1) / 5, grid);
+    for (int k = 1; k < 5; ++k) hline(mt + k * (H - 1) / 5, grid);
   }
-  hline(m, frame), hline(m + H - 1, frame), vline(m, frame), vline(m + W - 1, frame);
+  hline(mt, frame), hline(mt + H - 1, frame), vline(m, frame), vline(m + W - 1, frame);
+  if (o.labels) {
+    const std::array<std::uint8_t, 3> ink{70, 70, 70};
+    draw_text(im, m - 4 - text_width(ly1), mt, ly1, ink);
+    draw_text(im, m - 4 - text_width(ly0), mt + H - 7, ly0, ink);
+    draw_text(im, m, mt + H + 4, lx0, ink);
+    draw_text(im, m + W - text_width(lx1), mt + H + 4, lx1, ink);
+  }
 
   for (const auto& s : series) {
     bool have_prev = false;

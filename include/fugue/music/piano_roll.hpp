@@ -6,16 +6,19 @@
 // overlapping notes) and `onsets` = 1 at each note's first step; notes outside the pitch
 // range are ignored. render_piano_roll_png draws time left to right, pitch bottom to top,
 // `scale` pixels per cell: onsets dark red, sustains shaded by velocity, drum notes blue,
-// a grey line every bar (steps_per_bar) and every C.
+// a grey line every bar (steps_per_bar) and every C. piano_roll_image / render_piano_roll_png add
+// (labels = true, the default) a pitch axis naming each C (C4 = MIDI 60) and the bar numbers.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "fugue/core/error.hpp"
 #include "fugue/music/note_sequence.hpp"
+#include "fugue/io/glyphs.hpp"
 #include "fugue/io/png.hpp"
 
 namespace fugue::music {
@@ -86,10 +89,43 @@ inline std::vector<uint8_t> render_piano_roll_rgb(const PianoRoll& r, int scale,
   return rgb;
 }
 
-inline void render_piano_roll_png(const PianoRoll& r, const std::string& path, int scale = 4, int steps_per_bar = 16) {
+// The grid of render_piano_roll_rgb with, when `labels`, a pitch axis on the left (each C named,
+// C4 = MIDI 60) and the bar numbers under the bar lines (1 = the first bar); labels that would
+// overlap the previous one are left out.
+inline io::RgbImage piano_roll_image(const PianoRoll& r, int scale = 4, int steps_per_bar = 16, bool labels = true) {
   uint32_t w = 0, h = 0;
-  auto rgb = render_piano_roll_rgb(r, scale, steps_per_bar, w, h);
-  io::write_png_rgb(path, w, h, rgb);
+  std::vector<uint8_t> grid = render_piano_roll_rgb(r, scale, steps_per_bar, w, h);
+  const int left = labels ? io::text_width("C-1") + 5 : 0, bottom = labels ? 7 + 5 : 0;
+  io::RgbImage img(w + uint32_t(left), h + uint32_t(bottom));
+  for (uint32_t y = 0; y < h; ++y)
+    std::copy_n(grid.data() + std::size_t(y) * w * 3, std::size_t(w) * 3, img.at(uint32_t(left), y));
+  if (!labels) return img;
+  const std::array<uint8_t, 3> ink{70, 70, 70};
+  int last_bottom = -1000;
+  for (int p = r.max_pitch; p >= r.min_pitch; --p) {
+    if (p % 12 != 0) continue;
+    const std::string name = "C" + std::to_string(p / 12 - 1);
+    const int y = (r.max_pitch - p) * scale + scale / 2 - 3;
+    if (y < last_bottom + 2) continue;
+    io::draw_text(img, left - 3 - io::text_width(name), std::clamp(y, 0, int(h) - 7), name, ink);
+    last_bottom = y + 7;
+  }
+  if (steps_per_bar > 0) {
+    int last_right = -1000;
+    for (int64_t t = 0; t < r.steps; t += steps_per_bar) {
+      const std::string n = std::to_string(t / steps_per_bar + 1);
+      const int x = left + int(t) * scale + 1;
+      if (x < last_right + 4) continue;
+      io::draw_text(img, x, int(h) + 3, n, ink);
+      last_right = x + io::text_width(n);
+    }
+  }
+  return img;
+}
+
+inline void render_piano_roll_png(const PianoRoll& r, const std::string& path, int scale = 4, int steps_per_bar = 16,
+                                  bool labels = true) {
+  io::write_png(path, piano_roll_image(r, scale, steps_per_bar, labels));
 }
 
 }  // namespace fugue::music

@@ -8,7 +8,8 @@
 //    it is absent).
 //  * write_loss_curve_png(csv, png, column = "loss") -> LossCurve: column against "step", the
 //    raw values in light blue and their running mean over a window of max(1, rows / 50) steps in
-//    dark blue, on a log10 y axis when every value is positive (io/plot.hpp); the PNG is written
+//    dark blue, on a log10 y axis when every value is positive, the spans' ends labelled
+//    (io/plot.hpp); the PNG is written
 //    atomically. When the steps start again part-way (a fresh run appended to an old log), only
 //    the rows from the last start on are drawn. LossCurve says what the axes span, for the
 //    caption beside the picture.
@@ -116,6 +117,7 @@ inline LossCurve write_loss_curve_png(const std::filesystem::path& csv, const st
   for (double v : y) positive = positive && (!std::isfinite(v) || v > 0);
   io::PlotOptions o;
   o.log_y = positive;
+  o.labels = true;
   const io::PlotImage p = io::line_plot({{x, y, {174, 199, 232}}, {x, mean, {31, 80, 160}}}, o);
   io::write_png(png.string(), p.image);
   out.frame = p.frame;
