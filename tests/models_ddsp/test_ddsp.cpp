@@ -176,6 +176,11 @@ TEST_CASE("ddsp: concurrent synthesize on one shared const model equals serial s
   for (auto& th : pool) th.join();
   for (std::size_t i = 0; i < serial.size(); ++i) CHECK(parallel[i] == serial[i]);
   CHECK(serial[0] != serial[3]);  // the jobs differ (not comparing constants)
+  // Evaluation is const too: the spectral loss between two of the results, on the shared model.
+  auto [f0, ld] = features<float>(16, 150, 2500);
+  const auto a = m.synthesize(f0, ld, 1), b = m.synthesize(f0, ld, 2);
+  CHECK(m.spectral_loss(a, a) == 0.0);
+  CHECK(m.spectral_loss(a, b) > 0.0);
 }
 
 TEST_CASE("ddsp: training lowers the spectral loss; resume is bit-exact; NaN input is refused", "[ddsp][train]") {

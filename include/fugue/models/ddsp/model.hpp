@@ -25,6 +25,7 @@
 //    without a lasting tape: decoder and encoder tape-free (control_tensor()), each synthesis
 //    stage on a private graph-free tape freed before the next (ad::evaluate). Nothing in the
 //    model changes, so many threads may call it on one shared const model.
+//  * spectral_loss(x, y) const -> the multi-scale spectral loss of two audio tensors, as a number.
 //  * Shape mismatches raise fugue::error naming the tensors.
 #pragma once
 
@@ -201,11 +202,11 @@ class Model {
     return reverb_.render(dry);
   }
 
-  // The multi-scale spectral loss on plain tensors (for evaluation and baselines).
-  double spectral_loss(const tensor_type& x, const tensor_type& y) {
-    ad::Tape<T, B> tape;
-    ad::NoGrad<T, B> inference(tape);
-    return double(loss_(tape.constant(x.contiguous()), tape.constant(y.contiguous())).value().item());
+  // The multi-scale spectral loss on plain tensors (for evaluation and baselines), on a const model.
+  double spectral_loss(const tensor_type& x, const tensor_type& y) const {
+    return double(ad::evaluate([this](const var_type& a, const var_type& b) { return loss_(a, b); }, x.contiguous(),
+                               y.contiguous())
+                      .item());
   }
 
   Decoder& decoder() { return decoder_; }
