@@ -2,8 +2,6 @@
 // Chromium (Debian's package), whose DOM dump must show every picture and sound loaded.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,19 +12,15 @@
 #include "fugue/io/html_report.hpp"
 #include "fugue/io/png.hpp"
 #include "fugue/io/wav.hpp"
+#include "../scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace fugue::io;
 
 namespace {
 
-struct Scratch {
-  fs::path dir = fs::temp_directory_path() / ("fugue_test_html_" + std::to_string(::getpid()));
-  Scratch() { fs::create_directories(dir); }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+struct Scratch : fugue_test::ScratchDir {
+  Scratch() : ScratchDir("html") {}
 };
 
 // The page's DOM after its script ran, as headless Chromium sees it.

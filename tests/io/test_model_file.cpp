@@ -2,14 +2,13 @@
 // naming what differs (family, config, a model size, a tensor), on a small module.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/io/model_file.hpp"
 #include "fugue/version.hpp"
+#include "../scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using fugue::Tensor;
@@ -17,13 +16,8 @@ using namespace fugue::io;
 
 namespace {
 
-struct Scratch {
-  fs::path dir = fs::temp_directory_path() / ("fugue_test_model_file_" + std::to_string(::getpid()));
-  Scratch() { fs::create_directories(dir); }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+struct Scratch : fugue_test::ScratchDir {
+  Scratch() : ScratchDir("model_file") {}
 };
 
 template <class T>

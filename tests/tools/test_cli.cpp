@@ -3,8 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -12,6 +10,7 @@
 #include "fugue/autodiff/parameter.hpp"
 #include "fugue/io/model_file.hpp"
 #include "fugue/version.hpp"
+#include "../scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -35,13 +34,8 @@ Result run(const std::string& args) {
   return r;
 }
 
-struct Scratch {
-  fs::path dir = fs::temp_directory_path() / ("fugue_test_cli_" + std::to_string(::getpid()));
-  Scratch() { fs::create_directories(dir); }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+struct Scratch : fugue_test::ScratchDir {
+  Scratch() : ScratchDir("cli") {}
 };
 
 struct Toy {

@@ -2,26 +2,20 @@
 // column when damaged, and drawn from the last run's steps on a log axis.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "fugue/train/loss_curve.hpp"
+#include "../scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace fugue::train;
 
 namespace {
-struct Scratch {
-  fs::path dir = fs::temp_directory_path() / ("fugue_test_loss_curve_" + std::to_string(::getpid()));
-  Scratch() { fs::create_directories(dir); }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+struct Scratch : fugue_test::ScratchDir {
+  Scratch() : ScratchDir("loss_curve") {}
   fs::path write(const std::string& name, const std::string& text) const {
     std::ofstream(dir / name) << text;
     return dir / name;
