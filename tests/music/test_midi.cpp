@@ -326,3 +326,95 @@ TEST_CASE("apply_sustain lengthens notes until pedal release or re-strike", "[mu
   CHECK(ns.notes[2].end_time == Approx(2.0));
   CHECK(ns.notes[3].end_time == Approx(3.5));
 }
+
+// The four reader rules below are note-seq's (pretty_midi's, as note-seq calls it); each hand-made
+// file is the smallest that shows the case.
+
+TEST_CASE("midi: signatures come from track 0 only, as pretty_midi reads them", "[music][midi]") {
+  // abc2midi-style: track 0 holds the tempo, track 1 the meter (3/4, then 6/8 at tick 288 =
+  // 3 quarters at 96 ticks each) and a note in each bar.
+  auto f = header(1, 2, 96);
+  track(f, {0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20, 0x00, 0xFF, 0x2F, 0x00});
+  track(f, {0x00, 0xFF, 0x58, 0x04, 3,    2,    24, 8,      // 3/4
+            0x00, 0xFF, 0x59, 0x02, 0x01, 0x00,             // G major
+            0x00, 0x90, 60,   90,   0x60, 0x80, 60, 0,      // quarter note at tick 0
+            0x81, 0x40, 0xFF, 0x58, 0x04, 6,    3,  24, 8,  // 6/8 at tick 288
+            0x00, 0x90, 62,   90,   0x60, 0x80, 62, 0,      // quarter note at tick 288
+            0x00, 0xFF, 0x2F, 0x00});
+  const auto ns = read_midi(f);
+  CHECK(ns.time_signatures.empty());  // pretty_midi: only track 0's are read
+  CHECK(ns.key_signatures.empty());
+  CHECK(split_on_time_changes(ns).size() == 1);  // one piece in implied 4/4, as note-seq has it
+  CHECK_NOTHROW(quantize(ns, 4));
+
+  MidiReadOptions all;
+  all.meta_tracks = MidiReadOptions::MetaTracks::all;
+  const auto every = read_midi(f, all);
+  REQUIRE(every.time_signatures.size() == 2);
+  CHECK(every.time_signatures[1].numerator == 6);
+  CHECK(every.time_signatures[1].time == Approx(1.5));
+  REQUIRE(every.key_signatures.size() == 1);
+  CHECK(every.key_signatures[0].key == 7);
+  CHECK(split_on_time_changes(every).size() == 2);
+  // The notes do not depend on where the metadata is read from.
+  REQUIRE(every.notes.size() == ns.notes.size());
+  for (std::size_t i = 0; i < ns.notes.size(); ++i) CHECK(every.notes[i].start_time == ns.notes[i].start_time);
+}
+
+TEST_CASE("midi: identical signatures at one time are all kept (note-seq metadata)", "[music][midi]") {
+  auto f = header(0, 1, 96);
+  track(f, {0x00, 0xFF, 0x58, 0x04, 3,    2,    24,   8,    0x00, 0xFF, 0x58, 0x04, 3, 2, 24, 8,  // 3/4 twice
+            0x00, 0xFF, 0x59, 0x02, 0xFD, 0x01, 0x00, 0xFF, 0x59, 0x02, 0xFD, 0x01,               // C minor twice
+            0x00, 0x90, 60,   90,   0x60, 0x80, 60,   0,    0x00, 0xFF, 0x2F, 0x00});
+  const auto ns = read_midi(f);
+  REQUIRE(ns.time_signatures.size() == 2);
+  CHECK(ns.time_signatures[1].numerator == 3);
+  REQUIRE(ns.key_signatures.size() == 2);
+  CHECK(ns.key_signatures[1].key == 0);
+  CHECK(ns.key_signatures[1].mode == 1);
+  // Not a meter change: one piece, and it quantizes in 3/4.
+  REQUIRE(split_on_time_changes(ns).size() == 1);
+  CHECK(steps_per_bar(quantize(ns, 4)) == 12);
+  MidiReadOptions all;
+  all.meta_tracks = MidiReadOptions::MetaTracks::all;  // several tracks repeat them: kept once
+  CHECK(read_midi(f, all).time_signatures.size() == 1);
+  CHECK(read_midi(f, all).key_signatures.size() == 1);
+}
+
+TEST_CASE("midi: total_time is the last note's end, not the last event's", "[music][midi]") {
+  auto f = header(0, 1, 96);
+  track(f, {0x00, 0x90, 60,   90,   0x60, 0x80, 60, 0,  // a quarter note: ends at 0.5 s
+            0x83, 0x00, 0xB0, 64,   127,                // sustain pedal at tick 480 (2.5 s)
+            0x60, 0xFF, 0x59, 0x02, 0x00, 0x00,         // a key signature at tick 576 (3.0 s)
+            0x00, 0xFF, 0x2F, 0x00});
+  const auto ns = read_midi(f);
+  CHECK(ns.total_time == Approx(0.5));
+  CHECK(quantize(ns, 4).total_quantized_steps == 4);  // 0.5 s at 8 steps per second
+  MidiReadOptions last_event;
+  last_event.end_time = MidiReadOptions::EndTime::last_event;
+  CHECK(read_midi(f, last_event).total_time == Approx(3.0));
+}
+
+TEST_CASE("midi: running status carries across meta and sysex events, as mido reads it", "[music][midi]") {
+  auto f = header(0, 1, 96);
+  track(f, {0x00, 0x90, 60,   90,               // note on, status 0x90
+            0x00, 0xFF, 0x01, 0x02, 'h',  'i',  // a text event
+            0x00, 64,   80,                     // data bytes: running status 0x90 again
+            0x60, 0xF0, 0x02, 0x7E, 0xF7,       // sysex
+            0x00, 60,   0,                      // 0x90 vel 0: note off
+            0x00, 0xFF, 0x06, 0x01, 'x',        // a marker
+            0x30, 64,   0,                      // note off, 48 ticks later
+            0x00, 0xFF, 0x2F, 0x00});
+  auto ns = read_midi(f);
+  sort_notes(ns);
+  REQUIRE(ns.notes.size() == 2);
+  CHECK(ns.notes[0].pitch == 60);
+  CHECK(ns.notes[0].end_time == Approx(0.5));
+  CHECK(ns.notes[1].pitch == 64);
+  CHECK(ns.notes[1].velocity == 80);
+  CHECK(ns.notes[1].end_time == Approx(0.75));
+  // A data byte with no channel status before it is still an error, meta event or not.
+  auto bad = header(0, 1, 96);
+  track(bad, {0x00, 0xFF, 0x01, 0x01, 'a', 0x00, 64, 80, 0x00, 0xFF, 0x2F, 0x00});
+  CHECK_THROWS_WITH(read_midi(bad), Catch::Contains("running status"));
+}

@@ -8,9 +8,15 @@
 //    tick survive if some were closed, else are dropped); notes never closed are dropped;
 //    the program is the channel's program at note-off time; an instrument is one
 //    (track, channel, program), numbered in order of its first closed note; channel 10
-//    (index 9) is drums. Tempo comes from track 0 (as pretty_midi; if track 0 has none,
-//    tempo events of the other tracks are used); time and key signatures from all tracks.
-//    Marker meta events "chord:<figure>" become chord annotations (what the writer emits).
+//    (index 9) is drums. Tempo, time and key signatures come from track 0 only, every one
+//    kept, duplicates too (pretty_midi, hence note-seq and Magenta's training data);
+//    MidiReadOptions::meta_tracks = all also reads them from the other tracks (tempo only
+//    when track 0 has none; identical signatures at one time kept once). total_time is the
+//    latest note end (note-seq); end_time = last_event makes it the latest of notes, control
+//    changes, tempo and signature events (pretty_midi's get_end_time). Running status
+//    carries across meta and sysex events (as mido reads it: common sequencers write files
+//    that rely on it). Marker meta events "chord:<figure>" become chord annotations (what
+//    the writer emits), from every track.
 //  * Malformed input (bad magic, truncated chunks, VLQs over 4 bytes, data bytes >= 0x80,
 //    running status with no status, undeclared tracks, SMPTE division, files over
 //    `max_bytes`) throws fugue::error. Time and memory are linear in the file size.
@@ -43,6 +49,10 @@ namespace fugue::music {
 struct MidiReadOptions {
   std::size_t max_bytes = std::size_t{64} << 20;  // refuse larger files
   uint64_t max_tick = uint64_t{1} << 40;          // absurd delta-time sums are an error
+  // Which tracks tempo, time and key signatures are read from (see the contract above).
+  enum class MetaTracks { first, all } meta_tracks = MetaTracks::first;
+  // What total_time measures: the latest note end, or the latest event of any kind.
+  enum class EndTime { last_note, last_event } end_time = EndTime::last_note;
 };
 
 namespace detail::midi {
@@ -141,8 +151,7 @@ inline void read_track_events(Reader& t, const MidiReadOptions& opt, ParsedTrack
       status = running;
       --t.pos;
     }
-    if (status == 0xFF) {
-      running = 0;
+    if (status == 0xFF) {  // meta: the running status survives it (see the contract)
       uint8_t type = t.u8();
       uint32_t mlen = t.vlq();
       FUGUE_CHECK(mlen <= t.left(), "MIDI: meta event of ", mlen, " bytes runs past its track");
@@ -168,7 +177,6 @@ inline void read_track_events(Reader& t, const MidiReadOptions& opt, ParsedTrack
       continue;
     }
     if (status == 0xF0 || status == 0xF7) {
-      running = 0;
       uint32_t slen = t.vlq();
       FUGUE_CHECK(slen <= t.left(), "MIDI: sysex of ", slen, " bytes runs past its track");
       t.pos += slen;
@@ -236,12 +244,13 @@ struct TickTempoMap {
   }
 };
 
-inline TickTempoMap build_tick_tempo_map(const std::vector<Event>& events, uint32_t division) {
+inline TickTempoMap build_tick_tempo_map(const std::vector<Event>& events, uint32_t division,
+                                         MidiReadOptions::MetaTracks meta_tracks) {
   const double res = static_cast<double>(division);
   auto scale_of = [&](uint32_t us) { return 60.0 / ((6e7 / us) * res); };
   using Segment = TickTempoMap::Segment;
   std::vector<Segment> segs{{0, 60.0 / (120.0 * res), 0.0, 120.0}};
-  bool track0_has_tempo = false;
+  bool track0_has_tempo = meta_tracks == MidiReadOptions::MetaTracks::first;
   for (const auto& e : events) track0_has_tempo |= (e.kind == kTempo && e.track == 0);
   std::vector<const Event*> tempos;
   for (const auto& e : events)
@@ -265,17 +274,21 @@ inline void add_tempos(NoteSequence& ns, const TickTempoMap& map) {
   for (const auto& s : map.segs) ns.tempos.push_back({map.to_time(s.tick), 60.0 / (s.scale * map.res)});
 }
 
-// Time signatures, key signatures and chord markers from all tracks, in time order.
-inline void add_meta_events(NoteSequence& ns, const ParsedTracks& parsed, const TickTempoMap& map) {
+// Time signatures and key signatures (from the tracks `meta_tracks` names) and chord markers
+// (from all tracks), in time order.
+inline void add_meta_events(NoteSequence& ns, const ParsedTracks& parsed, const TickTempoMap& map,
+                            MidiReadOptions::MetaTracks meta_tracks) {
+  const bool all_tracks = meta_tracks == MidiReadOptions::MetaTracks::all;
   std::vector<const Event*> metas;
   for (const auto& e : parsed.events)
-    if (e.kind == kTimeSig || e.kind == kKeySig || e.kind == kChord) metas.push_back(&e);
+    if (((e.kind == kTimeSig || e.kind == kKeySig) && (e.track == 0 || all_tracks)) || e.kind == kChord)
+      metas.push_back(&e);
   std::stable_sort(metas.begin(), metas.end(), [](auto* x, auto* y) { return x->tick < y->tick; });
   for (const Event* e : metas) {
     double time = map.to_time(e->tick);
     if (e->kind == kTimeSig) {
       TimeSignature ts{time, e->a, 1 << e->b};
-      if (!ns.time_signatures.empty() && ns.time_signatures.back().time == time &&
+      if (all_tracks && !ns.time_signatures.empty() && ns.time_signatures.back().time == time &&
           ns.time_signatures.back().numerator == ts.numerator &&
           ns.time_signatures.back().denominator == ts.denominator)
         continue;
@@ -284,8 +297,8 @@ inline void add_meta_events(NoteSequence& ns, const ParsedTracks& parsed, const 
       int sf = static_cast<int8_t>(e->a), mi = e->b ? 1 : 0;
       int key = (((7 * sf + (mi ? 9 : 0)) % 12) + 12) % 12;
       KeySignature ks{time, key, mi};
-      if (!ns.key_signatures.empty() && ns.key_signatures.back().time == time && ns.key_signatures.back().key == key &&
-          ns.key_signatures.back().mode == mi)
+      if (all_tracks && !ns.key_signatures.empty() && ns.key_signatures.back().time == time &&
+          ns.key_signatures.back().key == key && ns.key_signatures.back().mode == mi)
         continue;
       ns.key_signatures.push_back(ks);
     } else {
@@ -403,10 +416,12 @@ inline void add_notes_and_control_changes(NoteSequence& ns, const ParsedTracks& 
                    [](const ControlChange& a, const ControlChange& b) { return a.instrument < b.instrument; });
 }
 
-// pretty_midi's get_end_time: the latest of notes, CCs, meta events and tempo changes.
-inline double sequence_end_time(const NoteSequence& ns) {
+// note-seq's total_time (the latest note end), or with `last_event` pretty_midi's
+// get_end_time (the latest of notes, CCs, meta events and tempo changes).
+inline double sequence_end_time(const NoteSequence& ns, MidiReadOptions::EndTime end_time) {
   double total = 0.0;
   for (const auto& n : ns.notes) total = std::max(total, n.end_time);
+  if (end_time == MidiReadOptions::EndTime::last_note) return total;
   for (const auto& c : ns.control_changes) total = std::max(total, c.time);
   for (const auto& t : ns.time_signatures) total = std::max(total, t.time);
   for (const auto& k : ns.key_signatures) total = std::max(total, k.time);
@@ -421,13 +436,13 @@ inline NoteSequence read_midi(std::span<const uint8_t> bytes, const MidiReadOpti
   Reader r{bytes, 0, bytes.size()};
   const Header header = read_header(r, opt);
   const ParsedTracks parsed = read_tracks(r, header.ntracks, opt);
-  const TickTempoMap map = build_tick_tempo_map(parsed.events, header.division);
+  const TickTempoMap map = build_tick_tempo_map(parsed.events, header.division, opt.meta_tracks);
   NoteSequence ns;
   ns.ticks_per_quarter = static_cast<int>(header.division);
   add_tempos(ns, map);
-  add_meta_events(ns, parsed, map);
+  add_meta_events(ns, parsed, map, opt.meta_tracks);
   add_notes_and_control_changes(ns, parsed, map);
-  ns.total_time = sequence_end_time(ns);
+  ns.total_time = sequence_end_time(ns, opt.end_time);
   return ns;
 }
 
