@@ -5,6 +5,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -552,4 +553,50 @@ TEST_CASE("PNG: a piano roll compresses at least 5x below stored deflate, pixels
   INFO("image " << w << "x" << h << ": " << png.size() << " bytes, stored " << stored);
   CHECK(png.size() * 5 <= stored);
   CHECK(decode_png_rgb_for_test(png, w, h) == rgb);
+}
+
+TEST_CASE("melody windows: note-offs before a window's first note are no-events (note-seq Melody)", "[music][melody]") {
+  // One melody of 6 bars (hand-worked): the note of bar 0 ends on the bar line, so the window that
+  // starts at bar 1 begins on its note-off; the window at bar 3 has the same notes, preceded by a
+  // plain rest. Magenta slices Melody objects, whose constructor turns leading note-offs into
+  // no-events: the two windows are then equal and de-duplication keeps one.
+  NoteSequence ns;
+  note_at(ns, 60, 0, 16);
+  note_at(ns, 62, 20, 24);
+  note_at(ns, 64, 32, 40);
+  note_at(ns, 62, 52, 56);
+  note_at(ns, 64, 64, 72);
+  note_at(ns, 60, 80, 96);
+  MelodyConverterOptions all;
+  all.dedupe = false;
+  const auto w = melody_windows(ns, all);
+  REQUIRE(w.size() == 5);            // 2-bar windows at bars 0..4
+  CHECK(w[1][0] == kMelodyNoEvent);  // was the note-off of bar 0's note
+  CHECK(w[1] == w[3]);
+  for (const auto& win : w) {
+    const auto first_on = std::find_if(win.begin(), win.end(), [](int e) { return e >= 0; });
+    CHECK(std::count(win.begin(), first_on, kMelodyNoteOff) == 0);
+  }
+  // Inside a window (after its first note) note-offs stay: step 24 - 16 = 8 of window 1.
+  CHECK(w[1][8] == kMelodyNoteOff);
+  CHECK(melody_windows(ns).size() == 4);
+  const auto ids = MelodyOneHot{}.encode(w[1]);
+  CHECK(ids[0] == 0);
+}
+
+TEST_CASE("groove: every window by default (as GrooveConverter), a cap when asked; repeated meter is fine",
+          "[music][groove]") {
+  // A kick on each bar's downbeat for 50 bars: 25 two-bar windows. Magenta's config passes
+  // max_tensors_per_notesequence=20, but GrooveConverter.to_tensors never applies it.
+  NoteSequence ns;
+  for (int bar = 0; bar < 50; ++bar) note_at(ns, 36, bar * 16, bar * 16 + 1, 9, 0, true);
+  CHECK(groove_windows(ns).size() == 25);
+  GrooveOptions capped;
+  capped.max_windows = 20;
+  CHECK(groove_windows(ns, capped).size() == 20);
+  // The same 4/4 written twice (note-seq keeps both) is not a meter change.
+  ns.time_signatures = {{0.0, 4, 4}, {0.0, 4, 4}};
+  CHECK(groove_windows(ns).size() == 25);
+  ns.time_signatures = {{0.0, 4, 4}, {8.0, 3, 4}};
+  CHECK(groove_windows(ns).empty());
 }

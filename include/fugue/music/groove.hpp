@@ -8,7 +8,9 @@
 //    Row layout [h0..h8, v0..v8, o0..o8] -> 27 floats per step.
 //  * groove_windows(ns): one tempo and time signature (missing = 4/4) with 16 steps per
 //    bar, else no windows. The sequence is padded to the end of the bar of its last onset,
-//    cut into windows of split_bars bars with hop = window (or hop_bars), at most
+//    cut into windows of split_bars bars with hop = window (or hop_bars), all of them
+//    (max_windows = 0, as Magenta: its configs pass max_tensors_per_notesequence=20, but
+//    GrooveConverter.to_tensors overrides the base method that would apply it) or at most
 //    max_windows; a sequence shorter than a window gives one zero-padded window.
 //  * Input transforms (encoder copy only), in this order: note dropout, tapify, humanize,
 //    fixed velocities, add_instruments (see GrooveTransforms).
@@ -40,8 +42,8 @@ inline const DrumMap& roland_drum_map() {
 
 struct GrooveOptions {
   int split_bars = 2;
-  int hop_bars = 0;  // 0: hop = window
-  int max_windows = 20;
+  int hop_bars = 0;        // 0: hop = window
+  int max_windows = 0;     // 0: every window (Magenta); n > 0: the first n
   bool drums_only = true;  // consider is_drum notes only
 };
 
@@ -59,8 +61,7 @@ inline std::vector<std::vector<float>> groove_windows(const NoteSequence& ns, co
   FUGUE_CHECK(map.num_classes() == kGrooveClasses, "GrooVAE needs a 9-class drum map");
   NoteSequence q;
   try {
-    if (ns.tempos.size() > 1 || ns.time_signatures.size() > 1) return {};
-    q = quantize(ns, 4);
+    q = quantize(ns, 4);  // throws on a tempo or meter change (repeats of one are fine, as note-seq)
   } catch (const fugue::error&) {
     return {};
   }
@@ -73,9 +74,11 @@ inline std::vector<std::vector<float>> groove_windows(const NoteSequence& ns, co
   if (last < 0) return {};
   const int64_t win = int64_t{o.split_bars} * 16;
   const int64_t hop = o.hop_bars > 0 ? int64_t{o.hop_bars} * 16 : win;
-  FUGUE_CHECK(win > 0 && o.max_windows > 0, "groove windows need split_bars > 0 and max_windows > 0");
+  FUGUE_CHECK(win > 0 && hop > 0 && o.max_windows >= 0,
+              "groove windows need split_bars > 0, hop_bars >= 0 and max_windows >= 0");
   // Only the steps the first max_windows windows can reach are materialized.
-  const int64_t steps = std::min((last / 16 + 1) * 16, hop * (o.max_windows - 1) + win);
+  int64_t steps = (last / 16 + 1) * 16;
+  if (o.max_windows > 0) steps = std::min(steps, hop * (o.max_windows - 1) + win);
   std::vector<float> all(static_cast<std::size_t>(steps) * kGrooveWidth, 0.0f);
   for (const auto& n : q.notes) {
     if (o.drums_only && !n.is_drum) continue;
@@ -95,7 +98,8 @@ inline std::vector<std::vector<float>> groove_windows(const NoteSequence& ns, co
     out.push_back(std::move(all));
     return out;
   }
-  for (int64_t s = 0; s + win <= steps && static_cast<int>(out.size()) < o.max_windows; s += hop)
+  for (int64_t s = 0; s + win <= steps && (o.max_windows == 0 || static_cast<int>(out.size()) < o.max_windows);
+       s += hop)
     out.emplace_back(all.begin() + s * kGrooveWidth, all.begin() + (s + win) * kGrooveWidth);
   return out;
 }

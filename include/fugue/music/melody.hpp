@@ -13,7 +13,9 @@
 //    MusicVAE uses min 21, max 108 -> 90 classes.
 //  * melody_windows(...) is OneHotMelodyConverter's to_tensors: drop notes outside the
 //    pitch range / programs, quantize at 4 steps per quarter, require 16 steps per bar,
-//    extract, slice windows of slice_bars with a one-bar hop, de-duplicate (first kept).
+//    extract, slice windows of slice_bars with a one-bar hop, turn each window's note-offs
+//    before its first note-on into no-events (note-seq's Melody does), de-duplicate (first
+//    kept).
 #pragma once
 
 #include <algorithm>
@@ -237,6 +239,16 @@ inline NoteSequence melody_to_sequence(const std::vector<int>& events, int steps
   return ns;
 }
 
+// note-seq's Melody turns note-offs before its first note-on into "no event" whenever one
+// is built from an event list, so each window Magenta slices from a melody is cleaned so
+// (a window that starts on the previous note's release begins with class 0, not 1).
+inline void clear_leading_note_offs(std::vector<int>& events) {
+  for (int& e : events) {
+    if (e >= 0) break;
+    e = kMelodyNoEvent;
+  }
+}
+
 struct MelodyConverterOptions {
   int min_pitch = 21, max_pitch = 108;
   std::vector<int> valid_programs;  // empty: all; cat-mel_2bar: 0..31
@@ -254,8 +266,11 @@ inline std::vector<int> mel_programs() {
 }
 
 namespace detail {
-inline std::vector<std::vector<int>> slice_and_dedupe(const std::vector<std::vector<int>>& lists, int slice_steps,
-                                                      int hop, bool dedupe) {
+// Windows of `slice_steps` events every `hop` steps of each list (0: the lists whole), each
+// passed through `clean`, then de-duplicated when asked (the first of equal windows kept).
+template <class Clean>
+std::vector<std::vector<int>> slice_and_dedupe(const std::vector<std::vector<int>>& lists, int slice_steps, int hop,
+                                               bool dedupe, Clean clean) {
   std::vector<std::vector<int>> out;
   if (slice_steps <= 0) {
     out = lists;
@@ -265,12 +280,18 @@ inline std::vector<std::vector<int>> slice_and_dedupe(const std::vector<std::vec
         out.emplace_back(l.begin() + static_cast<std::ptrdiff_t>(i),
                          l.begin() + static_cast<std::ptrdiff_t>(i) + slice_steps);
   }
+  for (auto& w : out) clean(w);
   if (!dedupe) return out;
   std::set<std::vector<int>> seen;
   std::vector<std::vector<int>> unique;
   for (auto& w : out)
     if (seen.insert(w).second) unique.push_back(std::move(w));
   return unique;
+}
+
+inline std::vector<std::vector<int>> slice_and_dedupe(const std::vector<std::vector<int>>& lists, int slice_steps,
+                                                      int hop, bool dedupe) {
+  return slice_and_dedupe(lists, slice_steps, hop, dedupe, [](std::vector<int>&) {});
 }
 }  // namespace detail
 
@@ -304,7 +325,7 @@ inline std::vector<std::vector<int>> melody_windows(const NoteSequence& ns, cons
   eo.pad_end = true;
   std::vector<std::vector<int>> lists;
   for (auto& m : extract_melodies(q, eo)) lists.push_back(std::move(m.events));
-  return detail::slice_and_dedupe(lists, o.slice_bars * spb, spb, o.dedupe);
+  return detail::slice_and_dedupe(lists, o.slice_bars * spb, spb, o.dedupe, clear_leading_note_offs);
 }
 
 }  // namespace fugue::music
