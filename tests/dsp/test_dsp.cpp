@@ -311,6 +311,30 @@ TEST_CASE("loudness: DDSP v2 of a full-scale 1 kHz sine and of silence", "[dsp][
   CHECK(P[100] == Approx(-3.0103).margin(0.01));
 }
 
+TEST_CASE("loudness: frame counts of the three DDSP conventions for a length off the hop", "[dsp][loudness]") {
+  // 32,017 samples at 16 kHz, hop 64. ddsp 3.7 (v2): centre padding, 1 + floor(N / hop) = 501.
+  // ddsp 1.x (v1): pad_end gives ceil(N / hop) = 501, trimmed to int(N / sr * 250) = 500.
+  // ddsp 0.0.6 (v0): the same 501 pad_end frames, untrimmed.
+  const auto x = sine<float>(32017, 440, 16000);
+  const auto v2 = loudness_db<float>(x, 16000);
+  const auto v1 = loudness_db<float>(x, 16000, LoudnessConfig::v1());
+  const auto v0 = loudness_db<float>(x, 16000, LoudnessConfig::v0());
+  CHECK(v2.size() == 501);
+  CHECK(v1.size() == 500);
+  REQUIRE(v0.size() == 501);
+  for (std::size_t t = 0; t < v1.size(); ++t) REQUIRE(v0[t] == v1[t]);  // same frames, only the trim differs
+  // v0's last frame starts at sample 500 * 64 = 32,000: 17 samples of sine, the rest zero padding,
+  // so it is a computed frame (not the -120 dB pad value) unlike the stationary frames before it.
+  CHECK(v0[500] > -120.0f);
+  CHECK(std::fabs(v0[500] - v0[250]) > 1.0f);
+  CHECK(v0[250] == Approx(v0[100]).margin(1e-3));
+  // A whole number of hops: v1 and v0 agree on the count, v2 has the extra centre frame.
+  const auto y = sine<float>(32000, 440, 16000);
+  CHECK(loudness_db<float>(y, 16000, LoudnessConfig::v0()).size() == 500);
+  CHECK(loudness_db<float>(y, 16000, LoudnessConfig::v1()).size() == 500);
+  CHECK(loudness_db<float>(y, 16000).size() == 501);
+}
+
 TEST_CASE("instantaneous frequency of a stationary sinusoid on bin k (gansynth.md §8.3)", "[dsp][if]") {
   const std::size_t n_fft = 2048, hop = 512;
   for (std::size_t k : {40u, 41u, 42u, 43u}) {

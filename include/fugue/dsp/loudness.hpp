@@ -10,13 +10,16 @@
 //     padding (n_fft/2 zeros each side => 1 + N/hop frames), periodic Hann; power |X|^2 weighted by
 //     10^(A(f)/10), mean over bins in the linear domain, then 10 log10(max(p, 10^(-range/10))) - ref_db
 //     clipped at -range_db (range 80, ref 0).
-//   ddsp_v1 (paper era, v0.0.6; also what the TFDS NSynth f0_and_loudness features resemble):
-//     n_fft 2048, tf pad_end framing (ceil(N/hop) frames), per-bin 20 log10(max(1e-20, |X|)) + A(f) - ref_db
-//     (ref 20.7), clipped at -range_db (range 120), mean over bins in the dB domain; then padded (with
-//     -range_db) or trimmed to int(N / sr * frame_rate) frames.
-//   The default is ddsp_v2 because it is what current DDSP code (data preparation and the on-the-fly
-//   F0LoudnessPreprocessor) computes, so a model trained on data prepared today expects it. Both take
-//   frame_rate 250 (hop 64 at 16 kHz); sr must be a multiple of frame_rate (hop = sr / frame_rate).
+//   ddsp_v1 (ddsp v1.0.0 .. v1.9.0, checked in their wheels; also what the TFDS NSynth f0_and_loudness
+//     features resemble): n_fft 2048, tf pad_end framing (ceil(N/hop) frames), per-bin
+//     20 log10(max(1e-20, |X|)) + A(f) - ref_db (ref 20.7), clipped at -range_db (range 120), mean over
+//     bins in the dB domain; then padded (with -range_db) or trimmed to int(N / sr * frame_rate) frames.
+//   ddsp_v0 (the paper era: v0.0.6 and v0.2.0, checked): ddsp_v1's values without the final trim, so
+//     ceil(N/hop) frames (32,017 samples at 16 kHz: 501 frames, where ddsp_v1 gives 500 and ddsp_v2 501).
+//   The default is ddsp_v2 (ddsp 3.7.0's compute_loudness, checked) because it is what current DDSP code
+//   (data preparation and the on-the-fly F0LoudnessPreprocessor) computes and what the published DDSP
+//   models were trained on. All take frame_rate 250 (hop 64 at 16 kHz); sr must be a multiple of
+//   frame_rate (hop = sr / frame_rate).
 // - power_db(audio, sr, frame_rate, frame_size): DDSP-VST's compute_power: RMS over 'center'-padded
 //   frames (rectangular), 20 log10 with the same floor/range handling (range 80, ref 0).
 #pragma once
@@ -44,7 +47,7 @@ inline double a_weighting_db(double f, double min_db = -80.0) {
   return std::max(w, min_db);
 }
 
-enum class LoudnessConvention { ddsp_v2, ddsp_v1 };
+enum class LoudnessConvention { ddsp_v2, ddsp_v1, ddsp_v0 };
 
 struct LoudnessConfig {
   LoudnessConvention convention = LoudnessConvention::ddsp_v2;
@@ -53,6 +56,7 @@ struct LoudnessConfig {
   double range_db = -1;    // < 0: 80 (v2) or 120 (v1)
   double ref_db = -1e300;  // default: 0 (v2) or 20.7 (v1)
 
+  static LoudnessConfig v0() { return {LoudnessConvention::ddsp_v0}; }
   static LoudnessConfig v1() { return {LoudnessConvention::ddsp_v1}; }
   static LoudnessConfig v2() { return {LoudnessConvention::ddsp_v2}; }
 };
@@ -100,8 +104,10 @@ std::vector<T> loudness_db(std::span<const T> audio, double sr, LoudnessConfig c
     }
     out[t] = static_cast<T>(acc / double(X.cols()));
   }
-  const auto expected = static_cast<std::size_t>(double(audio.size()) / sr * cfg.frame_rate);
-  out.resize(expected, static_cast<T>(-range));
+  if (cfg.convention == LoudnessConvention::ddsp_v1) {
+    const auto expected = static_cast<std::size_t>(double(audio.size()) / sr * cfg.frame_rate);
+    out.resize(expected, static_cast<T>(-range));
+  }
   return out;
 }
 
