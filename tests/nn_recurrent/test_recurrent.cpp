@@ -16,6 +16,7 @@
 #include "fugue/nn/lstm.hpp"
 #include "fugue/nn/mlp.hpp"
 #include "fugue/nn/sequential.hpp"
+#include "../scratch_dir.hpp"
 
 using namespace fugue;
 using Bk = cpu::native;
@@ -500,4 +501,65 @@ TEST_CASE("nn_recurrent: parameter names and counts") {
   CHECK(names_of(fc)[2] == "0.norm.weight");
   nn::Embedding<float, Bk, 10, 3> emb;
   CHECK_THROWS_WITH(emb.forward(std::vector<index_t>{1, 10}, Shape{2}), Catch::Contains("id 10"));
+}
+
+TEST_CASE("nn_recurrent: load_pytorch from a safetensors file equals loading the map") {
+  fugue_test::ScratchDir scratch("recurrent_safetensors");
+  // A torch-style state dict for a 2-layer bidirectional LSTM and a 2-layer GRU, side by side in
+  // one file under two prefixes (as a module's state_dict() holds its submodules).
+  nn::NamedTensors<double, Bk> sd;
+  std::uint64_t stream = 100;
+  for (int l = 0; l < 2; ++l)
+    for (const char* dir : {"", "_reverse"}) {
+      const std::string s = "_l" + std::to_string(l) + dir;
+      sd["enc.lstm.weight_ih" + s] = rnd({16, l == 0 ? 3 : 8}, stream++, 0.5);
+      sd["enc.lstm.weight_hh" + s] = rnd({16, 4}, stream++, 0.5);
+      sd["enc.lstm.bias_ih" + s] = rnd({16}, stream++, 0.5);
+      sd["enc.lstm.bias_hh" + s] = rnd({16}, stream++, 0.5);
+    }
+  for (int l = 0; l < 2; ++l) {
+    const std::string s = "_l" + std::to_string(l);
+    sd["dec.gru.weight_ih" + s] = rnd({15, l == 0 ? 3 : 5}, stream++, 0.5);
+    sd["dec.gru.weight_hh" + s] = rnd({15, 5}, stream++, 0.5);
+    sd["dec.gru.bias_ih" + s] = rnd({15}, stream++, 0.5);
+    sd["dec.gru.bias_hh" + s] = rnd({15}, stream++, 0.5);
+  }
+  const auto path = scratch.dir / "state_dict.safetensors";
+  io::save_safetensors(path, std::map<std::string, Td>(sd.begin(), sd.end()));
+
+  const Td x = rnd({2, 6, 3}, 7);
+  nn::LSTM<double, Bk, 3, 4, 2, true> from_map, from_file, from_path;
+  from_map.load_pytorch(sd, "enc.lstm.");
+  from_file.load_pytorch(io::SafetensorsFile::open(path), "enc.lstm.");
+  from_path.load_pytorch(path, "enc.lstm.");
+  const auto want = from_map.forward(x).to_vector();
+  CHECK(from_file.forward(x).to_vector() == want);
+  CHECK(from_path.forward(x).to_vector() == want);
+  // Randomly initialised layers differ from the loaded one (the load did something).
+  CHECK(nn::LSTM<double, Bk, 3, 4, 2, true>{}.forward(x).to_vector() != want);
+
+  nn::GRU<double, Bk, 3, 5, 2> gru_map, gru_path;
+  gru_map.load_pytorch(sd, "dec.gru.");
+  gru_path.load_pytorch(path, "dec.gru.");
+  CHECK(gru_path.forward(x).to_vector() == gru_map.forward(x).to_vector());
+
+  // A float model from the float64 file: each weight rounded once, outputs within float precision.
+  nn::GRU<float, Bk, 3, 5, 2> gru_float;
+  gru_float.load_pytorch(path, "dec.gru.");
+  const auto xv = x.to_vector();
+  const auto yf = gru_float.forward(Tf::from(std::vector<float>(xv.begin(), xv.end()), {2, 6, 3})).to_vector();
+  const auto yd = gru_map.forward(x).to_vector();
+  REQUIRE(yf.size() == yd.size());
+  for (std::size_t i = 0; i < yd.size(); ++i) CHECK(yf[i] == Approx(yd[i]).margin(1e-5));
+
+  // Wrong prefix: the error names the tensor it looked for; a missing file names the path.
+  nn::GRU<double, Bk, 3, 5, 2> gru;
+  CHECK_THROWS_WITH(gru.load_pytorch(path, "decoder.gru."),
+                    Catch::Contains("'decoder.gru.'") && Catch::Contains("dec.gru.weight_ih_l0"));
+  auto partial = sd;
+  partial.erase("dec.gru.bias_ih_l1");
+  io::save_safetensors(path, std::map<std::string, Td>(partial.begin(), partial.end()));
+  CHECK_THROWS_WITH(gru.load_pytorch(path, "dec.gru."), Catch::Contains("dec.gru.bias_ih_l1"));
+  CHECK_THROWS_WITH(gru.load_pytorch(scratch.dir / "absent.safetensors", "dec.gru."),
+                    Catch::Contains("absent.safetensors"));
 }

@@ -26,13 +26,15 @@
 //      GRUCell::load_pytorch(weight_ih [3H, In], weight_hh [3H, H], bias_ih [3H], bias_hh [3H])
 //        (torch gate order r, z, n)
 //      GRUCell::load_keras(kernel [In, 3H], recurrent_kernel [H, 3H], bias [2, 3H])
-//      GRU::load_pytorch(map, prefix): state-dict names weight_ih_l<k>[_reverse], ...;
-//        missing tensors, extra layers or an unexpected direction throw.
+//      GRU::load_pytorch(map | safetensors file | path, prefix): state-dict names
+//        <prefix>weight_ih_l<k>[_reverse], ... (map: nn::NamedTensors); missing tensors, extra
+//        layers or an unexpected direction throw.
 //  * Init: kernels U(-1/sqrt(H), 1/sqrt(H)) from the Philox stream given, bias 0.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -363,7 +365,7 @@ class GRU {
     for (const auto& c : cells_) state.scratch.push_back(c.make_scratch(batch));
   }
 
-  void load_pytorch(const detail::NamedTensors<T, B>& sd, std::string_view prefix = "") {
+  void load_pytorch(const NamedTensors<T, B>& sd, std::string_view prefix = "") {
     const std::string p(prefix);
     FUGUE_CHECK(!sd.count(p + "weight_ih_l" + std::to_string(Layers)), "checkpoint has more than ", Layers,
                 " GRU layers under '", p, "' (found ", p, "weight_ih_l", Layers, ")");
@@ -377,6 +379,13 @@ class GRU {
                                 detail::require(sd, p + "bias_ih" + s), detail::require(sd, p + "bias_hh" + s),
                                 p.empty() ? "gru" : p.substr(0, p.size() - (p.back() == '.' ? 1 : 0)), s);
       }
+  }
+  // The same from a safetensors file (safetensors.torch.save_file(module.state_dict(), path)).
+  void load_pytorch(const io::SafetensorsFile& file, std::string_view prefix = "") {
+    load_pytorch(named_tensors<T, B>(file, prefix), prefix);
+  }
+  void load_pytorch(const std::filesystem::path& path, std::string_view prefix = "") {
+    load_pytorch(io::SafetensorsFile::open(path), prefix);
   }
   void load_keras(int layer, int direction, const tensor_type& k, const tensor_type& rk, const tensor_type& b) {
     cell(layer, direction).load_keras(k, rk, b, "gru layer " + std::to_string(layer) + (direction ? " bw" : " fw"));

@@ -34,13 +34,15 @@
 //      LSTMCell::load_pytorch(weight_ih [4H, In], weight_hh [4H, H], bias_ih [4H], bias_hh [4H])
 //        (torch gate order i, f, g, o; bias = bias_ih + bias_hh; forget_bias = 0)
 //      LSTMCell::load_tensorflow(kernel [In+H, 4H], bias [4H], forget_bias = 1)
-//      LSTM::load_pytorch(map, prefix): torch state-dict names weight_ih_l<k>[_reverse], ...
-//        Every expected tensor must be present and no extra layer or direction may be
-//        (a multi-layer import never half-loads silently).
+//      LSTM::load_pytorch(map | safetensors file | path, prefix): torch state-dict names
+//        <prefix>weight_ih_l<k>[_reverse], ... (map: nn::NamedTensors). Every expected tensor
+//        must be present and no extra layer or direction may be (a multi-layer import never
+//        half-loads silently).
 //  * Init: kernel U(-1/sqrt(H), 1/sqrt(H)) from the Philox stream given, bias 0.
 #pragma once
 
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -348,7 +350,7 @@ class LSTM {
 
   // --- loading --------------------------------------------------------------------
   // torch.nn.LSTM state dict (names "<prefix>weight_ih_l0", ... "_reverse" for bw).
-  void load_pytorch(const detail::NamedTensors<T, B>& sd, std::string_view prefix = "") {
+  void load_pytorch(const NamedTensors<T, B>& sd, std::string_view prefix = "") {
     const std::string p(prefix);
     FUGUE_CHECK(!sd.count(p + "weight_ih_l" + std::to_string(Layers)), "checkpoint has more than ", Layers,
                 " LSTM layers under '", p, "' (found ", p, "weight_ih_l", Layers, ")");
@@ -362,6 +364,13 @@ class LSTM {
                                 detail::require(sd, p + "bias_ih" + s), detail::require(sd, p + "bias_hh" + s),
                                 p.empty() ? "lstm" : p.substr(0, p.size() - (p.back() == '.' ? 1 : 0)), s);
       }
+  }
+  // The same from a safetensors file (safetensors.torch.save_file(module.state_dict(), path)).
+  void load_pytorch(const io::SafetensorsFile& file, std::string_view prefix = "") {
+    load_pytorch(named_tensors<T, B>(file, prefix), prefix);
+  }
+  void load_pytorch(const std::filesystem::path& path, std::string_view prefix = "") {
+    load_pytorch(io::SafetensorsFile::open(path), prefix);
   }
   void load_tensorflow(int layer, int direction, const tensor_type& kernel, const tensor_type& bias,
                        T forget_bias = T(1)) {

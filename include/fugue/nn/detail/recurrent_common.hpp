@@ -1,9 +1,11 @@
 // fugue/nn/detail/recurrent_common.hpp — shared helpers of the LSTM / GRU layers.
 //
 // Contract: check_param_shape throws fugue::error naming the parameter when a loaded
-// tensor has the wrong shape; NamedTensors is the map type the multi-layer loaders
-// take (checkpoint name -> tensor); require() finds a name or throws naming it and
-// listing what the map holds under the same prefix; step_buffer is a grow-only
+// tensor has the wrong shape; nn::NamedTensors (public) is the map type the multi-layer
+// loaders take (checkpoint name -> tensor); named_tensors(file, prefix) reads the tensors
+// of a safetensors file whose names start with prefix into one (converted to T: float16 /
+// bfloat16 / float64 checkpoints load into float, rounding where needed); require() finds
+// a name or throws naming it and listing what the map holds; step_buffer is a grow-only
 // workspace tensor (allocates only when a larger batch than before is stepped).
 #pragma once
 
@@ -11,7 +13,30 @@
 #include <string>
 #include <string_view>
 
+#include "fugue/io/safetensors.hpp"
 #include "fugue/tensor.hpp"
+
+namespace fugue::nn {
+
+// Checkpoint name -> tensor: what LSTM / GRU load_pytorch take (a torch state dict).
+template <class T, class B>
+using NamedTensors = std::map<std::string, Tensor<T, B>, std::less<>>;
+
+// The tensors of `file` whose names start with `prefix` (names kept whole); none is an error
+// that lists what the file holds.
+template <class T, class B>
+NamedTensors<T, B> named_tensors(const io::SafetensorsFile& file, std::string_view prefix = "") {
+  NamedTensors<T, B> out;
+  std::string have;
+  for (const auto& name : file.names()) {
+    have += (have.empty() ? "" : ", ") + name;
+    if (std::string_view(name).starts_with(prefix)) out.emplace(name, file.load<T, B>(name, io::Convert::rounding));
+  }
+  FUGUE_CHECK(!out.empty(), "no tensor of ", file.source(), " starts with '", prefix, "' (it has: ", have, ")");
+  return out;
+}
+
+}  // namespace fugue::nn
 
 namespace fugue::nn::detail {
 
@@ -22,7 +47,7 @@ void check_param_shape(const Tensor<T, B>& t, const Shape& expect, std::string_v
 }
 
 template <class T, class B>
-using NamedTensors = std::map<std::string, Tensor<T, B>, std::less<>>;
+using NamedTensors = nn::NamedTensors<T, B>;
 
 template <class T, class B>
 const Tensor<T, B>& require(const NamedTensors<T, B>& m, const std::string& name) {
