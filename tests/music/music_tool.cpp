@@ -1,11 +1,16 @@
 // music_tool — command-line access to fugue/music for the conformance script and docs.
 //   music_tool extract FILE.mid     JSON: notes, unsliced melodies and drum tracks (MusicVAE
 //                                   settings, per time-change piece), Music Transformer ids
+//   music_tool tensors < PATHS      one JSON line per path read from stdin: notes, and each
+//                                   model's training tensors as Magenta's converters give them
+//                                   (cat-mel_2bar, cat-drums_2bar, hier-trio_16bar, groovae_2bar,
+//                                   hier-multiperf_vel_1bar, Music Transformer ids), or the error
 //   music_tool write IN.mid OUT.mid read with fugue, write with fugue
 //   music_tool stats DIR...         pieces, notes, 2-bar melody / drum windows
 //   music_tool png IN.mid OUT.png   piano roll of the first constant-tempo piece
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -61,6 +66,102 @@ int extract(const std::string& path) {
   return 0;
 }
 
+template <class T>
+void print_lists(const std::vector<std::vector<T>>& lists) {
+  std::printf("[");
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    std::printf(i ? "," : "");
+    print_list(lists[i]);
+  }
+  std::printf("]");
+}
+
+void print_json_string(const std::string& s) {
+  std::printf("\"");
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\')
+      std::printf("\\%c", c);
+    else if (c < 0x20)
+      std::printf("\\u%04x", c);
+    else
+      std::printf("%c", c);
+  }
+  std::printf("\"");
+}
+
+// The training tensors of every model family for one file (see the usage at the top).
+void tensors_of(const std::string& path) {
+  NoteSequence ns;
+  try {
+    ns = read_midi_file(path);
+  } catch (const fugue::error& e) {
+    std::printf("{\"path\":");
+    print_json_string(path);
+    std::printf(",\"error\":");
+    print_json_string(e.what());
+    std::printf("}\n");
+    return;
+  }
+  std::printf("{\"path\":");
+  print_json_string(path);
+  std::printf(",\"total_time\":%.9f,\"notes\":[", ns.total_time);
+  auto sorted = ns;
+  sort_notes(sorted);
+  for (std::size_t i = 0; i < sorted.notes.size(); ++i) {
+    const auto& n = sorted.notes[i];
+    std::printf("%s[%d,%d,%.9f,%.9f,%d,%d,%d]", i ? "," : "", n.pitch, n.velocity, n.start_time, n.end_time, n.program,
+                n.is_drum ? 1 : 0, n.instrument);
+  }
+  std::printf("],\"melody\":");
+  ExampleOptions mel;
+  mel.max_windows_per_piece = 0;
+  mel.melody.valid_programs = mel_programs();  // cat-mel_2bar's MEL_PROGRAMS
+  print_lists(melody_examples(ns, mel, nullptr));
+  std::printf(",\"drums\":");
+  print_lists(drum_examples(ns, ExampleOptions{}, nullptr));
+  std::printf(",\"trio\":[");
+  bool first = true;
+  for (const auto& piece : split_on_time_changes(ns))
+    for (const auto& w : trio_windows(piece)) {
+      std::printf(first ? "[" : ",[");
+      first = false;
+      print_list(w.melody);
+      std::printf(",");
+      print_list(w.bass);
+      std::printf(",");
+      print_list(w.drums);
+      std::printf("]");
+    }
+  std::printf("],\"groove\":[");
+  first = true;
+  for (const auto& w : groove_windows(ns)) {
+    std::printf(first ? "[" : ",[");
+    first = false;
+    for (std::size_t i = 0; i < w.size(); ++i) std::printf(i ? ",%.7g" : "%.7g", double(w[i]));
+    std::printf("]");
+  }
+  std::printf("],\"multitrack\":[");
+  first = true;
+  for (const auto& m : multitrack_measures(ns)) {
+    std::printf(first ? "" : ",");
+    first = false;
+    print_list(m.tokens);
+  }
+  std::printf("],\"performance\":");
+  print_list(encode_music_transformer(ns));
+  std::printf("}\n");
+}
+
+int tensors() {
+  std::string path;
+  while (std::getline(std::cin, path))
+    if (!path.empty()) {
+      tensors_of(path);
+      std::fflush(stdout);
+    }
+  return 0;
+}
+
 int stats(const std::vector<std::string>& dirs) {
   auto t0 = std::chrono::steady_clock::now();
   auto c = load_corpus(dirs, 0.0, 0);
@@ -88,6 +189,7 @@ int main(int argc, char** argv) {
   try {
     std::string cmd = argc > 1 ? argv[1] : "";
     if (cmd == "extract" && argc == 3) return extract(argv[2]);
+    if (cmd == "tensors" && argc == 2) return tensors();
     if (cmd == "write" && argc == 4) {
       write_midi_file(read_midi_file(argv[2]), argv[3]);
       return 0;
@@ -99,7 +201,7 @@ int main(int argc, char** argv) {
       render_piano_roll_png(piano_roll(quantize(pieces.front(), 4), 21, 108), argv[3], 3, 16);
       return 0;
     }
-    std::fprintf(stderr, "usage: music_tool extract F | write IN OUT | stats DIR... | png IN OUT\n");
+    std::fprintf(stderr, "usage: music_tool extract F | tensors < PATHS | write IN OUT | stats DIR... | png IN OUT\n");
     return 2;
   } catch (const fugue::error& e) {
     std::fprintf(stderr, "%s\n", e.what());
