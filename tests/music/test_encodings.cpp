@@ -600,3 +600,79 @@ TEST_CASE("groove: every window by default (as GrooveConverter), a cap when aske
   ns.time_signatures = {{0.0, 4, 4}, {8.0, 3, 4}};
   CHECK(groove_windows(ns).empty());
 }
+
+TEST_CASE("multitrack: bars are cut in seconds and tracks round-trip through notes (Magenta's converter)",
+          "[music][multitrack]") {
+  // At 120 qpm a bar is 2 s = 96 steps of 24 per quarter. Piano and bass play quarter notes in
+  // bars 0 and 1; a piano note starts at 1.999 s: in bar 0 by the clock (split_note_sequence
+  // cuts in seconds), though it quantizes onto step 96. There it is clipped to the bar (0.001 s,
+  // one step after the lengthening rule), trimmed off with the bar's last step, so it appears
+  // in neither bar's tokens.
+  NoteSequence ns;
+  for (int i = 0; i < 8; ++i) {
+    add_note(ns, 62, 100, i * 0.5, i * 0.5 + 0.25, 0, 0);
+    add_note(ns, 36, 90, i * 0.5, i * 0.5 + 0.25, 1, 33);
+  }
+  add_note(ns, 72, 100, 1.999, 2.3, 0, 0);
+  // Two piano notes that quantize onto one step in the other order of their exact times:
+  // after the round trip through notes they are ordered by pitch (60 before 64).
+  add_note(ns, 64, 100, 2.0100, 2.2, 0, 0);
+  add_note(ns, 60, 100, 2.0101, 2.2, 0, 0);
+  const auto measures = multitrack_measures(ns);
+  REQUIRE(measures.size() == 2);
+  for (const auto& m : measures) {
+    const auto piano = std::vector<int32_t>(m.tokens.begin(), m.tokens.begin() + m.lengths[0]);
+    CHECK(piano.front() == 360);
+    CHECK(std::count(piano.begin(), piano.end(), 72) == 0);  // note-on 72 in neither bar
+  }
+  const auto& bar1 = measures[1].tokens;
+  const auto on60 = std::find(bar1.begin(), bar1.begin() + 64, 60),
+             on64 = std::find(bar1.begin(), bar1.begin() + 64, 64);
+  REQUIRE(on60 != bar1.begin() + 64);
+  REQUIRE(on64 != bar1.begin() + 64);
+  CHECK(on60 < on64);
+  // Every track fills the bar: its time shifts sum to 96 steps.
+  for (int t = 0; t < 2; ++t) {
+    int steps = 0;
+    for (int k = 0; k < measures[0].lengths[static_cast<std::size_t>(t)]; ++k) {
+      const int32_t id = measures[0].tokens[static_cast<std::size_t>(t * 64 + k)];
+      if (id >= 256 && id < 352) steps += id - 255;
+    }
+    CHECK(steps == 96);
+  }
+}
+
+TEST_CASE("multitrack: tracks sharing (is_drum, program) keep CPython's set order; emptied tracks read as drums",
+          "[music][multitrack]") {
+  // list(set(keys)) as CPython 3.11 prints it (python3 -c 'print(list(set([40, 8, 16, 24, 0, 32])))').
+  using detail::python_set_order;
+  CHECK(python_set_order({9, 1}) == std::vector<int>{9, 1});
+  CHECK(python_set_order({3, 8}) == std::vector<int>{8, 3});
+  CHECK(python_set_order({17, 9, 1, 9}) == std::vector<int>{17, 9, 1});
+  CHECK(python_set_order({1, 2, 3, 4, 5}) == std::vector<int>{1, 2, 3, 4, 5});
+  CHECK(python_set_order({40, 8, 16, 24, 0, 32}) == std::vector<int>{0, 32, 40, 8, 16, 24});
+  CHECK(python_set_order({12, 4, 20, 28, 36, 44, 52, 60, 68, 76}) ==
+        std::vector<int>{4, 36, 68, 12, 44, 60, 76, 20, 52, 28});
+
+  // Two piano instruments (3 and 8, program 0) and a bass: Magenta's set {3, 8} iterates 8 first.
+  NoteSequence ns;
+  for (int i = 0; i < 4; ++i) {
+    add_note(ns, 60, 100, i * 0.5, i * 0.5 + 0.25, 3, 0);
+    add_note(ns, 72, 100, i * 0.5, i * 0.5 + 0.25, 8, 0);
+    add_note(ns, 36, 100, i * 0.5, i * 0.5 + 0.25, 1, 33);
+  }
+  // Instrument 5 (program 2) only plays at 1.999 s, which lands on the bar's last step and is
+  // trimmed away: its track keeps only a time shift and Magenta labels it drums.
+  add_note(ns, 50, 100, 1.999, 2.0, 5, 2);
+  const auto measures = multitrack_measures(ns);
+  REQUIRE(measures.size() == 1);
+  const auto& m = measures[0];
+  CHECK(m.tokens[0] == 360);
+  CHECK(m.tokens[2] == 72);  // instrument 8 first: velocity event, then note-on 72
+  CHECK(m.tokens[64] == 360);
+  CHECK(m.tokens[66] == 60);
+  CHECK(m.tokens[128] == 488);  // instrument 5 (program 2), emptied: labelled drums
+  CHECK(m.tokens[129] == 255 + 96);
+  CHECK(m.tokens[130] == 489);
+  CHECK(m.tokens[192] == 393);  // the bass: tracks sort by the notes' (is_drum, program), 2 before 33
+}

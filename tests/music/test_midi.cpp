@@ -418,3 +418,27 @@ TEST_CASE("midi: running status carries across meta and sysex events, as mido re
   track(bad, {0x00, 0xFF, 0x01, 0x01, 'a', 0x00, 64, 80, 0x00, 0xFF, 0x2F, 0x00});
   CHECK_THROWS_WITH(read_midi(bad), Catch::Contains("running status"));
 }
+
+TEST_CASE("apply_sustain: drums ignore the pedal, a zero-length re-strike is dropped, held notes end last",
+          "[music][quantize]") {
+  NoteSequence ns;
+  add_note(ns, 60, 100, 1.0, 1.5);  // struck again at its own start under the pedal: zero length
+  add_note(ns, 60, 90, 1.0, 1.2);
+  add_note(ns, 36, 100, 0.2, 0.3, 9, 0, true);
+  ControlChange down;
+  down.time = 0.1;
+  down.number = 64;
+  down.value = 100;
+  ns.control_changes.push_back(down);
+  ControlChange drum_down = down;
+  drum_down.instrument = 9;
+  ns.control_changes.push_back(drum_down);
+  apply_sustain(ns);
+  REQUIRE(ns.notes.size() == 2);
+  CHECK(ns.notes[0].velocity == 90);
+  // Never released: it ends with the sequence's last event (the dropped note's release at 1.5 s).
+  CHECK(ns.notes[0].end_time == Approx(1.5));
+  CHECK(ns.total_time == Approx(1.5));
+  CHECK(ns.notes[1].is_drum);
+  CHECK(ns.notes[1].end_time == Approx(0.3));
+}

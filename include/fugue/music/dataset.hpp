@@ -6,7 +6,8 @@
 //    The split is by piece: the sorted list is shuffled with `seed` and the first
 //    round(fraction * n) pieces are held out, so no window of a held-out piece is trained on.
 //  * melody_examples / drum_examples: a piece is split at tempo/meter changes and run
-//    through melody_windows / drum_windows (MusicVAE's 2-bar converters), encoded as
+//    through melody_windows / drum_windows (MusicVAE's 2-bar converters as the cat-mel_2bar
+//    and cat-drums_2bar configs build them: melodies from programs 0-31 only), encoded as
 //    class ids (90 / 512 classes); with an rng, melodies are first transposed by a
 //    uniform shift in [transpose_min, transpose_max] (notes leaving 21..108 are dropped)
 //    and at most max_windows_per_piece random windows are kept (MusicVAE's 5).
@@ -80,8 +81,8 @@ inline Corpus load_corpus(const std::vector<std::string>& dirs, double held_out_
 
 struct ExampleOptions {
   int transpose_min = -5, transpose_max = 5;
-  int max_windows_per_piece = 5;  // 0: all
-  MelodyConverterOptions melody{};
+  int max_windows_per_piece = 5;                           // 0: all
+  MelodyConverterOptions melody = cat_mel_2bar_options();  // as Magenta's cat-mel_2bar (programs 0-31)
   DrumConverterOptions drums{};
 };
 

@@ -265,6 +265,13 @@ inline std::vector<int> mel_programs() {
   return p;
 }
 
+// OneHotMelodyConverter as the cat-mel_2bar configs build it: melody programs (0-31) only.
+inline MelodyConverterOptions cat_mel_2bar_options() {
+  MelodyConverterOptions o;
+  o.valid_programs = mel_programs();
+  return o;
+}
+
 namespace detail {
 // Windows of `slice_steps` events every `hop` steps of each list (0: the lists whole), each
 // passed through `clean`, then de-duplicated when asked (the first of equal windows kept).

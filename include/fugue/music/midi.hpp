@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "fugue/core/error.hpp"
+#include "fugue/core/unfused.hpp"
 #include "fugue/music/note_sequence.hpp"
 
 namespace fugue::music {
@@ -240,7 +241,7 @@ struct TickTempoMap {
   double to_time(uint64_t tick) const {
     auto it = std::upper_bound(segs.begin(), segs.end(), tick, [](uint64_t v, const Segment& s) { return v < s.tick; });
     const Segment& s = *(it - 1);
-    return s.time + s.scale * static_cast<double>(tick - s.tick);
+    return mul_add_unfused(s.scale, static_cast<double>(tick - s.tick), s.time);  // numpy's two roundings
   }
 };
 
@@ -262,7 +263,7 @@ inline TickTempoMap build_tick_tempo_map(const std::vector<Event>& events, uint3
       segs.assign(1, Segment{0, s, 0.0, qpm});
     } else if (s != segs.back().scale) {
       const Segment& p = segs.back();
-      segs.push_back({e->tick, s, p.time + p.scale * static_cast<double>(e->tick - p.tick), qpm});
+      segs.push_back({e->tick, s, mul_add_unfused(p.scale, static_cast<double>(e->tick - p.tick), p.time), qpm});
     }
   }
   return {res, std::move(segs)};

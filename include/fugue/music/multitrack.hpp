@@ -1,12 +1,20 @@
 // fugue/music/multitrack.hpp — Multitrack MusicVAE's 490-token measure encoding.
 //
-// Contract (Magenta's music_vae data_hierarchical.MultiInstrumentPerformanceConverter):
+// Contract (Magenta's music_vae data_hierarchical.MultiInstrumentPerformanceConverter, as
+// hier-multiperf_vel_1bar builds it; checked on the corpora by scripts/conformance.sh music):
 //  * tokens 0-359: performance events at 24 steps/quarter (NOTE_ON p = p, NOTE_OFF p =
 //    128+p, TIME_SHIFT s = 255+s for s in 1..96, VELOCITY b = 351+b for 8 bins);
 //    360+p = program p, 488 = drums, 489 = END.
-//  * One measure (4/4, 96 steps) -> one track per instrument: [program] + events + [END];
-//    tracks sorted by (is_drum, program); notes begun before the measure are dropped,
-//    notes running past it are clipped to it. Rejected (nullopt) when it has fewer than
+//  * multitrack_measures(ns): per piece of constant tempo and meter, the sustain pedal
+//    applied, cut into one-bar subsequences in seconds (a note belongs to the bar it starts
+//    in, clipped at its end), each quantized at 24 steps/quarter; a piece with a bar that
+//    does not quantize to 96 steps per bar yields nothing.
+//  * encode_multitrack_bar(qbar): one track per instrument, sorted by (is_drum, program), then
+//    instrument; each track's performance is cut to the bar, padded with time shifts to the
+//    bar's 96 steps, round-tripped through notes (MetricPerformance.to_sequence: tied and
+//    zero-length notes fall away, simultaneous onsets reorder by pitch) and padded again;
+//    the track is [program] + events + [END] (the drum token when no note survived: note-seq
+//    reads the track's kind back from its notes). Rejected (nullopt) when it has fewer than
 //    min_tracks or more than max_tracks tracks, fewer than min_total_events events, or a
 //    track longer than max_events tokens.
 //  * MultitrackMeasure.tokens is [max_tracks * max_events] with -1 for zero padding rows;
@@ -16,12 +24,14 @@
 #pragma once
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <tuple>
 #include <vector>
 
 #include "fugue/core/error.hpp"
+#include "fugue/core/unfused.hpp"
 #include "fugue/music/note_sequence.hpp"
 #include "fugue/music/performance.hpp"
 #include "fugue/music/quantize.hpp"
@@ -53,48 +63,222 @@ struct MultitrackMeasure {
 };
 
 // Encodes bar `bar` of a sequence quantized at o.steps_per_quarter with 4/4 meter.
-inline std::optional<MultitrackMeasure> encode_multitrack_measure(const NoteSequence& qns, int64_t bar,
-                                                                  const MultitrackOptions& o = {}) {
-  FUGUE_CHECK(qns.is_metric_quantized() && qns.quantization.steps_per_quarter == o.steps_per_quarter,
+namespace detail {
+
+// note-seq's MetricPerformance, in steps: the events of `notes` (quantized; ordered by start
+// time, then pitch, as Performance sorts them), with time shifts of at most max_shift.
+inline std::vector<PerfEvent> metric_performance(std::vector<Note> notes, int max_shift, int num_velocity_bins) {
+  NoteSequence one;
+  one.quantization.steps_per_quarter = 1;  // any metric grid: only the steps are read
+  one.notes = std::move(notes);
+  PerformanceOptions po;
+  po.num_velocity_bins = num_velocity_bins;
+  po.max_shift_steps = max_shift;
+  return extract_performance(one, po);
+}
+
+inline int64_t performance_steps(const std::vector<PerfEvent>& ev) {
+  int64_t steps = 0;
+  for (const auto& e : ev)
+    if (e.type == PerfType::TimeShift) steps += e.value;
+  return steps;
+}
+
+// Performance.set_length: lengthens with time shifts (growing a last partial one first) or
+// trims whole events from the end, splitting the time shift that crosses the new end.
+inline void set_performance_length(std::vector<PerfEvent>& ev, int64_t steps, int max_shift) {
+  int64_t have = performance_steps(ev);
+  if (steps > have) {
+    int64_t add = steps - have;
+    if (!ev.empty() && ev.back().type == PerfType::TimeShift && ev.back().value < max_shift) {
+      const int64_t grow = std::min<int64_t>(add, max_shift - ev.back().value);
+      ev.back().value += static_cast<int>(grow);
+      add -= grow;
+    }
+    for (; add >= max_shift; add -= max_shift) ev.push_back({PerfType::TimeShift, max_shift});
+    if (add > 0) ev.push_back({PerfType::TimeShift, static_cast<int>(add)});
+    return;
+  }
+  int64_t trim = have - steps, trimmed = 0;
+  while (!ev.empty() && trimmed < trim) {
+    if (ev.back().type != PerfType::TimeShift) {
+      ev.pop_back();
+    } else if (trimmed + ev.back().value > trim) {
+      ev.back().value -= static_cast<int>(trim - trimmed);
+      trimmed = trim;
+    } else {
+      trimmed += ev.back().value;
+      ev.pop_back();
+    }
+  }
+}
+
+// The first segment of split_performance(ev, steps): events up to `steps`, where at the
+// boundary only note-offs stay (anything else opens the next segment, which is dropped).
+inline std::vector<PerfEvent> first_segment(const std::vector<PerfEvent>& ev, int64_t steps) {
+  std::vector<PerfEvent> out;
+  int64_t cur = 0;
+  for (const auto& e : ev) {
+    if (e.type == PerfType::TimeShift) {
+      if (cur + e.value > steps) {
+        if (steps - cur > 0) out.push_back({PerfType::TimeShift, static_cast<int>(steps - cur)});
+        break;
+      }
+      out.push_back(e);
+      cur += e.value;
+    } else if (cur == steps && e.type != PerfType::NoteOff) {
+      break;
+    } else {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+// MetricPerformance.to_sequence followed by quantization, in steps: note-offs close the
+// pitch's oldest open note, zero-length notes are dropped, notes left open end at the last
+// step; a note starts with the velocity of the latest velocity event (100 before any).
+inline std::vector<Note> performance_notes(const std::vector<PerfEvent>& ev, int num_velocity_bins) {
+  std::vector<Note> notes;
+  std::map<int, std::vector<std::pair<int64_t, int>>> open;  // pitch -> (start step, velocity)
+  int64_t step = 0;
+  int velocity = 100;
+  auto add = [&](int pitch, int64_t start, int v, int64_t end) {
+    if (end == start) return;
+    Note n;
+    n.pitch = pitch;
+    n.velocity = v;
+    n.quantized_start_step = start;
+    n.quantized_end_step = end;
+    n.start_time = static_cast<double>(start);
+    n.end_time = static_cast<double>(end);
+    notes.push_back(n);
+  };
+  for (const auto& e : ev) {
+    if (e.type == PerfType::TimeShift) {
+      step += e.value;
+    } else if (e.type == PerfType::Velocity) {
+      velocity = bin_to_velocity(e.value, num_velocity_bins);
+    } else if (e.type == PerfType::NoteOn) {
+      open[e.value].push_back({step, velocity});
+    } else if (auto it = open.find(e.value); it != open.end() && !it->second.empty()) {
+      auto [start, v] = it->second.front();
+      it->second.erase(it->second.begin());
+      add(e.value, start, v, step);
+    }
+  }
+  for (auto& [pitch, list] : open)
+    for (auto [start, v] : list) add(pitch, start, v, step);
+  return notes;
+}
+
+// The iteration order of a CPython (3.11) set of small non-negative ints added in `keys`
+// order: open addressing with 9 linear probes then perturbed probing, a table of 8 slots
+// growing 4x (to the used count times 4) when 3/5 full. Magenta sorts a measure's tracks
+// stably by (is_drum, program) starting from such a set of instrument numbers, so tracks
+// that share both keep this order.
+inline std::vector<int> python_set_order(const std::vector<int>& keys) {
+  constexpr std::size_t kLinearProbes = 9, kPerturbShift = 5;
+  std::vector<long long> table(8, -1);  // -1: empty slot
+  std::size_t used = 0;
+  auto insert_clean = [&](std::vector<long long>& t, long long key) {
+    const std::size_t mask = t.size() - 1;
+    std::size_t perturb = static_cast<std::size_t>(key), i = perturb & mask;
+    while (true) {
+      for (std::size_t j = 0; j <= (i + kLinearProbes <= mask ? kLinearProbes : 0); ++j)
+        if (t[i + j] < 0) {
+          t[i + j] = key;
+          return;
+        }
+      perturb >>= kPerturbShift;
+      i = (i * 5 + 1 + perturb) & mask;
+    }
+  };
+  for (int k : keys) {
+    if (std::find(table.begin(), table.end(), static_cast<long long>(k)) != table.end()) continue;
+    insert_clean(table, k);
+    ++used;
+    if (used * 5 >= (table.size() - 1) * 3) {  // resize to the smallest power of two > used * 4
+      std::size_t size = 8;
+      while (size <= used * 4) size <<= 1;
+      std::vector<long long> grown(size, -1);
+      for (long long key : table)
+        if (key >= 0) insert_clean(grown, key);
+      table = std::move(grown);
+    }
+  }
+  std::vector<int> order;
+  for (long long key : table)
+    if (key >= 0) order.push_back(static_cast<int>(key));
+  return order;
+}
+
+// One instrument's track of a measure, as _quantized_subsequence_to_tensors builds it:
+// performance (trimmed to the measure), set to the measure's length, its first segment
+// round-tripped through notes (clip_tied_notes), set to the measure's length again.
+struct MeasureTrack {
+  std::vector<PerfEvent> events;
+  bool empty = false;  // no note survived the round trip
+};
+inline MeasureTrack measure_track(std::vector<Note> notes, int64_t spb, int num_velocity_bins) {
+  const int max_shift = static_cast<int>(spb);
+  auto ev = metric_performance(std::move(notes), max_shift, num_velocity_bins);
+  set_performance_length(ev, spb, max_shift);
+  auto kept = performance_notes(first_segment(ev, spb), num_velocity_bins);
+  MeasureTrack out;
+  out.empty = kept.empty();
+  out.events = metric_performance(std::move(kept), max_shift, num_velocity_bins);
+  set_performance_length(out.events, spb, max_shift);
+  return out;
+}
+
+}  // namespace detail
+
+// One measure: the notes of a one-bar subsequence quantized at o.steps_per_quarter (note
+// times relative to the bar), as MultiInstrumentPerformanceConverter encodes it.
+inline std::optional<MultitrackMeasure> encode_multitrack_bar(const NoteSequence& qbar,
+                                                              const MultitrackOptions& o = {}) {
+  FUGUE_CHECK(qbar.is_metric_quantized() && qbar.quantization.steps_per_quarter == o.steps_per_quarter,
               "multitrack encoding needs a sequence quantized at ", o.steps_per_quarter, " steps per quarter");
   const int64_t spb = int64_t{o.steps_per_quarter} * o.quarters_per_bar;
-  FUGUE_CHECK(steps_per_bar_float(qns) == double(spb), "multitrack encoding needs ", spb, " steps per bar");
-  const int64_t b0 = bar * spb, b1 = b0 + spb;
-  NoteSequence m;
-  m.quantization = qns.quantization;
-  std::set<std::tuple<bool, int, int>> tracks;  // (is_drum, program, instrument)
-  for (const auto& n : qns.notes) {
-    if (n.quantized_start_step < b0 || n.quantized_start_step >= b1) continue;
-    Note c = n;
-    c.quantized_start_step -= b0;
-    c.quantized_end_step = std::min(n.quantized_end_step, b1) - b0;
-    m.notes.push_back(c);
-    tracks.insert({n.is_drum, n.program, n.instrument});
+  FUGUE_CHECK(steps_per_bar_float(qbar) == double(spb), "multitrack encoding needs ", spb, " steps per bar");
+  // One track per instrument, ordered by (is_drum, program); ties keep the order of the
+  // Python set of instrument numbers Magenta builds from the notes in onset order.
+  std::map<int, std::vector<Note>> by_instrument;
+  std::vector<const Note*> by_onset;
+  for (const auto& n : qbar.notes) {
+    by_instrument[n.instrument].push_back(n);
+    by_onset.push_back(&n);
   }
-  const int ntracks = static_cast<int>(tracks.size());
+  const int ntracks = static_cast<int>(by_instrument.size());
   if (ntracks < o.min_tracks || ntracks > o.max_tracks) return std::nullopt;
+  std::stable_sort(by_onset.begin(), by_onset.end(),
+                   [](const Note* a, const Note* b) { return a->start_time < b->start_time; });
+  std::vector<int> instruments;
+  for (const Note* n : by_onset) instruments.push_back(n->instrument);
+  std::vector<std::tuple<bool, int, int>> order;  // (is_drum, program, instrument)
+  for (int inst : detail::python_set_order(instruments)) {
+    const Note& first = by_instrument[inst].front();
+    order.push_back({first.is_drum, first.program, inst});
+  }
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+  });
   auto vocab = multitrack_vocab(o);
   MultitrackMeasure out;
   out.tokens.assign(static_cast<std::size_t>(o.max_tracks * o.max_events), -1);
   out.lengths.assign(static_cast<std::size_t>(o.max_tracks), 1);
   int total = 0, t = 0;
-  for (const auto& [drum, program, inst] : tracks) {
-    PerformanceOptions po;
-    po.num_velocity_bins = o.num_velocity_bins;
-    po.max_shift_steps = static_cast<int>(spb);
-    po.instrument = inst;
-    // (is_drum, program) may be shared by two instruments: filter on all three.
-    NoteSequence one;
-    one.quantization = m.quantization;
-    for (const auto& n : m.notes)
-      if (n.instrument == inst && n.is_drum == drum && n.program == program) one.notes.push_back(n);
-    auto ev = extract_performance(one, po);
-    if (static_cast<int>(ev.size()) > o.max_events - 2) return std::nullopt;
-    total += static_cast<int>(ev.size());
+  for (const auto& [drum, program, inst] : order) {
+    const auto track = detail::measure_track(by_instrument[inst], spb, o.num_velocity_bins);
+    if (static_cast<int>(track.events.size()) > o.max_events - 2) return std::nullopt;
+    total += static_cast<int>(track.events.size());
     auto* row = &out.tokens[static_cast<std::size_t>(t * o.max_events)];
     int k = 0;
-    row[k++] = drum ? kMultitrackDrumToken : kMultitrackProgramBase + program;
-    for (const auto& e : ev) row[k++] = vocab.encode(e);
+    // A track whose notes all fell away is labelled drums: note-seq reads (is_drum, program)
+    // back from the round trip's notes, and "all notes are drums" holds for none.
+    row[k++] = drum || track.empty ? kMultitrackDrumToken : kMultitrackProgramBase + program;
+    for (const auto& e : track.events) row[k++] = vocab.encode(e);
     row[k++] = kMultitrackEnd;
     out.lengths[static_cast<std::size_t>(t)] = k;
     ++t;
@@ -104,22 +288,39 @@ inline std::optional<MultitrackMeasure> encode_multitrack_measure(const NoteSequ
   return out;
 }
 
-// All encodable measures of an unquantized sequence (split at time changes, 4/4 only).
+// All encodable measures of an unquantized sequence: per piece of constant tempo and meter,
+// the sustain pedal applied, cut into one-bar subsequences in seconds (notes belong to the
+// bar they start in, clipped at its end), each quantized; a piece with a bar that does not
+// quantize to steps_per_quarter * quarters_per_bar steps yields nothing.
 inline std::vector<MultitrackMeasure> multitrack_measures(const NoteSequence& ns, const MultitrackOptions& o = {}) {
   std::vector<MultitrackMeasure> out;
-  for (const auto& piece : split_on_time_changes(ns)) {
-    NoteSequence q;
-    try {
-      q = quantize(piece, o.steps_per_quarter);
-    } catch (const fugue::error&) {
-      continue;
+  for (auto piece : split_on_time_changes(ns)) {
+    apply_sustain(piece);
+    const double qpm = piece.tempos.empty() ? kDefaultQpm : piece.tempos.front().qpm;
+    const double hop = 60.0 * o.quarters_per_bar / qpm;
+    // numpy.arange(hop, total_time, hop) (start + i * step), then the end.
+    std::vector<double> splits{0.0};
+    for (int64_t i = 0; mul_add_unfused(static_cast<double>(i), hop, hop) < piece.total_time; ++i)
+      splits.push_back(mul_add_unfused(static_cast<double>(i), hop, hop));
+    if (piece.total_time > splits.back()) splits.push_back(piece.total_time);
+    if (splits.size() < 2) continue;
+    std::vector<MultitrackMeasure> measures;
+    bool ok = true;
+    for (const auto& bar : extract_subsequences(piece, splits)) {
+      NoteSequence q;
+      try {
+        q = quantize(bar, o.steps_per_quarter);
+      } catch (const fugue::error&) {
+        ok = false;
+        break;
+      }
+      if (steps_per_bar_float(q) != double(o.steps_per_quarter * o.quarters_per_bar)) {
+        ok = false;
+        break;
+      }
+      if (auto m = encode_multitrack_bar(q, o)) measures.push_back(std::move(*m));
     }
-    const int64_t spb = int64_t{o.steps_per_quarter} * o.quarters_per_bar;
-    if (steps_per_bar_float(q) != double(spb)) continue;
-    std::set<int64_t> bars;  // only bars with onsets can hold tracks
-    for (const auto& n : q.notes) bars.insert(n.quantized_start_step / spb);
-    for (int64_t b : bars)
-      if (auto mm = encode_multitrack_measure(q, b, o)) out.push_back(std::move(*mm));
+    if (ok) out.insert(out.end(), measures.begin(), measures.end());
   }
   return out;
 }

@@ -13,7 +13,11 @@
 //  * split_on_time_changes(ns): cuts at every time where tempo or time signature really
 //    changes; notes starting in a piece go to it (end clipped to the piece), events are
 //    carried (the latest at or before a piece's start moves to its time 0).
-//  * apply_sustain(ns): CC 64 >= 64 holds note-offs until pedal release or re-strike.
+//  * apply_sustain(ns): note-seq's apply_sustain_control_changes. Per instrument, CC 64 >= 64
+//    holds note-offs of pitched notes (drums take no part) until the pedal's release or a
+//    re-strike of the pitch (a re-strike at the note's own start drops it: zero length);
+//    notes still held at the end end at the sequence's last note or pedal event, which then
+//    becomes total_time.
 // Every failure is a fugue::error.
 #pragma once
 
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "fugue/core/error.hpp"
+#include "fugue/core/unfused.hpp"
 #include "fugue/music/note_sequence.hpp"
 
 namespace fugue::music {
@@ -34,7 +39,7 @@ inline constexpr double kQuantizeCutoff = 0.5;
 inline constexpr int64_t kMaxQuantizedSteps = int64_t{1} << 22;
 
 inline int64_t quantize_to_step(double seconds, double steps_per_second, double cutoff = kQuantizeCutoff) {
-  double steps = seconds * steps_per_second + (1.0 - cutoff);
+  const double steps = mul_add_unfused(seconds, steps_per_second, 1.0 - cutoff);  // as note-seq rounds
   FUGUE_CHECK(std::isfinite(steps) && std::fabs(steps) < 4.0e15, "time ", seconds, " s cannot be quantized at ",
               steps_per_second, " steps/s");
   return static_cast<int64_t>(steps);  // truncation toward zero, like Python's int()
@@ -236,60 +241,69 @@ inline std::vector<NoteSequence> split_on_time_changes(const NoteSequence& ns) {
   return extract_subsequences(ns, splits);
 }
 
-// Applies the sustain pedal (CC 64) per instrument, lengthening notes; see the contract.
+// Applies the sustain pedal (CC 64) as note-seq's apply_sustain_control_changes does; see the
+// contract.
 inline void apply_sustain(NoteSequence& ns, int threshold = 64) {
   enum Kind { kSusOn = 0, kSusOff = 1, kOn = 2, kOff = 3 };
-  std::map<int, std::vector<std::tuple<double, int, std::size_t>>> per_instrument;
-  for (std::size_t i = 0; i < ns.notes.size(); ++i) {
-    per_instrument[ns.notes[i].instrument].push_back({ns.notes[i].start_time, kOn, i});
-    per_instrument[ns.notes[i].instrument].push_back({ns.notes[i].end_time, kOff, i});
-  }
-  for (const auto& cc : ns.control_changes)
-    if (cc.number == 64)
-      per_instrument[cc.instrument].push_back({cc.time, cc.value >= threshold ? kSusOn : kSusOff, 0});
-  for (auto& [inst, events] : per_instrument) {
-    std::stable_sort(events.begin(), events.end(), [](auto& a, auto& b) {
-      return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
-    });
-    std::map<int, std::vector<std::size_t>> active;  // pitch -> note indices
-    bool sus = false;
-    double time = 0.0;
-    for (const auto& [t, kind, idx] : events) {
-      time = t;
-      if (kind == kSusOn) {
-        sus = true;
-      } else if (kind == kSusOff) {
-        sus = false;
-        for (auto& [pitch, list] : active) {
-          std::vector<std::size_t> keep;
-          for (auto k : list) {
-            if (ns.notes[k].end_time < t) {
-              ns.notes[k].end_time = t;
-              ns.total_time = std::max(ns.total_time, t);
-            } else {
-              keep.push_back(k);
-            }
-          }
-          list = std::move(keep);
-        }
-      } else if (kind == kOn) {
-        auto& list = active[ns.notes[idx].pitch];
-        if (sus) {
-          for (auto k : list) ns.notes[k].end_time = t;
-          list.clear();
-        }
-        list.push_back(idx);
-      } else if (!sus) {
-        auto& list = active[ns.notes[idx].pitch];
-        list.erase(std::remove(list.begin(), list.end(), idx), list.end());
-      }
-    }
-    for (auto& [pitch, list] : active)
-      for (auto k : list) {
-        ns.notes[k].end_time = time;
+  struct Event {
+    double time;
+    int kind;
+    std::size_t index;  // note (kOn / kOff) or control change
+  };
+  // Note-ons, note-offs (drums take no part), then pedal events; sorted stably by (time, kind).
+  std::vector<Event> events;
+  for (int kind : {kOn, kOff})
+    for (std::size_t i = 0; i < ns.notes.size(); ++i)
+      if (!ns.notes[i].is_drum)
+        events.push_back({kind == kOn ? ns.notes[i].start_time : ns.notes[i].end_time, kind, i});
+  for (std::size_t i = 0; i < ns.control_changes.size(); ++i)
+    if (ns.control_changes[i].number == 64)
+      events.push_back({ns.control_changes[i].time, ns.control_changes[i].value >= threshold ? kSusOn : kSusOff, i});
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return std::tie(a.time, a.kind) < std::tie(b.time, b.kind); });
+  std::map<int, std::vector<std::size_t>> active;  // instrument -> sounding (or held) notes, oldest first
+  std::map<int, bool> held;                        // instrument -> pedal down
+  std::vector<char> dropped(ns.notes.size(), 0);
+  double time = 0.0;
+  for (const Event& e : events) {
+    time = e.time;
+    if (e.kind == kSusOn || e.kind == kSusOff) {
+      const int inst = ns.control_changes[e.index].instrument;
+      held[inst] = e.kind == kSusOn;
+      if (e.kind == kSusOn) continue;
+      auto& list = active[inst];
+      std::erase_if(list, [&](std::size_t k) {
+        if (ns.notes[k].end_time >= time) return false;
+        ns.notes[k].end_time = time;  // released by the pedal
         ns.total_time = std::max(ns.total_time, time);
-      }
+        return true;
+      });
+    } else if (e.kind == kOn) {
+      const Note& n = ns.notes[e.index];
+      auto& list = active[n.instrument];
+      if (held[n.instrument])  // a re-strike under the pedal ends the held note of that pitch
+        std::erase_if(list, [&](std::size_t k) {
+          if (ns.notes[k].pitch != n.pitch) return false;
+          ns.notes[k].end_time = time;
+          if (ns.notes[k].start_time == ns.notes[k].end_time) dropped[k] = 1;
+          return true;
+        });
+      list.push_back(e.index);
+    } else if (!held[ns.notes[e.index].instrument]) {
+      auto& list = active[ns.notes[e.index].instrument];
+      if (auto it = std::find(list.begin(), list.end(), e.index); it != list.end()) list.erase(it);
+    }
   }
+  // Notes still held at the end end with the last event (note-seq sets total_time to it).
+  for (auto& [inst, list] : active)
+    for (std::size_t k : list) {
+      ns.notes[k].end_time = time;
+      ns.total_time = time;
+    }
+  std::size_t w = 0;
+  for (std::size_t i = 0; i < ns.notes.size(); ++i)
+    if (!dropped[i]) ns.notes[w++] = ns.notes[i];
+  ns.notes.resize(w);
 }
 
 }  // namespace fugue::music
