@@ -2,6 +2,7 @@
 //
 //   music_vae_demo [--data DIR]... [--out DIR] [--minutes M] [--batch N] [--seed S]
 //                  [--variant lite|small] [--lr LR] [--eval-windows N] [--resume] [--max-steps N]
+//                  [--max-beta B] [--beta-rate R] [--free-bits F] [--temperature T] [--prior-samples N]
 //
 // --variant small is Magenta's cat-mel_2bar_small exactly (4.4 M parameters, lr 1e-3); the
 // default, lite, is the same structure at 256 / 2 x 192 / z 128 (1.6 M parameters) trained at
@@ -14,6 +15,9 @@
 //     training class) and a repeat-previous-token baseline;
 //   * reconstruction accuracy: encode (z = mu) and decode greedily, step by step, compared
 //     with the input, beside the same two baselines (which see no model at all);
+//   * what prior samples look like beside the held-out windows: notes per bar, rest fraction,
+//     pitch range and in-key fraction (music/melody_stats.hpp) over --prior-samples (256) samples
+//     at --temperature (0.5);
 // and writes 8 prior samples (temperature 0.5), a 7-point slerp interpolation between two
 // held-out melodies and their reconstructions, each as MIDI, piano-roll PNG and (with FluidSynth
 // and its General MIDI soundfont installed) a rendered WAV, plus report.json, model.safetensors,
@@ -31,6 +35,7 @@
 #include "fugue/backend/cpu/threads.hpp"
 #include "fugue/io/html_report.hpp"
 #include "fugue/models/music_vae.hpp"
+#include "fugue/music/melody_stats.hpp"
 #include "fugue/music/music.hpp"
 #include "fugue/train/loop.hpp"
 #include "fugue/train/loss_curve.hpp"
@@ -58,6 +63,10 @@ struct Args {
   std::uint64_t seed = 2026;
   bool resume = false;
   std::string variant = "lite";
+  // KL schedule overrides (< 0: the config's): beta = max_beta (1 - beta_rate^step), hinge at free_bits.
+  double max_beta = -1, beta_rate = -1, free_bits = -1;
+  double temperature = 0.5;
+  int prior_samples = 256;
 };
 
 Args parse(int argc, char** argv) {
@@ -90,6 +99,16 @@ Args parse(int argc, char** argv) {
       a.resume = true;
     else if (k == "--variant")
       a.variant = val();
+    else if (k == "--max-beta")
+      a.max_beta = std::stod(val());
+    else if (k == "--beta-rate")
+      a.beta_rate = std::stod(val());
+    else if (k == "--free-bits")
+      a.free_bits = std::stod(val());
+    else if (k == "--temperature")
+      a.temperature = std::stod(val());
+    else if (k == "--prior-samples")
+      a.prior_samples = std::stoi(val());
     else
       FUGUE_FAIL("unknown argument '", k, "' (see the header of examples/music_vae_demo.cpp)");
   }
@@ -176,6 +195,10 @@ int run(const Args& a) {
   // against Magenta's 50k+ at batch 512) 1e-3 leaves the model at the unigram baseline.
   hp.learning_rate = a.lr > 0 ? a.lr : a.variant == "lite" ? 3e-3 : hp.learning_rate;
   hp.batch_size = a.batch;  // what this run trains with (the model file records it)
+  if (a.max_beta >= 0) hp.max_beta = a.max_beta;
+  if (a.beta_rate >= 0) hp.beta_rate = a.beta_rate;
+  if (a.free_bits >= 0) hp.free_bits = a.free_bits;
+  FUGUE_CHECK(a.prior_samples >= 1 && a.temperature >= 0, "--prior-samples must be >= 1 and --temperature >= 0");
   music::ExampleOptions ex;
   ex.transpose_min = hp.transpose_min;
   ex.transpose_max = hp.transpose_max;
@@ -275,7 +298,38 @@ int run(const Args& a) {
   std::printf("  teacher-forced next-step accuracy  %.4f   (unigram baseline %.4f, repeat-previous baseline %.4f)\n",
               ev.tf_acc, ev.unigram_tf, ev.repeat_tf);
   std::printf("  greedy reconstruction accuracy     %.4f   (the same baselines; they see no model)\n", ev.recon_acc);
-  std::printf("  reconstruction loss %.3f nats / window, KL %.3f nats\n", ev.r_loss, ev.kl);
+  std::printf(
+      "  reconstruction loss %.3f nats / window, KL %.3f nats (KL schedule: max_beta %g, beta_rate %g, "
+      "free_bits %g; beta at the end %.4f)\n",
+      ev.r_loss, ev.kl, hp.max_beta, hp.beta_rate, hp.free_bits,
+      mv::kl_beta(trainer.steps(), hp.max_beta, hp.beta_rate));
+
+  // --- what prior samples look like beside the data ------------------------------------------
+  const music::MelodyOneHot enc;
+  std::vector<std::vector<int>> held_events, prior_events;
+  for (index_t r = 0; r < n_eval; ++r) held_events.push_back(enc.decode(held[std::size_t(r)]));
+  for (int done = 0; done < a.prior_samples; done += 64) {
+    const int n = std::min(64, a.prior_samples - done);
+    const auto pz = Model::prior(n, Philox{a.seed, 1000 + std::uint64_t(done)});
+    const auto ps = model.decode(pz, S, a.temperature, Philox{a.seed, 2000 + std::uint64_t(done)});
+    for (int i = 0; i < n; ++i)
+      prior_events.push_back(enc.decode(std::vector<int32_t>(ps[0].begin() + i * S, ps[0].begin() + (i + 1) * S)));
+  }
+  const music::MelodyStats held_stats = music::melody_stats(held_events),
+                           prior_stats = music::melody_stats(prior_events);
+  auto ratio = [](double x, double y) { return y != 0 ? x / y : 0.0; };
+  std::printf("prior samples (%d, temperature %g) beside the held-out windows (%zu):\n", a.prior_samples, a.temperature,
+              held_events.size());
+  std::printf("  notes per bar    %.2f vs %.2f (ratio %.2f)\n", prior_stats.notes_per_bar, held_stats.notes_per_bar,
+              ratio(prior_stats.notes_per_bar, held_stats.notes_per_bar));
+  std::printf("  rest fraction    %.3f vs %.3f (ratio %.2f)\n", prior_stats.rest_fraction, held_stats.rest_fraction,
+              ratio(prior_stats.rest_fraction, held_stats.rest_fraction));
+  std::printf("  pitch range      %.2f vs %.2f semitones (ratio %.2f)\n", prior_stats.pitch_range,
+              held_stats.pitch_range, ratio(prior_stats.pitch_range, held_stats.pitch_range));
+  std::printf("  in-key fraction  %.3f vs %.3f (ratio %.2f)\n", prior_stats.in_key_fraction, held_stats.in_key_fraction,
+              ratio(prior_stats.in_key_fraction, held_stats.in_key_fraction));
+  std::printf("  silent windows   %zu of %zu vs %zu of %zu\n", prior_stats.silent, prior_stats.windows,
+              held_stats.silent, held_stats.windows);
 
   // --- the run's page, samples and interpolation --------------------------------------------
   io::HtmlReport page(std::string("MusicVAE ") +
@@ -285,6 +339,14 @@ int run(const Args& a) {
   page.table({"held-out, " + std::to_string(total) + " steps", "model", "unigram baseline", "repeat-previous baseline"},
              {{"teacher-forced next-step accuracy", fmt(ev.tf_acc), fmt(ev.unigram_tf), fmt(ev.repeat_tf)},
               {"greedy reconstruction accuracy", fmt(ev.recon_acc), fmt(ev.unigram_tf), fmt(ev.repeat_tf)}});
+  page.heading("Prior samples beside the held-out data");
+  page.table({"mean per 2-bar window",
+              "prior samples (" + std::to_string(a.prior_samples) + ", temperature " + fmt(a.temperature, 2) + ")",
+              "held-out windows (" + std::to_string(held_events.size()) + ")"},
+             {{"notes per bar", fmt(prior_stats.notes_per_bar, 2), fmt(held_stats.notes_per_bar, 2)},
+              {"rest fraction", fmt(prior_stats.rest_fraction), fmt(held_stats.rest_fraction)},
+              {"pitch range (semitones)", fmt(prior_stats.pitch_range, 2), fmt(held_stats.pitch_range, 2)},
+              {"in-key fraction", fmt(prior_stats.in_key_fraction), fmt(held_stats.in_key_fraction)}});
   page.heading("Training");
   page.image("loss.png", "training loss (light: per step; dark: running mean of " + std::to_string(curve.window) +
                              "), steps " + fmt(curve.frame.x0, 0) + ".." + fmt(curve.frame.x1, 0) + ", " +
@@ -327,7 +389,15 @@ int run(const Args& a) {
        << ",\n  \"teacher_forced_accuracy\": " << ev.tf_acc
        << ",\n  \"greedy_reconstruction_accuracy\": " << ev.recon_acc << ",\n  \"baseline_unigram\": " << ev.unigram_tf
        << ",\n  \"baseline_repeat_previous\": " << ev.repeat_tf << ",\n  \"held_out_r_loss\": " << ev.r_loss
-       << ",\n  \"held_out_kl\": " << ev.kl << "\n}\n";
+       << ",\n  \"held_out_kl\": " << ev.kl << ",\n  \"kl_schedule\": {\"max_beta\": " << hp.max_beta
+       << ", \"beta_rate\": " << hp.beta_rate << ", \"free_bits\": " << hp.free_bits << "}"
+       << ",\n  \"prior_stats\": {\"samples\": " << a.prior_samples << ", \"temperature\": " << a.temperature
+       << ", \"notes_per_bar\": " << prior_stats.notes_per_bar << ", \"rest_fraction\": " << prior_stats.rest_fraction
+       << ", \"pitch_range\": " << prior_stats.pitch_range << ", \"in_key_fraction\": " << prior_stats.in_key_fraction
+       << "},\n  \"held_out_stats\": {\"windows\": " << held_events.size()
+       << ", \"notes_per_bar\": " << held_stats.notes_per_bar << ", \"rest_fraction\": " << held_stats.rest_fraction
+       << ", \"pitch_range\": " << held_stats.pitch_range << ", \"in_key_fraction\": " << held_stats.in_key_fraction
+       << "}\n}\n";
   }
   std::printf("wrote 8 samples, an interpolation (7 points), report.json and the page %s (%.0f s in all)%s\n",
               index.c_str(), secs(), can_render() ? "" : "; no WAVs: install fluidsynth and fluid-soundfont-gm");

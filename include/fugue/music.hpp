@@ -10,6 +10,7 @@
 #include "fugue/music/drums.hpp"
 #include "fugue/music/groove.hpp"
 #include "fugue/music/melody.hpp"
+#include "fugue/music/melody_stats.hpp"
 #include "fugue/music/midi.hpp"
 #include "fugue/music/multitrack.hpp"
 #include "fugue/music/note_sequence.hpp"

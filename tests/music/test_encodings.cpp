@@ -16,6 +16,7 @@
 #include "fugue/music/drums.hpp"
 #include "fugue/music/groove.hpp"
 #include "fugue/music/melody.hpp"
+#include "fugue/music/melody_stats.hpp"
 #include "fugue/music/multitrack.hpp"
 #include "fugue/music/performance.hpp"
 #include "fugue/music/piano_roll.hpp"
@@ -675,4 +676,27 @@ TEST_CASE("multitrack: tracks sharing (is_drum, program) keep CPython's set orde
   CHECK(m.tokens[129] == 255 + 96);
   CHECK(m.tokens[130] == 489);
   CHECK(m.tokens[192] == 393);  // the bass: tracks sort by the notes' (is_drum, program), 2 before 33
+}
+
+TEST_CASE("melody stats: notes per bar, rests, range and key fit of hand-worked windows", "[music][melody]") {
+  constexpr int E = kMelodyNoEvent, O = kMelodyNoteOff;
+  // 1 bar: C E G (a rest of 4 steps after the first note's release); all in C major.
+  const std::vector<int> a{60, E, E, E, O, E, E, E, 64, E, 67, E, E, E, E, E};
+  // 1 bar: one note from step 4 to 8 (12 rest steps).
+  const std::vector<int> b{E, E, E, E, 61, E, E, E, O, E, E, E, E, E, E, E};
+  const std::vector<int> silent(16, E);
+  // 2 bars: the chromatic run 60..66, 4 steps each, released at 28. Best major scale: C# major
+  // (C# D# F F# C: 5 of the 7 notes).
+  std::vector<int> d(32, E);
+  for (int i = 0; i < 7; ++i) d[static_cast<std::size_t>(4 * i)] = 60 + i;
+  d[28] = O;
+  const auto s = melody_stats({a, b, silent, d});
+  CHECK(s.windows == 4);
+  CHECK(s.silent == 1);
+  CHECK(s.notes_per_bar == Approx((3.0 + 1.0 + 0.0 + 3.5) / 4));
+  CHECK(s.rest_fraction == Approx((4.0 + 12 + 16 + 4) / 80));
+  CHECK(s.pitch_range == Approx((7.0 + 0 + 6) / 3));
+  CHECK(s.in_key_fraction == Approx((1.0 + 1.0 + 5.0 / 7) / 3));
+  CHECK_THROWS_AS(melody_stats({std::vector<int>{}}), fugue::error);
+  CHECK_THROWS_AS(melody_stats({std::vector<int>{200}}), fugue::error);
 }
