@@ -1,17 +1,21 @@
 // libFuzzer target for fugue/music's MIDI reader and what runs on its output.
 // Contract checked: any byte string either parses or throws fugue::error (nothing else,
 // no crash, bounded time/memory); a parsed file survives write -> read with the same
-// number of notes; the MusicVAE / Music Transformer extractors accept whatever parses.
+// number of notes; the MusicVAE (melody, drums, trio, groove, multitrack) and Music
+// Transformer extractors accept whatever parses.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 
 #include "fugue/core/error.hpp"
 #include "fugue/music/drums.hpp"
+#include "fugue/music/groove.hpp"
 #include "fugue/music/melody.hpp"
 #include "fugue/music/midi.hpp"
+#include "fugue/music/multitrack.hpp"
 #include "fugue/music/performance.hpp"
 #include "fugue/music/quantize.hpp"
+#include "fugue/music/trio.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fugue::music;
@@ -32,12 +36,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& piece : split_on_time_changes(ns)) {
       (void)melody_windows(piece);
       (void)drum_windows(piece);
+      (void)trio_windows(piece);
       if (++pieces == 8) break;
     }
   } catch (const fugue::error&) {
   }
   try {
     (void)encode_music_transformer(ns);
+  } catch (const fugue::error&) {
+  }
+  try {
+    (void)groove_windows(ns);
+    (void)multitrack_measures(ns);
   } catch (const fugue::error&) {
   }
   return 0;

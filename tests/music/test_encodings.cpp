@@ -700,3 +700,16 @@ TEST_CASE("melody stats: notes per bar, rests, range and key fit of hand-worked 
   CHECK_THROWS_AS(melody_stats({std::vector<int>{}}), fugue::error);
   CHECK_THROWS_AS(melody_stats({std::vector<int>{200}}), fugue::error);
 }
+
+TEST_CASE("multitrack: hostile sequences are refused quickly, with an error where the input is wrong",
+          "[music][multitrack]") {
+  NoteSequence far;
+  add_note(far, 60, 100, 0.0, 0.5, 0, 0);
+  add_note(far, 64, 100, 0.0, 0.5, 1, 0);
+  add_note(far, 67, 100, 1.0e9, 1.0e9 + 1, 0, 0);  // 1e9 s: more bars than quantization allows
+  CHECK(multitrack_measures(far).empty());
+  NoteSequence negative;
+  add_note(negative, 60, 100, 0.0, 0.5, -1, 0);
+  add_note(negative, 64, 100, 0.0, 0.5, 1, 0);
+  CHECK_THROWS_WITH(multitrack_measures(negative), Catch::Contains("negative instrument"));
+}

@@ -247,6 +247,7 @@ inline std::optional<MultitrackMeasure> encode_multitrack_bar(const NoteSequence
   std::map<int, std::vector<Note>> by_instrument;
   std::vector<const Note*> by_onset;
   for (const auto& n : qbar.notes) {
+    FUGUE_CHECK(n.instrument >= 0, "multitrack: note with negative instrument ", n.instrument);
     by_instrument[n.instrument].push_back(n);
     by_onset.push_back(&n);
   }
@@ -298,6 +299,10 @@ inline std::vector<MultitrackMeasure> multitrack_measures(const NoteSequence& ns
     apply_sustain(piece);
     const double qpm = piece.tempos.empty() ? kDefaultQpm : piece.tempos.front().qpm;
     const double hop = 60.0 * o.quarters_per_bar / qpm;
+    // A piece longer than quantization allows (kMaxQuantizedSteps) is refused like one that
+    // does not quantize, before its bars are listed (a hostile file's times can be huge).
+    if (!(piece.total_time / hop * double(o.steps_per_quarter * o.quarters_per_bar) <= double(kMaxQuantizedSteps)))
+      continue;
     // numpy.arange(hop, total_time, hop) (start + i * step), then the end.
     std::vector<double> splits{0.0};
     for (int64_t i = 0; mul_add_unfused(static_cast<double>(i), hop, hop) < piece.total_time; ++i)
