@@ -2,7 +2,8 @@
 //
 // Contract
 //  * read_metrics_csv(path) -> MetricsLog: the CSV train::run appends (a header row of column
-//    names, then one row of numbers per step). A missing file, an empty one, a row with another
+//    names, then one row of numbers per step); parse_metrics_csv(text | stream, source) reads
+//    the same from memory (what the fuzz target drives). A missing file, an empty one, a row with another
 //    number of cells or a cell that is not a number is a fugue::error naming the file, line and
 //    column. column(name) gives one column (a fugue::error naming the columns there are when
 //    it is absent).
@@ -21,7 +22,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -62,28 +65,38 @@ inline std::vector<std::string> split_csv_line(const std::string& line) {
 }
 }  // namespace detail
 
-inline MetricsLog read_metrics_csv(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  FUGUE_CHECK(in.good(), "metrics log ", path.string(), ": cannot open it");
+// The CSV read from a stream; `source` names it in errors (the file's path, or "<memory>").
+inline MetricsLog parse_metrics_csv(std::istream& in, const std::string& source) {
   MetricsLog log;
   std::string line;
-  FUGUE_CHECK(std::getline(in, line) && !line.empty(), "metrics log ", path.string(), ": no header row");
+  FUGUE_CHECK(std::getline(in, line) && !line.empty(), "metrics log ", source, ": no header row");
   log.columns = detail::split_csv_line(line);
   for (std::size_t number = 2; std::getline(in, line); ++number) {
     if (line.empty() || line == "\r") continue;
     const auto cells = detail::split_csv_line(line);
-    FUGUE_CHECK(cells.size() == log.columns.size(), "metrics log ", path.string(), ": line ", number, " has ",
-                cells.size(), " cells, the header ", log.columns.size());
+    FUGUE_CHECK(cells.size() == log.columns.size(), "metrics log ", source, ": line ", number, " has ", cells.size(),
+                " cells, the header ", log.columns.size());
     std::vector<double> row(cells.size());
     for (std::size_t c = 0; c < cells.size(); ++c) {
       const std::string& s = cells[c];
       const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), row[c]);
-      FUGUE_CHECK(ec == std::errc() && end == s.data() + s.size(), "metrics log ", path.string(), ": line ", number,
+      FUGUE_CHECK(ec == std::errc() && end == s.data() + s.size(), "metrics log ", source, ": line ", number,
                   ", column '", log.columns[c], "': '", s, "' is not a number");
     }
     log.rows.push_back(std::move(row));
   }
   return log;
+}
+
+inline MetricsLog parse_metrics_csv(std::string_view text, const std::string& source = "<memory>") {
+  std::istringstream in{std::string(text)};
+  return parse_metrics_csv(in, source);
+}
+
+inline MetricsLog read_metrics_csv(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  FUGUE_CHECK(in.good(), "metrics log ", path.string(), ": cannot open it");
+  return parse_metrics_csv(in, path.string());
 }
 
 struct LossCurve {
