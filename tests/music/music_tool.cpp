@@ -1,6 +1,4 @@
 // music_tool — command-line access to fugue/music for the conformance script and docs.
-//   music_tool extract FILE.mid     JSON: notes, unsliced melodies and drum tracks (MusicVAE
-//                                   settings, per time-change piece), Music Transformer ids
 //   music_tool tensors < PATHS      one JSON line per path read from stdin: notes, and each
 //                                   model's training tensors as Magenta's converters give them
 //                                   (cat-mel_2bar, cat-drums_2bar, hier-trio_16bar, groovae_2bar,
@@ -25,45 +23,6 @@ void print_list(const std::vector<T>& v) {
   std::printf("[");
   for (std::size_t i = 0; i < v.size(); ++i) std::printf(i ? ",%lld" : "%lld", static_cast<long long>(v[i]));
   std::printf("]");
-}
-
-int extract(const std::string& path) {
-  auto ns = read_midi_file(path);
-  std::printf("{\"notes\":[");
-  auto sorted = ns;
-  sort_notes(sorted);
-  for (std::size_t i = 0; i < sorted.notes.size(); ++i) {
-    const auto& n = sorted.notes[i];
-    std::printf("%s[%d,%d,%.9f,%.9f,%d,%d,%d]", i ? "," : "", n.pitch, n.velocity, n.start_time, n.end_time, n.program,
-                n.is_drum ? 1 : 0, n.instrument);
-  }
-  std::printf("],\"melodies\":[");
-  MelodyConverterOptions mo;
-  mo.slice_bars = 0;
-  mo.dedupe = false;
-  DrumConverterOptions dopt;
-  dopt.slice_bars = 0;
-  dopt.dedupe = false;
-  bool first = true;
-  auto pieces = split_on_time_changes(ns);
-  for (const auto& p : pieces)
-    for (const auto& m : melody_windows(p, mo)) {
-      std::printf(first ? "" : ",");
-      first = false;
-      print_list(m);
-    }
-  std::printf("],\"drums\":[");
-  first = true;
-  for (const auto& p : pieces)
-    for (const auto& d : drum_windows(p, dopt)) {
-      std::printf(first ? "" : ",");
-      first = false;
-      print_list(d);
-    }
-  std::printf("],\"performance\":");
-  print_list(encode_music_transformer(ns));
-  std::printf("}\n");
-  return 0;
 }
 
 template <class T>
@@ -113,10 +72,8 @@ void tensors_of(const std::string& path) {
                 n.is_drum ? 1 : 0, n.instrument);
   }
   std::printf("],\"melody\":");
-  ExampleOptions mel;
-  mel.max_windows_per_piece = 0;
-  mel.melody.valid_programs = mel_programs();  // cat-mel_2bar's MEL_PROGRAMS
-  print_lists(melody_examples(ns, mel, nullptr));
+  // cat-mel_2bar / cat-drums_2bar converters; no rng, so every window (no per-piece sample)
+  print_lists(melody_examples(ns, ExampleOptions{}, nullptr));
   std::printf(",\"drums\":");
   print_lists(drum_examples(ns, ExampleOptions{}, nullptr));
   std::printf(",\"trio\":[");
@@ -188,7 +145,6 @@ int stats(const std::vector<std::string>& dirs) {
 int main(int argc, char** argv) {
   try {
     std::string cmd = argc > 1 ? argv[1] : "";
-    if (cmd == "extract" && argc == 3) return extract(argv[2]);
     if (cmd == "tensors" && argc == 2) return tensors();
     if (cmd == "write" && argc == 4) {
       write_midi_file(read_midi_file(argv[2]), argv[3]);
@@ -201,7 +157,7 @@ int main(int argc, char** argv) {
       render_piano_roll_png(piano_roll(quantize(pieces.front(), 4), 21, 108), argv[3], 3, 16);
       return 0;
     }
-    std::fprintf(stderr, "usage: music_tool extract F | tensors < PATHS | write IN OUT | stats DIR... | png IN OUT\n");
+    std::fprintf(stderr, "usage: music_tool tensors < PATHS | write IN OUT | stats DIR... | png IN OUT\n");
     return 2;
   } catch (const fugue::error& e) {
     std::fprintf(stderr, "%s\n", e.what());
