@@ -53,6 +53,18 @@ void require_same_notes(NoteSequence a, NoteSequence b, double tol) {
   }
 }
 
+// The two notes the hand-made running-status files hold (96 ticks per quarter at 120 qpm): 60
+// ending at 0.5 s, and 64 at velocity 80 ending at 0.75 s. Sorts `ns`.
+void require_two_running_status_notes(NoteSequence& ns) {
+  sort_notes(ns);
+  REQUIRE(ns.notes.size() == 2);
+  CHECK(ns.notes[0].pitch == 60);
+  CHECK(ns.notes[0].end_time == Approx(0.5));
+  CHECK(ns.notes[1].pitch == 64);
+  CHECK(ns.notes[1].velocity == 80);
+  CHECK(ns.notes[1].end_time == Approx(0.75));
+}
+
 }  // namespace
 
 TEST_CASE("midi: a written sequence reads back with the same notes and events", "[music][midi]") {
@@ -112,7 +124,7 @@ TEST_CASE("midi: drums use channel 10 and survive the round trip", "[music][midi
 TEST_CASE("midi: hand-made format 0 file with running status, sysex and velocity-0 note-offs", "[music][midi]") {
   auto f = header(0, 1, 96);
   track(f, {0x00, 0xFF, 0x51, 0x03, 0x07, 0xA1, 0x20,  // 500000 us = 120 qpm
-            0x00, 0xF0, 0x03, 0x43, 0x12, 0xF7,        // sysex (cancels running status)
+            0x00, 0xF0, 0x03, 0x43, 0x12, 0xF7,        // sysex (before any channel status)
             0x00, 0xC3, 0x18,                          // program 24 on channel 4
             0x00, 0x93, 60,   100,                     // note on
             0x00, 64,   80,                            // running status: second note on
@@ -120,13 +132,7 @@ TEST_CASE("midi: hand-made format 0 file with running status, sysex and velocity
             0x30, 0x83, 64,   0,                       // explicit note off 48 ticks later
             0x00, 0xFF, 0x2F, 0x00});
   auto ns = read_midi(f);
-  sort_notes(ns);
-  REQUIRE(ns.notes.size() == 2);
-  CHECK(ns.notes[0].pitch == 60);
-  CHECK(ns.notes[0].end_time == Approx(0.5));
-  CHECK(ns.notes[1].pitch == 64);
-  CHECK(ns.notes[1].velocity == 80);
-  CHECK(ns.notes[1].end_time == Approx(0.75));
+  require_two_running_status_notes(ns);
   CHECK(ns.notes[0].program == 24);
   CHECK(ns.notes[0].instrument == ns.notes[1].instrument);  // one (track, channel, program)
 }
@@ -406,13 +412,7 @@ TEST_CASE("midi: running status carries across meta and sysex events, as mido re
             0x30, 64,   0,                      // note off, 48 ticks later
             0x00, 0xFF, 0x2F, 0x00});
   auto ns = read_midi(f);
-  sort_notes(ns);
-  REQUIRE(ns.notes.size() == 2);
-  CHECK(ns.notes[0].pitch == 60);
-  CHECK(ns.notes[0].end_time == Approx(0.5));
-  CHECK(ns.notes[1].pitch == 64);
-  CHECK(ns.notes[1].velocity == 80);
-  CHECK(ns.notes[1].end_time == Approx(0.75));
+  require_two_running_status_notes(ns);
   // A data byte with no channel status before it is still an error, meta event or not.
   auto bad = header(0, 1, 96);
   track(bad, {0x00, 0xFF, 0x01, 0x01, 'a', 0x00, 64, 80, 0x00, 0xFF, 0x2F, 0x00});
