@@ -305,8 +305,11 @@ inline std::vector<MultitrackMeasure> multitrack_measures(const NoteSequence& ns
       continue;
     // numpy.arange(hop, total_time, hop) (start + i * step), then the end.
     std::vector<double> splits{0.0};
-    for (int64_t i = 0; mul_add_unfused(static_cast<double>(i), hop, hop) < piece.total_time; ++i)
-      splits.push_back(mul_add_unfused(static_cast<double>(i), hop, hop));
+    for (int64_t i = 0;; ++i) {
+      const double t = mul_add_unfused(static_cast<double>(i), hop, hop);
+      if (!(t < piece.total_time)) break;
+      splits.push_back(t);
+    }
     if (piece.total_time > splits.back()) splits.push_back(piece.total_time);
     if (splits.size() < 2) continue;
     std::vector<MultitrackMeasure> measures;
