@@ -32,66 +32,23 @@ base=${FUGUE_PEER_BASE_PYTHON:-/usr/bin/python3}
 stamp_file=$venv/.fugue-peer-stamp
 log=$venv.log
 
-mode=ensure
-case ${1:-} in
-  "") ;;
-  --python) mode=python ;;
-  --check) mode=check ;;
-  -h | --help)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-  *)
-    echo "peer_env.sh: unknown argument '$1' (use --python, --check or no argument)" >&2
-    exit 2
-    ;;
-esac
+base_hint="; or set FUGUE_PEER_BASE_PYTHON"
+name=peer_env.sh what="the PyTorch 2.x peer venv" size_note="PyPI; the first time downloads ~3 GB"
+verify_what="the pinned torch / numpy"
+# Wheels only: nothing is compiled. pip's cache is left as configured (where enabled, a rebuild after a
+# pin change does not download the unchanged wheels again).
+pip_args=(--only-binary=:all:)
 
-fail() {
-  echo "peer_env.sh: $*" >&2
-  exit 1
+pinned_venv_precheck() {
+  if [[ $(uname -s) != Linux || $(uname -m) != x86_64 ]]; then
+    pinned_venv_fail "the pins in $req are for Linux x86_64 (this is $(uname -s) $(uname -m)); set" \
+      "FUGUE_PEER_PYTHON to an interpreter with torch 2.x instead"
+  fi
 }
 
-[[ -f $req ]] || fail "missing $req"
-[[ -x $base ]] ||
-  fail "no base interpreter $base (Debian: apt install python3 python3-venv; or set FUGUE_PEER_BASE_PYTHON)"
-if [[ $(uname -s) != Linux || $(uname -m) != x86_64 ]]; then
-  fail "the pins in $req are for Linux x86_64 (this is $(uname -s) $(uname -m)); set FUGUE_PEER_PYTHON to an" \
-    "interpreter with torch 2.x instead"
-fi
-
-base_ver=$("$base" -c 'import platform as p; print(p.python_implementation(), p.python_version())') ||
-  fail "$base does not run"
-want="base=$base_ver req=$(sha256sum "$req" | cut -c1-16)"
-
-current() { [[ -x $venv/bin/python && -f $stamp_file && $(cat "$stamp_file") == "$want" ]]; }
-
-if [[ $mode == check ]]; then
-  current && exit 0
-  exit 1
-fi
-
-if ! current; then
-  mkdir -p "$(dirname "$venv")"
-  exec 9>"$venv.lock"
-  flock 9 # another peer_env.sh may be building it right now: wait for it, then look again
-  if ! current; then
-    echo "peer_env.sh: building the PyTorch 2.x peer venv $venv from $req" \
-      "(PyPI; the first time downloads ~3 GB, log: $log)" >&2
-    rm -rf "$venv"
-    : >"$log"
-    "$base" -m venv "$venv" >>"$log" 2>&1 ||
-      fail "'$base -m venv $venv' failed (Debian: apt install python3-venv); log: $log"
-    py=$venv/bin/python
-    # Wheels only: nothing is compiled. pip's cache is left as configured (where enabled, a rebuild after a
-    # pin change does not download the unchanged wheels again).
-    if ! "$py" -m pip install --disable-pip-version-check --no-input --only-binary=:all: -r "$req" >>"$log" 2>&1; then
-      tail -n 25 "$log" | sed 's/^/  | /' >&2
-      fail "pip install -r $req into $venv failed (tail of $log above); the venv is left unstamped and is" \
-        "rebuilt on the next run"
-    fi
-    # The pins, as imported (catches a wheel that installed but does not load, e.g. a missing CUDA library).
-    if ! "$py" - "$req" >>"$log" 2>&1 <<'PY'; then
+# The pins, as imported (catches a wheel that installed but does not load, e.g. a missing CUDA library).
+verify_venv() {
+  "$1" - "$req" <<'PY'
 import re, sys
 pins = dict(re.match(r"([A-Za-z0-9_.-]+)==(\S+)", l).groups() for l in open(sys.argv[1])
             if re.match(r"(torch|numpy)==", l))
@@ -101,12 +58,7 @@ assert got == pins, (got, pins)
 torch.mm(torch.ones(2, 2), torch.ones(2, 2))
 print("peer_env: torch", torch.__version__, "numpy", numpy.__version__)
 PY
-      tail -n 15 "$log" | sed 's/^/  | /' >&2
-      fail "the new venv does not import the pinned torch / numpy (tail of $log above)"
-    fi
-    echo "$want" >"$stamp_file"
-  fi
-fi
+}
 
-[[ $mode == python ]] && echo "$venv/bin/python"
-exit 0
+source "$here/pinned_venv.sh"
+pinned_venv_main "$@"
